@@ -1,0 +1,41 @@
+#include "api/engine.h"
+
+namespace s1 {
+
+Engine::Engine(const EngineOptions& options) {
+  model_ = Model::load(options.model_path);
+  tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model_->file()));
+  chat_template_ = std::make_unique<ModelChatTemplate>(load_chat_template(model_->file()));
+  ContextParams params;
+  params.n_ctx = options.n_ctx;
+  params.n_threads = options.n_threads;
+  params.kv_type = options.kv_type;
+  params.max_sequences = options.max_sequences;
+  context_ = std::make_unique<Context>(*model_, params);
+  generator_ = std::make_unique<Generator>(*context_, *tokenizer_,
+                                           detect_thinking_format(model_->file(), *tokenizer_, options.thinking));
+}
+
+Engine::~Engine() = default;
+
+std::string Engine::render_chat(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
+  return chat_template_->chat_template.render(messages, /*add_generation_prompt=*/true, template_vars,
+                                              chat_template_->bos_token, chat_template_->eos_token);
+}
+
+GenerationRequest Engine::text_request(const std::string& prompt_text) const {
+  GenerationRequest request;
+  // A template that writes the BOS text itself already holds it.
+  const bool has_bos_text =
+      !chat_template_->bos_token.empty() && prompt_text.rfind(chat_template_->bos_token, 0) == 0;
+  request.prompt = tokenizer_->encode(
+      prompt_text, {.add_bos = tokenizer_->add_bos() && !has_bos_text, .parse_special = true});
+  request.prompt_thinking = prompt_thinking_state(prompt_text, thinking_format());
+  return request;
+}
+
+GenerationRequest Engine::chat_request(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
+  return text_request(render_chat(messages, template_vars));
+}
+
+}  // namespace s1

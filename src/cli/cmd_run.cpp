@@ -1,0 +1,102 @@
+// s1 run: generate from a prompt, streaming the thinking apart from the answer,
+// with budget forcing, parallel samples and voting.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/engine_flags.h"
+#include "cli/generation_output.h"
+#include "cli/sampling_flags.h"
+#include "reasoning/methods.h"
+#include "util/error.h"
+
+namespace s1::cli {
+namespace {
+
+struct RunOptions {
+  EngineFlags engine;
+  std::string prompt;
+  std::string prompt_file;
+  bool chat = false;
+  int max_tokens = -1;
+  int n_samples = 1;
+  std::string vote = "majority";
+  std::string method = "budget";
+  int tries = 8;
+  bool json = false;
+  SamplingParams sampling;
+  BudgetParams budget;
+};
+
+std::string read_prompt(const RunOptions& o) {
+  if (!o.prompt.empty()) return o.prompt;
+  if (!o.prompt_file.empty()) {
+    FILE* f = std::fopen(o.prompt_file.c_str(), "rb");
+    if (!f) fail("{}: cannot open the prompt file", o.prompt_file);
+    std::string text;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    return text;
+  }
+  return std::string(std::istreambuf_iterator<char>(std::cin), {});
+}
+
+int run(RunOptions& o) {
+  const ControlMethod method = parse_control_method(o.method);
+  const VoteMethod vote_method = parse_vote_method(o.vote);
+  Engine engine(o.engine.resolve());
+
+  std::string question = apply_control_instruction(method, read_prompt(o), o.budget.think_max);
+  GenerationRequest request =
+      o.chat ? engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", question}}}))
+             : engine.text_request(question);
+  request.sampling = o.sampling;
+  request.budget = method == ControlMethod::budget ? o.budget : BudgetParams{};
+  request.budget.answer_max = o.budget.answer_max;
+  request.n = o.n_samples;
+  request.vote = vote_method;
+  request.max_tokens = o.max_tokens > 0 ? o.max_tokens : engine.context().max_sequence_length();
+
+  GenerationPrinter printer(isatty(STDOUT_FILENO), o.json, o.n_samples);
+  request.on_event = [&printer](const Event& e) { printer.on_event(e); };
+
+  int tries = 1;
+  GenerationResult result;
+  if (method == ControlMethod::rejection) {
+    if (!o.budget.think_max) fail("rejection sampling needs a thinking budget (--think-max)");
+    result = run_rejection_sampling(engine.generator(), std::move(request), *o.budget.think_max, o.tries, &tries);
+  } else {
+    result = engine.generator().run(std::move(request));
+  }
+  printer.finish(result, engine.thinking_format(), tries);
+  return 0;
+}
+
+}  // namespace
+
+S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forcing, samples, voting)") {
+  auto o = std::make_shared<RunOptions>();
+  add_engine_flags(app, o->engine);
+  app.add_option("-p,--prompt", o->prompt, "Prompt text (default: read stdin)");
+  app.add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
+  app.add_flag("--chat", o->chat, "Apply the model's chat template to the prompt (one user message)");
+  app.add_option("-n,--n-predict", o->max_tokens, "Tokens to generate at most per sample (-1: until the context is full)");
+  app.add_option("--n,--samples", o->n_samples, "Samples per prompt, sharing the prompt's KV cache")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--vote", o->vote, "Aggregate samples: majority, weighted or best");
+  app.add_option("--method", o->method,
+                 "Thinking control: budget, token-conditional, step-conditional, class-conditional, rejection");
+  app.add_option("--tries", o->tries, "Rejection sampling: tries at most")->check(CLI::Range(1, 1000));
+  app.add_flag("--json", o->json, "Print the final record as one JSON object instead of the text");
+  add_sampling_flags(app, o->sampling);
+  add_budget_flags(app, o->budget, o->engine.options.thinking);
+  return [o] { return run(*o); };
+}
+
+}  // namespace s1::cli

@@ -1,0 +1,24 @@
+#pragma once
+// Flags every model-running command shares: the model and its context
+// (-m, --ctx, --threads, --kv-type) and the reasoning controls (--think-max,
+// --think-min, --wait, --wait-text, --answer-max, --think-open, --think-close,
+// --answer-prefix).
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "api/engine.h"
+#include "reasoning/budget.h"
+
+namespace s1::cli {
+
+struct EngineFlags {
+  EngineOptions options;
+  std::string kv_type = "f16";
+  EngineOptions resolve() const;  // validates; s1::Error on bad values
+};
+
+void add_engine_flags(CLI::App& app, EngineFlags& flags);
+void add_budget_flags(CLI::App& app, BudgetParams& budget, ThinkingOverrides& thinking);
+
+}  // namespace s1::cli

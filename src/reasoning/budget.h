@@ -1,0 +1,117 @@
+#pragma once
+// Budget forcing, per sequence, as in the s1 paper: a state machine that
+// watches each sampled token and decides what the sequence gets instead.
+//
+//  - maximum: once the thinking holds `think_max` tokens, the end-of-thinking
+//    delimiter (plus the format's answer prefix) is appended and the model
+//    answers within `answer_max` tokens;
+//  - minimum and extension: while the thinking is shorter than `think_min`, or
+//    fewer than `wait` extensions were spent, an attempt to end the thinking
+//    (the closing delimiter, or an end-of-generation token) is replaced by the
+//    wait text ("Wait") and generation continues.
+//
+// The delimiter is matched on text, so a multi-token delimiter works: when its
+// last token arrives, the tokens that spelled it are rolled back from the
+// sequence (Action::rollback) and the replacement appended. Text reaches the
+// caller only when it can no longer turn out to be part of a delimiter.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reasoning/events.h"
+#include "reasoning/thinking_format.h"
+
+namespace s1 {
+
+class Tokenizer;
+
+struct BudgetParams {
+  std::optional<int> think_max;  // thinking tokens at most
+  int think_min = 0;             // thinking tokens at least
+  int wait = 0;                  // times an attempt to stop is replaced by the wait text
+  std::string wait_text = "Wait";
+  std::optional<int> answer_max;  // answer tokens at most
+  // Rejection sampling: a sample whose thinking passes this many tokens is
+  // abandoned (finish reason "rejected") instead of being forced to answer.
+  std::optional<int> reject_over;
+
+  // Any control of the thinking (the controller then opens the block itself
+  // when the prompt does not).
+  bool controls_thinking() const { return think_max || think_min > 0 || wait > 0; }
+};
+
+// s1::Error for contradictory or unusable budgets: min > max, negative values,
+// a wait text that tokenizes to nothing, budgets on a model with no thinking format.
+void validate(const BudgetParams& params, const ThinkingFormat& format, const Tokenizer& tokenizer);
+
+// What the caller does to the sequence after a controller decision.
+struct Action {
+  int rollback = 0;             // drop this many of the sequence's last tokens (a delimiter's start)
+  std::vector<int32_t> append;  // then append these (the sampled token when it is kept)
+  bool finished = false;        // the sequence is complete; nothing more to sample
+  bool rejected = false;        // finished because the thinking passed reject_over
+};
+
+enum class Phase { undecided, thinking, answering, done };
+
+class BudgetController {
+ public:
+  BudgetController(const Tokenizer& tokenizer, ThinkingFormat format, BudgetParams params);
+
+  // Called once with the rendered prompt; returns tokens to append to it (the
+  // opening delimiter, when budgets are set and the prompt does not open one).
+  std::vector<int32_t> start(PromptThinking prompt_state);
+
+  // Called before each sample: a forced end when the thinking budget is spent
+  // (or answer_now was requested). Returns nullopt when sampling may proceed.
+  std::optional<Action> before_sample(std::vector<Event>& events);
+
+  // Called with each sampled token.
+  Action on_token(int32_t token, std::vector<Event>& events);
+
+  // Ends the sequence from outside (token limit, cancel); emits held text.
+  void finish(std::vector<Event>& events);
+
+  // Live control of a sequence in flight.
+  void answer_now() { answer_now_ = true; }
+  void think_more(int tokens);
+
+  Phase phase() const { return phase_; }
+  int thinking_tokens() const { return thinking_tokens_; }
+  int answer_tokens() const { return answer_tokens_; }
+  int waits() const { return waits_; }
+  bool forced_end() const { return forced_end_; }
+  const std::string& thinking_text() const { return thinking_text_; }
+  const std::string& answer_text() const { return answer_text_; }
+  const BudgetParams& params() const { return params_; }
+
+ private:
+  bool may_stop_thinking() const;
+  Action end_thinking(bool forced, std::vector<Event>& events);
+  // The model tried to stop too early: roll back its delimiter and append the wait text.
+  Action refuse_stop(int rollback, const std::string& kept_text, std::vector<Event>& events);
+  Action on_thinking_token(int32_t token, std::vector<Event>& events);
+  Action on_undecided_token(int32_t token, std::vector<Event>& events);
+  Action on_answer_token(int32_t token, std::vector<Event>& events);
+  void enter_answer_phase();
+  void emit_ready(std::vector<Event>& events, bool flush);
+
+  const Tokenizer& tokenizer_;
+  ThinkingFormat format_;
+  BudgetParams params_;
+  std::vector<int32_t> close_ids_;  // end-of-thinking delimiter + answer prefix
+  Phase phase_ = Phase::answering;
+  bool answer_now_ = false;
+
+  int thinking_tokens_ = 0, answer_tokens_ = 0, waits_ = 0;
+  bool forced_end_ = false;
+  std::string thinking_text_, answer_text_;  // everything reported so far, for the record
+  // The current phase's text and the pieces of its tokens (for rollback);
+  // `emitted_` bytes of `phase_text_` were already reported.
+  std::string phase_text_;
+  std::vector<std::string> phase_pieces_;
+  size_t emitted_ = 0;
+};
+
+}  // namespace s1

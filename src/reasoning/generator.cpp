@@ -1,0 +1,319 @@
+#include "reasoning/generator.h"
+
+#include <algorithm>
+
+#include "model/context.h"
+#include "eval/answer.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+namespace s1 {
+
+using Clock = std::chrono::steady_clock;
+
+static double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Generator::Sample {
+  int index = 0;
+  int seq = -1;
+  Sampler sampler;
+  BudgetController controller;
+  std::vector<int32_t> pending;  // tokens to feed at the next step
+  int generated = 0;             // sampled tokens kept (thinking + answer)
+  double logprob_sum = 0;
+  int logprob_count = 0;
+  bool done = false;
+  std::string finish_reason;
+  Clock::time_point phase_start = Clock::now();
+  double thinking_seconds = 0;
+
+  Sample(int i, SamplingParams params, BudgetController c) : index(i), sampler(std::move(params)), controller(std::move(c)) {}
+};
+
+struct Generator::Request {
+  int id = 0;
+  GenerationRequest params;
+  std::vector<int32_t> prompt;  // the request's prompt plus the controller's opening tokens
+  int root_seq = -1;
+  size_t prefilled = 0;
+  std::vector<std::unique_ptr<Sample>> samples;
+  bool done = false;
+  int64_t appended = 0;
+  int64_t prefill_computed = 0;
+  Clock::time_point submitted = Clock::now();
+  double prefill_seconds = 0, total_seconds = 0;
+};
+
+Generator::Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens)
+    : ctx_(ctx), tokenizer_(tokenizer), format_(std::move(format)), max_batch_tokens_(std::max(1, max_batch_tokens)) {}
+
+Generator::~Generator() {
+  for (auto& [id, request] : requests_) {
+    for (auto& sample : request->samples)
+      if (sample->seq >= 0 && sample->seq != request->root_seq) ctx_.remove(sample->seq);
+    if (request->root_seq >= 0) ctx_.remove(request->root_seq);
+  }
+}
+
+int Generator::submit(GenerationRequest params) {
+  if (params.n < 1) fail("n must be at least 1, got {}", params.n);
+  if (params.max_tokens < 1) fail("max_tokens must be at least 1, got {}", params.max_tokens);
+  if (params.prompt.empty()) fail("the prompt is empty");
+  validate(params.sampling);
+  validate(params.budget, format_, tokenizer_);
+
+  auto request = std::make_unique<Request>();
+  request->id = next_id_++;
+  // The controller of sample 0 decides whether to open the thinking block;
+  // every sample starts from the same prompt, so one decision serves all.
+  BudgetController probe(tokenizer_, format_, params.budget);
+  request->prompt = params.prompt;
+  std::vector<int32_t> opening = probe.start(params.prompt_thinking);
+  request->prompt.insert(request->prompt.end(), opening.begin(), opening.end());
+  request->appended = int64_t(opening.size());
+
+  const int limit = ctx_.max_sequence_length();
+  if (int(request->prompt.size()) >= limit)
+    fail("the prompt has {} tokens but the context holds {}; shorten it or raise --ctx", request->prompt.size(),
+         limit);
+  request->root_seq = ctx_.new_sequence();
+  request->params = std::move(params);
+  const int id = request->id;
+  requests_[id] = std::move(request);
+  return id;
+}
+
+bool Generator::idle() const {
+  for (const auto& [id, request] : requests_)
+    if (!request->done) return false;
+  return true;
+}
+
+bool Generator::finished(int id) const {
+  auto it = requests_.find(id);
+  return it != requests_.end() && it->second->done;
+}
+
+void Generator::emit(Request& request, int sample, std::vector<Event>& events) {
+  if (request.params.on_event)
+    for (auto& event : events) {
+      event.sample = sample;
+      request.params.on_event(event);
+    }
+  events.clear();
+}
+
+bool Generator::step() {
+  Batch batch;
+  struct Row {
+    Request* request;
+    Sample* sample;  // null: the request's prompt just finished prefilling
+  };
+  std::vector<Row> rows;
+  int budget = max_batch_tokens_;
+
+  // Running samples first: decode latency matters more than a new prompt.
+  for (auto& [id, request] : requests_) {
+    for (auto& sample : request->samples) {
+      if (sample->done || sample->pending.empty()) continue;
+      int pos = ctx_.length(sample->seq);
+      for (size_t i = 0; i < sample->pending.size(); ++i)
+        batch.add(sample->pending[i], pos++, sample->seq, i + 1 == sample->pending.size());
+      budget -= int(sample->pending.size());
+      sample->pending.clear();
+      rows.push_back({request.get(), sample.get()});
+    }
+  }
+  // Then prompt chunks, as room allows (at least one chunk per step so a
+  // long prompt always progresses).
+  for (auto& [id, request] : requests_) {
+    if (request->done || request->prefilled == request->prompt.size()) continue;
+    if (budget <= 0 && !batch.tokens.empty()) break;
+    const size_t n = std::min(request->prompt.size() - request->prefilled, size_t(std::max(budget, 16)));
+    int pos = ctx_.length(request->root_seq);
+    for (size_t i = 0; i < n; ++i) {
+      const bool last = request->prefilled + i + 1 == request->prompt.size();
+      batch.add(request->prompt[request->prefilled + i], pos++, request->root_seq, last);
+    }
+    request->prefilled += n;
+    budget -= int(n);
+    if (request->prefilled == request->prompt.size()) rows.push_back({request.get(), nullptr});
+  }
+  if (batch.tokens.empty()) return false;
+
+  std::span<const float> logits = ctx_.decode(batch);
+  const int n_vocab = ctx_.n_vocab();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const float* row = logits.data() + r * size_t(n_vocab);
+    if (!rows[r].sample) {
+      start_samples(*rows[r].request, row);
+    } else {
+      advance(*rows[r].request, *rows[r].sample, row);
+    }
+  }
+  for (auto& [id, request] : requests_)
+    if (!request->done && !request->samples.empty() &&
+        std::all_of(request->samples.begin(), request->samples.end(), [](auto& s) { return s->done; }))
+      finish_request(*request);
+  return true;
+}
+
+void Generator::start_samples(Request& request, const float* logits) {
+  request.prefill_seconds = seconds_since(request.submitted);
+  request.prefill_computed = ctx_.computed(request.root_seq);
+  const auto& params = request.params;
+  for (int i = 0; i < params.n; ++i) {
+    SamplingParams sampling = params.sampling;
+    if (sampling.seed) sampling.seed = *sampling.seed + uint64_t(i);
+    auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_, params.budget));
+    sample->controller.start(params.prompt_thinking);
+    sample->seq = i == 0 ? request.root_seq : ctx_.fork(request.root_seq);
+    for (int32_t t : request.prompt) sample->sampler.accept(t);
+    request.samples.push_back(std::move(sample));
+  }
+  // Sample 0 keeps the root sequence; the forks were taken before it grows.
+  for (auto& sample : request.samples) {
+    if (sample->controller.phase() == Phase::thinking) {
+      std::vector<Event> events{{EventKind::thinking_started, 0, "", 0}};
+      emit(request, sample->index, events);
+    }
+    advance(request, *sample, logits);
+  }
+}
+
+void Generator::apply(Request& request, Sample& sample, const Action& action) {
+  if (action.rollback > 0) ctx_.truncate(sample.seq, ctx_.length(sample.seq) - action.rollback);
+  sample.pending = action.append;
+  for (int32_t t : action.append) sample.sampler.accept(t);
+}
+
+void Generator::advance(Request& request, Sample& sample, const float* logits) {
+  if (sample.done) return;
+  std::vector<Event> events;
+  const Phase before = sample.controller.phase();
+
+  if (auto forced = sample.controller.before_sample(events)) {
+    request.appended += int64_t(forced->append.size());
+    apply(request, sample, *forced);
+    if (forced->finished) sample.finish_reason = forced->rejected ? "rejected" : "stop";
+  } else {
+    const TokenChoice choice = sample.sampler.sample_choice(logits, ctx_.n_vocab());
+    sample.logprob_sum += choice.raw_logprob;
+    ++sample.logprob_count;
+    ++sample.generated;
+    const Action action = sample.controller.on_token(choice.token, events);
+    const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
+    if (replaced) request.appended += int64_t(action.append.size());
+    apply(request, sample, action);
+    if (action.finished) sample.finish_reason = "stop";
+  }
+
+  if (sample.controller.phase() != before && before == Phase::thinking) {
+    sample.thinking_seconds = seconds_since(sample.phase_start);
+    sample.phase_start = Clock::now();
+  }
+  emit(request, sample.index, events);
+
+  if (sample.controller.phase() == Phase::done || !sample.finish_reason.empty()) {
+    finish_sample(request, sample, sample.finish_reason.empty() ? "stop" : sample.finish_reason);
+  } else if (sample.generated >= request.params.max_tokens ||
+             ctx_.length(sample.seq) + int(sample.pending.size()) >= ctx_.max_sequence_length()) {
+    finish_sample(request, sample, "length");
+  }
+}
+
+void Generator::finish_sample(Request& request, Sample& sample, const std::string& reason) {
+  if (sample.done) return;
+  std::vector<Event> events;
+  sample.controller.finish(events);
+  sample.done = true;
+  sample.pending.clear();
+  sample.finish_reason = reason;
+  if (sample.controller.thinking_tokens() > 0 && sample.thinking_seconds == 0)
+    sample.thinking_seconds = seconds_since(sample.phase_start);
+  auto extracted = extract_answer(sample.controller.answer_text());
+  events.push_back({EventKind::sample_finished, 0, extracted.value_or(""), 0});
+  emit(request, sample.index, events);
+}
+
+void Generator::finish_request(Request& request) {
+  request.done = true;
+  request.total_seconds = seconds_since(request.submitted);
+  std::vector<VoteCandidate> candidates;
+  for (auto& sample : request.samples)
+    candidates.push_back({extract_answer(sample->controller.answer_text()),
+                          sample->logprob_count ? sample->logprob_sum / sample->logprob_count : 0.0});
+  VoteResult result = vote(candidates, request.params.vote);
+  if (request.params.n > 1) {
+    std::vector<Event> events{{EventKind::vote, result.winner, result.answer.value_or(""), result.votes}};
+    emit(request, result.winner, events);
+  }
+}
+
+void Generator::cancel(int id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end() || it->second->done) return;
+  Request& request = *it->second;
+  for (auto& sample : request.samples) finish_sample(request, *sample, "cancelled");
+  finish_request(request);
+}
+
+void Generator::answer_now(int id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  for (auto& sample : it->second->samples) sample->controller.answer_now();
+}
+
+void Generator::think_more(int id, int tokens) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  for (auto& sample : it->second->samples) sample->controller.think_more(tokens);
+}
+
+GenerationResult Generator::take_result(int id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end() || !it->second->done) fail("request {} is not finished", id);
+  Request& request = *it->second;
+  GenerationResult result;
+  result.prompt_tokens = int(request.params.prompt.size());
+  result.prefill_tokens = request.prefill_computed;
+  result.appended_tokens = request.appended;
+  result.prefill_seconds = request.prefill_seconds;
+  result.total_seconds = request.total_seconds;
+  std::vector<VoteCandidate> candidates;
+  for (auto& sample : request.samples) {
+    SampleRecord record;
+    const auto& c = sample->controller;
+    record.thinking = c.thinking_text();
+    record.answer = c.answer_text();
+    record.extracted = extract_answer(record.answer);
+    record.thinking_tokens = c.thinking_tokens();
+    record.answer_tokens = c.answer_tokens();
+    record.waits = c.waits();
+    record.forced_end = c.forced_end();
+    record.mean_logprob = sample->logprob_count ? sample->logprob_sum / sample->logprob_count : 0.0;
+    record.finish_reason = sample->finish_reason;
+    record.thinking_seconds = sample->thinking_seconds;
+    record.answer_seconds = std::max(0.0, request.total_seconds - request.prefill_seconds - sample->thinking_seconds);
+    result.computed_tokens += ctx_.computed(sample->seq);
+    candidates.push_back({record.extracted, record.mean_logprob});
+    result.samples.push_back(std::move(record));
+  }
+  result.vote = vote(candidates, request.params.vote);
+  for (auto& sample : request.samples)
+    if (sample->seq != request.root_seq) ctx_.remove(sample->seq);
+  ctx_.remove(request.root_seq);
+  requests_.erase(it);
+  return result;
+}
+
+GenerationResult Generator::run(GenerationRequest request) {
+  const int id = submit(std::move(request));
+  while (!finished(id) && step()) {
+  }
+  return take_result(id);
+}
+
+}  // namespace s1

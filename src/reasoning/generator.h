@@ -1,0 +1,109 @@
+#pragma once
+// The one entry point for generation that the CLI, the server and the
+// evaluator share: requests of n samples each, with budget forcing, advanced
+// together by batched decoding on one Context.
+//
+//   Generator gen(ctx, tokenizer, format);
+//   int id = gen.submit(std::move(request));   // prompt tokens, sampling, budget, n
+//   while (gen.step()) {}                      // or interleave with new submits
+//   GenerationResult result = gen.take_result(id);
+//
+// A step builds one batch: the pending tokens of every running sample (a
+// sampled token, or tokens the controller appended) plus a chunk of prompt
+// for requests still prefilling, then samples every sequence that got logits.
+// A request's prompt is processed once; its n samples are forks that share
+// the prompt's KV cache. Events (reasoning/events.h) stream through the
+// request's callback as they happen.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reasoning/budget.h"
+#include "reasoning/events.h"
+#include "reasoning/thinking_format.h"
+#include "reasoning/vote.h"
+#include "sampling/sampler.h"
+
+namespace s1 {
+
+class Context;
+class Tokenizer;
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // rendered and tokenized (with BOS when the model wants one)
+  PromptThinking prompt_thinking = PromptThinking::not_opened;
+  SamplingParams sampling;
+  BudgetParams budget;
+  int n = 1;                 // samples; they share the prompt's cache
+  VoteMethod vote = VoteMethod::majority;
+  int max_tokens = 4096;     // per sample, thinking and answer together
+  std::function<void(const Event&)> on_event;
+};
+
+struct SampleRecord {
+  std::string thinking, answer;
+  std::optional<std::string> extracted;  // the final answer found in `answer`
+  int thinking_tokens = 0, answer_tokens = 0, waits = 0;
+  bool forced_end = false;
+  double mean_logprob = 0;     // mean log-probability of the sampled tokens (raw model distribution)
+  std::string finish_reason;   // "stop", "length", "cancelled" or "rejected"
+  double thinking_seconds = 0, answer_seconds = 0;
+};
+
+struct GenerationResult {
+  std::vector<SampleRecord> samples;
+  VoteResult vote;               // the aggregated answer (the only sample's when n == 1)
+  int prompt_tokens = 0;
+  int64_t prefill_tokens = 0;    // prompt positions computed (once, whatever n is)
+  int64_t computed_tokens = 0;   // all positions computed for this request
+  int64_t appended_tokens = 0;   // tokens the controller appended (delimiters, wait text)
+  double prefill_seconds = 0, total_seconds = 0;
+};
+
+class Generator {
+ public:
+  Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens = 256);
+  ~Generator();
+
+  const ThinkingFormat& format() const { return format_; }
+
+  // Validates (budgets, prompt length against the context) and queues; s1::Error on bad input.
+  int submit(GenerationRequest request);
+  // One batched decode over everything in flight; false when there is nothing to do.
+  bool step();
+  bool idle() const;
+  bool finished(int id) const;
+  GenerationResult take_result(int id);  // once finished; forgets the request
+  void cancel(int id);                   // ends it now; its result keeps what was generated
+
+  // Live control of every sample of a request still thinking.
+  void answer_now(int id);
+  void think_more(int id, int tokens);
+
+  // submit + step until done + take_result.
+  GenerationResult run(GenerationRequest request);
+
+ private:
+  struct Sample;
+  struct Request;
+  void start_samples(Request& request, const float* logits);
+  void advance(Request& request, Sample& sample, const float* logits);
+  void apply(Request& request, Sample& sample, const Action& action);
+  void finish_sample(Request& request, Sample& sample, const std::string& reason);
+  void finish_request(Request& request);
+  void emit(Request& request, int sample, std::vector<Event>& events);
+
+  Context& ctx_;
+  const Tokenizer& tokenizer_;
+  ThinkingFormat format_;
+  int max_batch_tokens_;
+  int next_id_ = 1;
+  std::map<int, std::unique_ptr<Request>> requests_;
+};
+
+}  // namespace s1

@@ -1,0 +1,178 @@
+// The generator end to end on real (tiny, scripted) models: budgets hold on
+// every sample, waits and rolled-back delimiters never recompute anything,
+// and parallel samples share the prompt.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "model/context.h"
+#include "model/model.h"
+#include "reasoning/bigram_model.h"
+#include "reasoning/generator.h"
+#include "support/test_support.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+namespace s1 {
+namespace {
+
+using s1test::kImEnd;
+using s1test::kThinkClose;
+
+// A model that thinks "ab", then tries to close "/)" ... and answers "42".
+s1test::BigramModel scripted_model() {
+  s1test::BigramModel m;
+  auto edge = [&](int from, int to) { m.transitions[from][to] = 20.0f; };
+  edge('T', 'a');
+  edge('a', 'b');
+  edge('b', '/');
+  edge('/', ')');
+  edge(')', '4');
+  edge('4', '2');
+  edge('2', kImEnd);
+  edge('Y', 'a');  // after the wait text "XY", think on
+  return m;
+}
+
+struct Loaded {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Context> context;
+};
+
+Loaded load(const s1test::BigramModel& spec, const std::string& tag) {
+  const auto path = (s1test::temp_dir(tag) / "model.gguf").string();
+  spec.write(path);
+  Loaded l;
+  l.model = Model::load(path);
+  l.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_gguf(l.model->file()));
+  l.context = std::make_unique<Context>(*l.model, ContextParams{.n_ctx = 2048, .n_threads = 1});
+  return l;
+}
+
+GenerationRequest greedy_request(const Tokenizer& tok, const std::string& prompt) {
+  GenerationRequest r;
+  r.prompt = tok.encode(prompt);
+  r.sampling.temperature = 0;
+  r.max_tokens = 200;
+  return r;
+}
+
+TEST(Generator, WaitsReplaceAMultiTokenDelimiterWithoutRecomputation) {
+  auto l = load(scripted_model(), "gen-scripted");
+  Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  GenerationRequest r = greedy_request(*l.tokenizer, "Q");
+  r.budget.think_min = 10;
+  r.budget.wait_text = "XY";
+  std::vector<Event> events;
+  r.on_event = [&](const Event& e) { events.push_back(e); };
+  GenerationResult result = gen.run(std::move(r));
+
+  ASSERT_EQ(result.samples.size(), 1u);
+  const auto& s = result.samples[0];
+  EXPECT_EQ(s.thinking, "abXYabXYab");
+  EXPECT_EQ(s.answer, "42");
+  EXPECT_EQ(s.waits, 2);
+  EXPECT_EQ(s.thinking_tokens, 10);
+  EXPECT_FALSE(s.forced_end);
+  EXPECT_EQ(s.finish_reason, "stop");
+  // Prompt "Q" + the opening "(T" once; after it, every fed token once:
+  // [a b /] [X Y a b /] [X Y a b /] [)] [4] [2] = 16. The s1 reference would
+  // re-send the whole prompt and thinking for each Wait.
+  EXPECT_EQ(result.prefill_tokens, 3);
+  EXPECT_EQ(result.computed_tokens, 3 + 16);
+  int waits = 0;
+  for (const auto& e : events) waits += e.kind == EventKind::wait_appended;
+  EXPECT_EQ(waits, 2);
+}
+
+TEST(Generator, ParallelSamplesShareThePrompt) {
+  auto l = load(scripted_model(), "gen-parallel");
+  Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  GenerationRequest r = greedy_request(*l.tokenizer, "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQT");
+  r.n = 4;
+  r.budget.think_min = 10;
+  r.budget.wait_text = "XY";
+  GenerationResult result = gen.run(std::move(r));
+  ASSERT_EQ(result.samples.size(), 4u);
+  const int64_t prompt = 41 + 2;
+  EXPECT_EQ(result.prefill_tokens, prompt);  // processed once, not 4 times
+  EXPECT_EQ(result.computed_tokens, prompt + 4 * 16);
+  for (const auto& s : result.samples) EXPECT_EQ(s.answer, "42");
+  EXPECT_EQ(result.vote.votes, 4);
+  EXPECT_EQ(l.context->kv_cache().live_sequences(), 0);  // everything freed
+}
+
+TEST(Generator, BudgetsHoldForEverySampleOverRandomSettings) {
+  // Every token leads to </think> with odds ~1/6 and to the end of text now and then.
+  s1test::BigramModel m;
+  for (int t = 0; t < 260; ++t) m.transitions[t][kThinkClose] = 4.0f;
+  auto l = load(m, "gen-random");
+  Generator gen(*l.context, *l.tokenizer, think_tag_format());
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 40; ++trial) {
+    GenerationRequest r;
+    r.prompt = l.tokenizer->encode("Question?");
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_k = 0;
+    r.sampling.top_p = 1.0f;
+    r.sampling.min_p = 0.0f;
+    r.sampling.seed = uint64_t(trial);
+    r.n = 1 + int(rng() % 3);
+    if (rng() % 4) r.budget.think_max = int(rng() % 48);
+    r.budget.think_min = int(rng() % 32);
+    if (r.budget.think_max && r.budget.think_min > *r.budget.think_max) r.budget.think_min = *r.budget.think_max;
+    r.budget.wait = int(rng() % 3);
+    r.budget.answer_max = 4;
+    r.max_tokens = 400;
+    const BudgetParams budget = r.budget;
+    GenerationResult result = gen.run(std::move(r));
+    for (const auto& s : result.samples) {
+      if (budget.think_max) {
+        EXPECT_LE(s.thinking_tokens, *budget.think_max) << "trial " << trial;
+      }
+      if (!s.forced_end) {
+        EXPECT_GE(s.thinking_tokens, budget.think_min) << "trial " << trial;
+        EXPECT_GE(s.waits, budget.wait) << "trial " << trial;
+      }
+      EXPECT_EQ(s.thinking.find("</think>"), std::string::npos) << "trial " << trial;
+      EXPECT_LE(s.answer_tokens, 4);
+    }
+  }
+}
+
+TEST(Generator, PromptLongerThanTheContextIsAClearError) {
+  auto l = load(scripted_model(), "gen-long");
+  Context small(*l.model, ContextParams{.n_ctx = 32, .n_threads = 1});
+  Generator gen(small, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  GenerationRequest r = greedy_request(*l.tokenizer, std::string(100, 'Q'));
+  EXPECT_THROW(gen.submit(std::move(r)), Error);
+}
+
+TEST(RunCommand, JsonRecordOfABudgetedRun) {
+  const auto dir = s1test::temp_dir("run-cli");
+  scripted_model().write((dir / "m.gguf").string());
+  auto r = s1test::run_s1({"run", "-m", (dir / "m.gguf").string(), "-p", "Q", "--temp", "0", "--think-open", "(T",
+                           "--think-close", "/)", "--think-min", "10", "--wait-text", "XY", "--json", "-t", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto record = nlohmann::json::parse(r.out);
+  EXPECT_EQ(record["thinking_tokens"], 10);
+  EXPECT_EQ(record["waits"], 2);
+  EXPECT_EQ(record["answer"], "42");
+  EXPECT_EQ(record["forced_end"], false);
+  EXPECT_EQ(record["prefill_tokens"], 3);
+  EXPECT_EQ(record["samples"].size(), 1u);
+}
+
+TEST(RunCommand, ContradictoryBudgetsFailCleanly) {
+  const auto dir = s1test::temp_dir("run-cli-bad");
+  scripted_model().write((dir / "m.gguf").string());
+  auto r = s1test::run_s1({"run", "-m", (dir / "m.gguf").string(), "-p", "Q", "--think-open", "(T", "--think-close",
+                           "/)", "--think-min", "10", "--think-max", "5"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("contradictory budgets"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace s1
