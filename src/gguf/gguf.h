@@ -7,6 +7,7 @@
 // file and the problem ("x.gguf: tensor 'blk.0.attn_q.weight' ends at byte
 // 9000 but the file has 8000").
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -116,6 +117,10 @@ class Writer {
   void remove(const std::string& key);
   void add_tensor(std::string name, DType type, std::vector<uint64_t> shape, std::vector<uint8_t> bytes);
   void add_tensor_view(std::string name, DType type, std::vector<uint64_t> shape, std::span<const uint8_t> bytes);
+  // A tensor whose bytes `fill` produces during write(), one tensor at a time,
+  // so generating a large model never holds all of its weights in memory.
+  using TensorFill = std::function<void(std::span<uint8_t> bytes)>;
+  void add_tensor_generated(std::string name, DType type, std::vector<uint64_t> shape, TensorFill fill);
   void set_alignment(uint64_t alignment);  // also written as general.alignment when not 32
 
   // Writes to a temporary file beside `path` and renames it into place, so a
@@ -129,7 +134,10 @@ class Writer {
     std::vector<uint64_t> shape;
     std::vector<uint8_t> owned;
     std::span<const uint8_t> bytes;
+    TensorFill fill;
+    uint64_t n_bytes = 0;
   };
+  PendingTensor& add_pending(std::string name, DType type, std::vector<uint64_t> shape);
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<PendingTensor> tensors_;
   uint64_t alignment_ = 32;

@@ -1,0 +1,58 @@
+// `s1 bench`: prefill and decode speed of a model on this machine, peak memory,
+// and decode efficiency against the measured memory read bandwidth.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "model/bench.h"
+
+namespace {
+
+int run_bench_command(const s1::BenchParams& params, bool json) {
+  const s1::BenchResult r = s1::run_bench(params);
+  if (json) {
+    nlohmann::json j = {{"model", r.model},
+                        {"threads", r.threads},
+                        {"batch", r.batch},
+                        {"prompt", r.prompt},
+                        {"gen", r.gen},
+                        {"prefill_tps", r.prefill_tps},
+                        {"decode_tps", r.decode_tps},
+                        {"decode_step_ms", r.step_ms},
+                        {"weight_mb_per_step", r.weight_mb_per_step},
+                        {"bandwidth_gbs", r.bandwidth_gbs},
+                        {"decode_efficiency", r.decode_efficiency},
+                        {"peak_rss_mb", r.peak_rss_mb}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("model              %s\n", r.model.c_str());
+  std::printf("threads            %d\n", r.threads);
+  std::printf("prefill            %d tokens, %.1f tok/s\n", r.prompt, r.prefill_tps);
+  std::printf("decode             %d steps x %d sequences, %.2f tok/s (%.1f ms/step)\n", r.gen, r.batch,
+              r.decode_tps, r.step_ms);
+  std::printf("weights per step   %.1f MB\n", r.weight_mb_per_step);
+  std::printf("read bandwidth     %.1f GB/s\n", r.bandwidth_gbs);
+  std::printf("decode efficiency  %.0f%%\n", r.decode_efficiency * 100);
+  std::printf("peak RSS           %.0f MB\n", r.peak_rss_mb);
+  return 0;
+}
+
+}  // namespace
+
+S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of a model") {
+  auto params = std::make_shared<s1::BenchParams>();
+  auto json = std::make_shared<bool>(false);
+  app.add_option("-m,--model", params->model, "GGUF model file")->required();
+  app.add_option("--prompt", params->prompt, "prefill tokens")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--gen", params->gen, "decode steps")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("-t,--threads", params->threads, "threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", params->batch, "sequences decoded together")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", *json, "print one JSON object");
+  return [params, json] { return run_bench_command(*params, *json); };
+}

@@ -1,0 +1,212 @@
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "util/error.h"
+
+namespace s1 {
+
+namespace {
+
+// A strict total order (ties broken by token id) so that which tokens survive
+// top-k is the same with every standard library.
+bool higher(float logit_a, int token_a, float logit_b, int token_b) {
+  return logit_a > logit_b || (logit_a == logit_b && token_a < token_b);
+}
+
+// Float exponentials (several times faster than double ones over a 152k
+// vocabulary); the sums are still accumulated in double.
+double log_sum_exp(const float* logits, int n) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n; ++i) max = std::max(max, logits[i]);
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += std::exp(logits[i] - max);
+  return max + std::log(sum);
+}
+
+}  // namespace
+
+void validate(const SamplingParams& p) {
+  if (!(p.temperature >= 0.0f)) fail("sampling: temperature must be >= 0, got {}", p.temperature);
+  if (p.top_k < 0) fail("sampling: top_k must be >= 0 (0 disables it), got {}", p.top_k);
+  if (!(p.top_p >= 0.0f && p.top_p <= 1.0f)) fail("sampling: top_p must be in [0, 1], got {}", p.top_p);
+  if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) fail("sampling: min_p must be in [0, 1], got {}", p.min_p);
+  if (!(p.repeat_penalty > 0.0f) || !std::isfinite(p.repeat_penalty))
+    fail("sampling: repeat_penalty must be > 0 (1 disables it), got {}", p.repeat_penalty);
+  if (p.repeat_last_n < -1) fail("sampling: repeat_last_n must be >= -1 (-1 = all tokens), got {}", p.repeat_last_n);
+  if (!std::isfinite(p.presence_penalty)) fail("sampling: presence_penalty must be finite");
+  if (!std::isfinite(p.frequency_penalty)) fail("sampling: frequency_penalty must be finite");
+  for (const auto& [token, bias] : p.logit_bias) {
+    if (token < 0) fail("sampling: logit bias for negative token id {}", token);
+    if (std::isnan(bias)) fail("sampling: logit bias for token {} is NaN", token);
+  }
+}
+
+void parse_logit_bias(std::string_view spec, std::map<int, float>& bias) {
+  int token = 0;
+  auto [end, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), token);
+  size_t sign_at = size_t(end - spec.data());
+  if (ec != std::errc() || token < 0 || sign_at + 1 >= spec.size() ||
+      (spec[sign_at] != '+' && spec[sign_at] != '-'))
+    fail("--logit-bias '{}': expected TOKEN+BIAS or TOKEN-BIAS, e.g. 15043+1 or 15043-inf", spec);
+  std::string value(spec.substr(sign_at + 1));
+  char* value_end = nullptr;
+  float magnitude = std::strtof(value.c_str(), &value_end);
+  if (value_end != value.c_str() + value.size() || std::isnan(magnitude) || value[0] == '+' || value[0] == '-')
+    fail("--logit-bias '{}': '{}' is not a number", spec, value);
+  bias[token] = spec[sign_at] == '-' ? -magnitude : magnitude;
+}
+
+Sampler::Sampler(SamplingParams params) : params_(std::move(params)) {
+  validate(params_);
+  seed_ = params_.seed ? *params_.seed : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+  reset();
+}
+
+void Sampler::reset() {
+  rng_.seed(seed_);
+  recent_.clear();
+  recent_next_ = 0;
+  recent_counts_.clear();
+}
+
+void Sampler::accept(int token) {
+  const int window = params_.repeat_last_n;
+  if (window == 0) return;
+  if (window > 0 && recent_.size() == size_t(window)) {
+    int evicted = recent_[recent_next_];
+    if (--recent_counts_[evicted] == 0) recent_counts_.erase(evicted);
+    recent_[recent_next_] = token;
+    recent_next_ = (recent_next_ + 1) % recent_.size();
+  } else if (window > 0) {
+    recent_.push_back(token);
+  }
+  ++recent_counts_[token];
+}
+
+// llama.cpp's llama_sampler_penalties: the repeat penalty pushes a seen token's
+// logit towards "less likely" whatever its sign; frequency and presence subtract.
+void Sampler::apply_penalties(int n_vocab) {
+  const SamplingParams& p = params_;
+  if (p.repeat_penalty == 1.0f && p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f) return;
+  for (const auto& [token, count] : recent_counts_) {
+    if (token < 0 || token >= n_vocab) continue;
+    float& logit = candidates_[size_t(token)].logit;
+    logit = logit <= 0.0f ? logit * p.repeat_penalty : logit / p.repeat_penalty;
+    logit -= float(count) * p.frequency_penalty + float(count > 0) * p.presence_penalty;
+  }
+}
+
+void Sampler::keep_top_k(int k) {
+  if (k <= 0 || size_t(k) >= candidates_.size()) return;
+  auto by_rank = [](const Candidate& a, const Candidate& b) { return higher(a.logit, a.token, b.logit, b.token); };
+  std::nth_element(candidates_.begin(), candidates_.begin() + (k - 1), candidates_.end(), by_rank);
+  candidates_.resize(size_t(k));
+  std::sort(candidates_.begin(), candidates_.end(), by_rank);
+  sorted_ = candidates_.size();
+}
+
+// Keeps the smallest set of most likely tokens whose probability reaches p.
+// Only a head of the vocabulary large enough to hold that set is sorted: the
+// head grows (nth_element, linear) until its mass reaches p.
+void Sampler::keep_top_p(float p) {
+  if (p >= 1.0f || candidates_.size() <= 1) return;
+  float max = -std::numeric_limits<float>::infinity();
+  for (const Candidate& c : candidates_) max = std::max(max, c.logit);
+  double total = 0.0;
+  for (const Candidate& c : candidates_) total += std::exp(c.logit - max);
+  const double target = double(p) * total;
+  auto by_rank = [](const Candidate& a, const Candidate& b) { return higher(a.logit, a.token, b.logit, b.token); };
+  size_t head = std::min<size_t>(256, candidates_.size());
+  for (;;) {
+    if (head < candidates_.size())
+      std::nth_element(candidates_.begin(), candidates_.begin() + ptrdiff_t(head - 1), candidates_.end(), by_rank);
+    double head_mass = 0.0;
+    for (size_t i = 0; i < head; ++i) head_mass += std::exp(candidates_[i].logit - max);
+    if (head_mass >= target || head == candidates_.size()) break;
+    head = std::min(head * 4, candidates_.size());
+  }
+  std::sort(candidates_.begin(), candidates_.begin() + ptrdiff_t(head), by_rank);
+  double cumulative = 0.0;
+  size_t keep = head;  // rounding may keep the sum just below p: then keep the whole head
+  for (size_t i = 0; i < head; ++i) {
+    cumulative += std::exp(candidates_[i].logit - max);
+    if (cumulative >= target) {
+      keep = i + 1;
+      break;
+    }
+  }
+  candidates_.resize(keep);
+  sorted_ = keep;
+}
+
+// Keeps tokens whose probability is at least p times the top token's.
+void Sampler::keep_min_p(float p) {
+  if (p <= 0.0f || candidates_.empty()) return;
+  float max = -std::numeric_limits<float>::infinity();
+  for (const Candidate& c : candidates_) max = std::max(max, c.logit);
+  const float threshold = max + std::log(p);
+  size_t kept_sorted = 0;
+  for (size_t i = 0; i < sorted_; ++i) kept_sorted += candidates_[i].logit >= threshold;
+  std::erase_if(candidates_, [threshold](const Candidate& c) { return c.logit < threshold; });
+  sorted_ = kept_sorted;
+}
+
+double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+
+TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<const int> banned) {
+  if (n_vocab <= 0) fail("sampler: empty vocabulary");
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  candidates_.resize(size_t(n_vocab));
+  for (int t = 0; t < n_vocab; ++t) candidates_[size_t(t)] = {logits[t], t};
+  for (const auto& [token, bias] : params_.logit_bias)
+    if (token < n_vocab) candidates_[size_t(token)].logit += bias;
+  apply_penalties(n_vocab);
+  for (int token : banned)
+    if (token >= 0 && token < n_vocab) candidates_[size_t(token)].logit = neg_inf;
+  std::erase_if(candidates_, [](const Candidate& c) { return !(c.logit > -std::numeric_limits<float>::infinity()); });
+  if (candidates_.empty()) fail("sampler: every one of the {} tokens is banned or has a -inf logit", n_vocab);
+  sorted_ = 0;
+
+  TokenChoice choice;
+  if (params_.temperature <= 0.0f) {
+    auto best = std::min_element(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+      return higher(a.logit, a.token, b.logit, b.token);
+    });
+    choice.token = best->token;
+  } else {
+    keep_top_k(params_.top_k);
+    keep_top_p(params_.top_p);
+    keep_min_p(params_.min_p);
+    // The draw walks the candidates in token order, which does not depend on
+    // how the standard library's partial sorts arranged them.
+    if (sorted_ > 0)
+      std::sort(candidates_.begin(), candidates_.end(),
+                [](const Candidate& a, const Candidate& b) { return a.token < b.token; });
+    float max = neg_inf;
+    for (const Candidate& c : candidates_) max = std::max(max, c.logit);
+    const float inv_temp = 1.0f / params_.temperature;
+    double total = 0.0;
+    for (const Candidate& c : candidates_) total += std::exp((c.logit - max) * inv_temp);
+    const double target = uniform() * total;
+    double cumulative = 0.0;
+    const Candidate* picked = &candidates_.back();
+    for (const Candidate& c : candidates_) {
+      cumulative += std::exp((c.logit - max) * inv_temp);
+      if (target < cumulative) {
+        picked = &c;
+        break;
+      }
+    }
+    choice.token = picked->token;
+    choice.logprob = float(double((picked->logit - max) * inv_temp) - std::log(total));
+  }
+  choice.raw_logprob = float(double(logits[choice.token]) - log_sum_exp(logits, n_vocab));
+  return choice;
+}
+
+}  // namespace s1

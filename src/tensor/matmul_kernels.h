@@ -1,0 +1,57 @@
+#pragma once
+// Internal to matmul.cpp: the three kernel families (plain floats, 32-element
+// blocks, 256-element super-blocks). Each prepares the activations once per
+// matmul call (shared read-only by the threads) and computes a range of output
+// rows. Within a range, rows are unpacked a few at a time into a per-thread
+// scratch buffer (integer weights + expanded scales, laid out for the SIMD
+// inner loop) and then reused for every token, so the weights are read from
+// memory once per call whatever the number of tokens.
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "tensor/matmul.h"
+
+namespace s1::matmul_kernels {
+
+// Activations as a family's kernel wants them: n_tokens rows `stride` bytes
+// apart, each 64-byte aligned.
+struct Activations {
+  const uint8_t* data = nullptr;
+  size_t stride = 0;
+  int64_t n_tokens = 0;
+};
+
+struct Family {
+  // Bytes of prepared activations per token (a multiple of 64); 0 means the
+  // kernel reads the f32 input in place.
+  size_t (*act_bytes)(int64_t cols);
+  // Prepares one token's activations (`cols` floats) for weights of `type`.
+  void (*prepare)(DType type, const float* in, int64_t cols, uint8_t* dst);
+  // out[t * w.rows + r] for r in [row_begin, row_end) and every token.
+  void (*rows)(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end);
+};
+
+extern const Family kFloatFamily;       // F32, F16, BF16: f32 FMA on f32 activations
+extern const Family kBlock32Family;     // Q4_0, Q5_0, Q8_0: int8 VNNI on Q8_0-style activations
+extern const Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 VNNI on Q8_K-style activations
+
+// Tokens whose activations one pass over a row tile covers: keeps the prepared
+// activations of a block of tokens in L2 while the weights cycle through L1.
+constexpr int64_t kTokenBlock = 64;
+
+// A 64-byte aligned per-thread buffer of at least `bytes`; `slot` separates the
+// buffers one thread uses at the same time (0: activations, 1: unpacked rows).
+uint8_t* scratch(int slot, size_t bytes);
+
+// Calls f(std::integral_constant<int, n>) for n in [1, Max]: register tiles
+// take their token count as a template argument.
+template <int Max, typename F>
+inline void with_count(int n, F&& f) {
+  if constexpr (Max >= 1) {
+    if (n == Max) return f(std::integral_constant<int, Max>());
+    with_count<Max - 1>(n, f);
+  }
+}
+
+}  // namespace s1::matmul_kernels

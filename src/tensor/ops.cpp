@@ -1,0 +1,185 @@
+#include "tensor/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tensor/blocks.h"
+#include "util/error.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define S1_OPS_AVX2 1
+#endif
+
+namespace s1::ops {
+
+namespace {
+
+#ifdef S1_OPS_AVX2
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+#endif
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0.0f;
+#ifdef S1_OPS_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  sum = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+float dot_f16(const float* a, const f16_bits* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0.0f;
+#ifdef S1_OPS_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    __m256 b0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
+    __m256 b1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8)));
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), b0, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), b1, acc1);
+  }
+  sum = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += a[i] * f16_to_f32(b[i]);
+  return sum;
+}
+
+// out[i] += w * x[i]
+void axpy_f32(float w, const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+#ifdef S1_OPS_AVX2
+  __m256 wv = _mm256_set1_ps(w);
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(out + i)));
+#endif
+  for (; i < n; ++i) out[i] += w * x[i];
+}
+
+void axpy_f16(float w, const f16_bits* x, float* out, int64_t n) {
+  int64_t i = 0;
+#ifdef S1_OPS_AVX2
+  __m256 wv = _mm256_set1_ps(w);
+  for (; i + 8 <= n; i += 8) {
+    __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, xv, _mm256_loadu_ps(out + i)));
+  }
+#endif
+  for (; i < n; ++i) out[i] += w * f16_to_f32(x[i]);
+}
+
+}  // namespace
+
+void rmsnorm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+  double sum_sq = 0.0;  // double: a long row of large activations must not lose the small ones
+  for (int64_t i = 0; i < n; ++i) sum_sq += double(x[i]) * x[i];
+  const float scale = float(1.0 / std::sqrt(sum_sq / double(n) + double(eps)));
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void add(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void add_bias(float* x, const float* bias, int64_t n_rows, int64_t n) {
+  for (int64_t r = 0; r < n_rows; ++r) add(x + r * n, bias, n);
+}
+
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  const float max = *std::max_element(x, x + n);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
+}
+
+Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::span<const float> freq_factors)
+    : style(style_), n_rot(n_rot_), inv_freq(size_t(n_rot_ / 2)) {
+  if (!freq_factors.empty() && freq_factors.size() < inv_freq.size())
+    fail("rope: {} frequency factors for {} rotated pairs", freq_factors.size(), inv_freq.size());
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    double f = freq_scale * std::pow(theta, -2.0 * double(i) / double(n_rot));
+    if (!freq_factors.empty()) f /= double(freq_factors[i]);
+    inv_freq[i] = f;
+  }
+}
+
+void Rope::apply(float* x, int n_heads, int head_dim, int64_t pos) const {
+  const int half = n_rot / 2;
+  // Pair i of every head turns by the same angle; compute its cos/sin once.
+  thread_local std::vector<float> cos_sin;
+  cos_sin.resize(size_t(2 * half));
+  float* cs = cos_sin.data();
+  for (int i = 0; i < half; ++i) {
+    const double angle = double(pos) * inv_freq[size_t(i)];
+    cs[2 * i] = float(std::cos(angle));
+    cs[2 * i + 1] = float(std::sin(angle));
+  }
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + size_t(h) * size_t(head_dim);
+    for (int i = 0; i < half; ++i) {
+      const int a = style == RopeStyle::neox ? i : 2 * i;
+      const int b = style == RopeStyle::neox ? i + half : 2 * i + 1;
+      const float x0 = v[a], x1 = v[b], c = cs[2 * i], s = cs[2 * i + 1];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
+void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
+                    size_t row_stride, size_t head_offset, float* scores, float* out) {
+  if (kv_type != DType::F32 && kv_type != DType::F16)
+    fail("attention: KV cache type {} is not supported (f32, f16)", dtype_name(kv_type));
+  const bool f16 = kv_type == DType::F16;
+  const size_t elem = f16 ? 2 : 4;
+
+  // Scores: scale * q·k for every cached position.
+  int64_t n = 0;
+  for (const KvRun& run : runs) {
+    for (int r = 0; r < run.n_rows; ++r) {
+      const uint8_t* k = run.k + (size_t(r) * row_stride + head_offset) * elem;
+      const float d = f16 ? dot_f16(q, reinterpret_cast<const f16_bits*>(k), head_dim)
+                          : dot_f32(q, reinterpret_cast<const float*>(k), head_dim);
+      scores[n++] = d * scale;
+    }
+  }
+  softmax(scores, n);
+
+  // Output: the score-weighted sum of the values.
+  std::fill(out, out + head_dim, 0.0f);
+  n = 0;
+  for (const KvRun& run : runs) {
+    for (int r = 0; r < run.n_rows; ++r) {
+      const uint8_t* v = run.v + (size_t(r) * row_stride + head_offset) * elem;
+      if (f16)
+        axpy_f16(scores[n++], reinterpret_cast<const f16_bits*>(v), out, head_dim);
+      else
+        axpy_f32(scores[n++], reinterpret_cast<const float*>(v), out, head_dim);
+    }
+  }
+}
+
+}  // namespace s1::ops

@@ -1,0 +1,73 @@
+#pragma once
+// The element-wise and per-row operations of a transformer forward pass, on f32
+// activations: RMS norm, rotary position embedding, softmax, SwiGLU, residual
+// adds and biases, and causal attention of one query head over KV rows stored
+// in F32 or F16 (the KV cache's formats). Weights enter only through matmul.h.
+//
+// Each function is small and self-contained on purpose: the training code's
+// backward pass mirrors them one by one.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tensor/dtype.h"
+
+namespace s1::ops {
+
+// out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i] for i in [0, n). out may be x.
+void rmsnorm(const float* x, const float* weight, float* out, int64_t n, float eps);
+
+// x[i] += y[i] for i in [0, n).
+void add(float* x, const float* y, int64_t n);
+
+// Every one of the n_rows rows of x (n elements each) gets bias added.
+void add_bias(float* x, const float* bias, int64_t n_rows, int64_t n);
+
+// Softmax of x[0..n) in place (max-subtracted, so large logits are safe).
+void softmax(float* x, int64_t n);
+
+// silu(x) = x * sigmoid(x).
+float silu(float x);
+
+// out[i] = silu(gate[i]) * up[i]: the gated activation of a SwiGLU feed-forward.
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+
+// Rotary position embedding. `neox` rotates element pairs (i, i + n_rot/2)
+// (GPT-NeoX, Qwen); `normal` rotates adjacent pairs (2i, 2i + 1) (LLaMA).
+enum class RopeStyle { normal, neox };
+
+// The angle of pair i at position p is p * inv_freq[i], inv_freq[i] =
+// freq_scale * theta^(-2i / n_rot) / freq_factor[i] (freq factors from
+// rope_freqs.weight when the model has them, else 1), as ggml computes it.
+struct Rope {
+  RopeStyle style = RopeStyle::neox;
+  int n_rot = 0;                 // rotated dimensions per head (<= head_dim; the rest pass through)
+  std::vector<double> inv_freq;  // n_rot / 2 entries
+
+  Rope() = default;
+  Rope(RopeStyle style, int n_rot, double theta, double freq_scale, std::span<const float> freq_factors);
+
+  // Rotates each of the n_heads heads (head_dim elements each, contiguous) of x
+  // to position `pos`.
+  void apply(float* x, int n_heads, int head_dim, int64_t pos) const;
+};
+
+// Rows of cached keys and values that are contiguous in memory: `n_rows` rows
+// of `row_stride` elements each (all KV heads of one position), keys at k and
+// values at v. A paged cache hands attention one run per block.
+struct KvRun {
+  const uint8_t* k = nullptr;
+  const uint8_t* v = nullptr;
+  int n_rows = 0;
+};
+
+// Attention of one query head over the rows in `runs`, in order (positions
+// 0..n-1 of a sequence, already limited to the causal window by the caller):
+// out = softmax(scale * q·k_j) · v_j over j, reading each row's head slice at
+// element `head_offset`. kv_type is F32 or F16. `scores` is scratch of at least
+// as many floats as there are rows.
+void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
+                    size_t row_stride, size_t head_offset, float* scores, float* out);
+
+}  // namespace s1::ops

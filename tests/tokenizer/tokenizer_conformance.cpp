@@ -1,0 +1,56 @@
+// Every case of llama.cpp's tokenizer tests (../shared/tokenizer/*.inp/.out)
+// must come out id for id: no BOS, special-token text read as plain text.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "support/test_support.h"
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+struct Case {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+// The .inp holds the texts, each followed by "\n__ggml_vocab_test__\n"; the
+// .out one line of space-separated ids per text.
+std::vector<Case> read_cases(const std::string& vocab) {
+  const auto dir = s1test::shared_dir() / "tokenizer";
+  std::string inp = s1test::read_file(dir / ("ggml-vocab-" + vocab + ".gguf.inp"));
+  std::istringstream out(s1test::read_file(dir / ("ggml-vocab-" + vocab + ".gguf.out")));
+  const std::string separator = "\n__ggml_vocab_test__\n";
+  std::vector<Case> cases;
+  for (size_t pos; (pos = inp.find(separator)) != std::string::npos; inp.erase(0, pos + separator.size())) {
+    Case c{inp.substr(0, pos), {}};
+    std::string line;
+    std::getline(out, line);
+    std::istringstream ids(line);
+    for (int32_t id; ids >> id;) c.ids.push_back(id);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+class Conformance : public testing::TestWithParam<std::string> {};
+
+TEST_P(Conformance, EncodesEveryCaseLikeLlamaCpp) {
+  const auto tok = s1::Tokenizer::load((s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf")).string());
+  const auto cases = read_cases(GetParam());
+  ASSERT_EQ(cases.size(), 46u);
+  for (const auto& c : cases) {
+    EXPECT_EQ(tok.encode(c.text), c.ids) << "text: '" << c.text << "'";
+    EXPECT_EQ(tok.decode(c.ids), c.text);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance, testing::Values("qwen2", "llama-bpe", "deepseek-llm", "gpt-2"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& ch : name)
+                             if (ch == '-') ch = '_';
+                           return name;
+                         });
+
+}  // namespace
