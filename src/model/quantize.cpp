@@ -220,8 +220,9 @@ void quantize_file(const std::string& in, const std::string& out, const std::str
   writer.set("general.file_type", gguf::Value{recipe.file_type});
 
   size_t index = 0;
-  for (const auto& [t, type] : plan) {
+  for (const auto& [t, planned_type] : plan) {
     ++index;
+    const DType type = planned_type;  // a copy: structured bindings cannot be captured before C++20 in clang 14
     if (type == t->type) {
       writer.add_tensor_view(t->name, type, t->shape, std::span<const uint8_t>(t->data, size_t(t->n_bytes)));
       continue;
