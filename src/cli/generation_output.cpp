@@ -65,7 +65,7 @@ void GenerationPrinter::finish(const GenerationResult& result, const ThinkingFor
   int generated = 0;
   for (const auto& sample : result.samples) generated += sample.thinking_tokens + sample.answer_tokens;
   std::fprintf(stderr,
-               "[%s thinking: %d tokens%s, %d waits | answer: %d tokens | prompt %d tokens, prefilled %lld | "
+               "[%s format | thinking: %d tokens%s, %d waits | answer: %d tokens | prompt %d tokens, prefilled %lld | "
                "%.1f tok/s%s]\n",
                format.name.c_str(), s.thinking_tokens, s.forced_end ? " (forced end)" : "", s.waits,
                s.answer_tokens, result.prompt_tokens, static_cast<long long>(result.prefill_tokens),

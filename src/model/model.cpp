@@ -5,6 +5,7 @@
 #include "tensor/quant.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/mmap.h"
 
 namespace s1 {
 
@@ -174,7 +175,15 @@ Model::Model(gguf::File file) : file_(std::move(file)), config_(read_model_confi
             c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab);
 }
 
-std::unique_ptr<Model> Model::load(const std::string& path) { return from_file(gguf::File::open(path)); }
+std::unique_ptr<Model> Model::load(const std::string& path) {
+  auto model = from_file(gguf::File::open(path));
+  const uint64_t ram = physical_memory_bytes();
+  if (ram > 0 && model->file().file_size() > ram)
+    log_warn("{}: the model ({:.1f} GiB) is larger than this machine's memory ({:.1f} GiB); it is mapped, "
+             "not loaded, so it runs, but weights stream from disk on every step",
+             path, model->file().file_size() / 1073741824.0, ram / 1073741824.0);
+  return model;
+}
 
 std::unique_ptr<Model> Model::from_file(gguf::File file) {
   return std::unique_ptr<Model>(new Model(std::move(file)));

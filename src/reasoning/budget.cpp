@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8.h"
 #include "util/error.h"
 
 namespace s1 {
@@ -260,7 +261,9 @@ void BudgetController::emit_ready(std::vector<Event>& events, bool flush) {
   }
   if (end <= emitted_) return;
   const bool thinking = phase_ == Phase::thinking;
-  std::string piece(text.substr(emitted_, end - emitted_));
+  // Random or damaged models emit byte tokens that spell no character: they
+  // reach the caller as U+FFFD, so every event and record is valid UTF-8.
+  std::string piece = utf8_sanitize(text.substr(emitted_, end - emitted_));
   (thinking ? thinking_text_ : answer_text_) += piece;
   events.push_back({thinking ? EventKind::thinking_text : EventKind::answer_text, 0, std::move(piece), 0});
   emitted_ = end;

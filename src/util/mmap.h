@@ -28,4 +28,7 @@ class MappedFile {
   std::string path_;
 };
 
+// Bytes of physical memory on this machine (0 when the system does not say).
+uint64_t physical_memory_bytes();
+
 }  // namespace s1

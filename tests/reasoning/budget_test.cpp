@@ -73,6 +73,19 @@ TEST_F(BudgetTest, MaximumForcesTheEndAndTheModelAnswers) {
   EXPECT_EQ(sim.sequence[11], kThinkClose);
 }
 
+TEST_F(BudgetTest, BytesThatSpellNoCharacterReachTheCallerAsReplacementCharacters) {
+  BudgetParams params;
+  params.think_max = 4;
+  params.answer_max = 2;
+  BudgetController controller(tokenizer, format, params);
+  // 0xFF is never valid UTF-8; 0xC3 0xA9 is "é" split over two tokens.
+  const std::vector<int32_t> script = {0xFF, 'a', 0xC3, 0xA9, 'b', 'c'};
+  size_t next = 0;
+  auto sim = simulate(controller, [&](const std::vector<int32_t>&) { return script[next++ % script.size()]; });
+  EXPECT_EQ(sim.thinking_shown, "\xEF\xBF\xBD" "a\xC3\xA9");
+  EXPECT_EQ(sim.answer_shown, "bc");
+}
+
 TEST_F(BudgetTest, ZeroBudgetClosesTheThinkingAtOnce) {
   BudgetParams params;
   params.think_max = 0;
