@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "api/reasoning_bench.h"
 #include "cli/command.h"
 #include "model/bench.h"
 
@@ -38,6 +39,35 @@ int run_bench_command(const s1::BenchParams& params, bool json) {
   return 0;
 }
 
+int run_reasoning_bench_command(const s1::ReasoningBenchParams& params, bool json) {
+  const s1::ReasoningBenchResult r = s1::run_reasoning_bench(params);
+  if (json) {
+    nlohmann::json j = {{"model", params.model},
+                        {"threads", r.threads},
+                        {"prompt", params.prompt},
+                        {"gen", params.gen},
+                        {"samples", params.samples},
+                        {"plain_decode_tps", r.plain_tps},
+                        {"controlled_decode_tps", r.controlled_tps},
+                        {"controller_overhead", r.controller_overhead},
+                        {"single_decode_tps", r.single_tps},
+                        {"parallel_decode_tps", r.parallel_tps},
+                        {"parallel_speedup", r.parallel_speedup},
+                        {"parallel_prefill_tokens", r.parallel_prefill_tokens}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("model                 %s\n", params.model.c_str());
+  std::printf("threads               %d\n", r.threads);
+  std::printf("plain decode          %.2f tok/s\n", r.plain_tps);
+  std::printf("budget-controlled     %.2f tok/s (controller overhead %.1f%%)\n", r.controlled_tps,
+              r.controller_overhead * 100);
+  std::printf("n = 1                 %.2f tok/s\n", r.single_tps);
+  std::printf("n = %-2d                %.2f tok/s aggregate (%.2fx), prompt of %d computed as %lld positions\n",
+              params.samples, r.parallel_tps, r.parallel_speedup, params.prompt, r.parallel_prefill_tokens);
+  return 0;
+}
+
 }  // namespace
 
 S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of a model") {
@@ -54,5 +84,22 @@ S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", *json, "print one JSON object");
-  return [params, json] { return run_bench_command(*params, *json); };
+  auto reasoning = std::make_shared<s1::ReasoningBenchParams>();
+  auto reasoning_mode = std::make_shared<bool>(false);
+  app.add_flag("--reasoning", *reasoning_mode,
+               "measure the budget controller's overhead and n-sample scaling through the generator instead");
+  app.add_option("--samples", reasoning->samples, "--reasoning: samples of the parallel run")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 64));
+  app.add_option("--repeats", reasoning->repeats, "--reasoning: alternating runs of each kind (median reported)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  return [params, json, reasoning, reasoning_mode, &app] {
+    if (!*reasoning_mode) return run_bench_command(*params, *json);
+    reasoning->model = params->model;
+    reasoning->threads = params->threads;
+    reasoning->gen = app.count("--gen") ? params->gen : 64;
+    reasoning->prompt = app.count("--prompt") ? params->prompt : 64;
+    return run_reasoning_bench_command(*reasoning, *json);
+  };
 }

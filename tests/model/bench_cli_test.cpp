@@ -26,6 +26,23 @@ TEST(BenchCommand, PrintsOneJsonObjectAndClampsThreads) {
   EXPECT_LE(j["threads"].get<int>(), 100000);
 }
 
+TEST(BenchCommand, ReasoningModeProcessesTheSharedPromptOnce) {
+  const auto model = (s1test::shared_dir() / "conformance" / "models" / "qwen2-q8_0.gguf").string();
+  auto r = s1test::run_s1({"bench", "-m", model, "--reasoning", "--prompt", "24", "--gen", "6", "--samples", "4",
+                           "--repeats", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"plain_decode_tps", "controlled_decode_tps", "single_decode_tps", "parallel_decode_tps",
+                          "parallel_speedup"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j[key].get<double>(), 0.0) << key;
+  }
+  EXPECT_TRUE(j.contains("controller_overhead"));
+  EXPECT_EQ(j["samples"], 4);
+  // Four samples forked from one prompt: its 24 positions are computed once.
+  EXPECT_EQ(j["parallel_prefill_tokens"], 24);
+}
+
 TEST(BenchCommand, MissingModelIsAnError) {
   auto r = s1test::run_s1({"bench", "-m", "/nonexistent/model.gguf"});
   EXPECT_EQ(r.exit_code, 1);
