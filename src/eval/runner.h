@@ -1,0 +1,83 @@
+#pragma once
+// Running an evaluation: the work items (problem x setting x repeat) not yet
+// in the records, run concurrently on a local engine (batched decoding) or
+// against an OpenAI-compatible endpoint (a few HTTP workers), each turned into
+// a graded record the moment it finishes.
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/sweep.h"
+#include "sampling/sampler.h"
+
+namespace s1 {
+
+class Engine;
+class OpenAIClient;
+
+struct EvalTask {
+  const Problem* problem = nullptr;
+  int problem_index = 0;
+  const EvalSetting* setting = nullptr;
+  int sample = 0;  // which repeat of this (problem, setting)
+  std::string key;
+};
+
+struct EvalRunOptions {
+  int parallel = 8;       // problems in flight at once (local) or HTTP workers (endpoint)
+  int max_tokens = 4096;  // per sample when no thinking budget bounds it
+  int answer_max = 1024;  // answer tokens after the thinking
+  int tries = 8;          // rejection method: tries per problem at most
+  std::string wait_text = "Wait";
+  SamplingParams sampling;  // the seed (0 when unset) is offset per problem, repeat and try
+  // Endpoint only.
+  std::string model_name = "default";
+  bool budget_fields = true;  // send s1's "thinking" object (dropped if the server rejects it)
+};
+
+// One sample as either backend reports it.
+struct SampleOutcome {
+  std::string thinking, answer, finish_reason;
+  int thinking_tokens = 0, answer_tokens = 0, waits = 0;
+  bool forced_end = false;
+  bool tokens_estimated = false;  // endpoint without a reasoning token count
+  double mean_logprob = 0;
+};
+
+struct TaskOutcome {
+  std::vector<SampleOutcome> samples;
+  int prompt_tokens = 0;
+  int tries = 1;
+  double started_at = 0, finished_at = 0;  // seconds since the Unix epoch
+};
+
+using TaskDone = std::function<void(const EvalTask&, const TaskOutcome&)>;
+
+// The user message for a task (the method's instruction appended).
+std::string task_question(const EvalTask& task);
+// The sampling seed of one try of a task (samples of it add 0..n-1).
+uint64_t task_seed(const EvalRunOptions& options, const EvalTask& task, int attempt);
+// Tokens one sample may generate: the budget plus room to answer, or max_tokens.
+int task_max_tokens(const EvalRunOptions& options, const EvalSetting& setting);
+double unix_seconds();
+
+// The graded record: votes over the samples with the setting's method,
+// grades the chosen sample against the reference.
+nlohmann::json make_record(const std::string& dataset, const EvalTask& task, const TaskOutcome& outcome,
+                           const std::string& engine);
+
+// Local: submits up to `parallel` problems at once to the engine's generator
+// (as many as the KV cache can hold in the worst case) and steps them together.
+// Stops early, dropping what is in flight, once `stop` is set.
+void run_local(Engine& engine, const std::vector<EvalTask>& tasks, const EvalRunOptions& options,
+               const TaskDone& done, const std::atomic<bool>& stop);
+
+// Endpoint: `parallel` workers, one request per sample. An error that
+// survives the client's retries stops every worker and is rethrown.
+void run_endpoint(const OpenAIClient& client, const std::vector<EvalTask>& tasks,
+                  const EvalRunOptions& options, const TaskDone& done, const std::atomic<bool>& stop);
+
+}  // namespace s1
