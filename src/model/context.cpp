@@ -156,8 +156,8 @@ void Context::for_each_token(int n, const std::function<void(int)>& fn) {
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }
-  pool_->run([&](int thread, int n_threads) {
-    for (int i = thread; i < n; i += n_threads) fn(i);
+  pool_->for_chunks(n, std::max(1, n / (4 * pool_->size())), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) fn(int(i));
   });
 }
 
@@ -215,11 +215,12 @@ void Context::attend(int layer, const Batch::Token* tokens, int n) {
   const int group = c.n_head / c.n_head_kv;
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
   const int64_t items = int64_t(n) * c.n_head;
-  pool_->run([&](int thread, int n_threads) {
+  const int64_t grain = std::max<int64_t>(1, items / (4 * pool_->size()));
+  pool_->for_chunks(items, grain, [&](int64_t begin, int64_t end, int thread) {
     std::vector<ops::KvRun> runs;
     int runs_token = -1;
     float* scores = &scores_[size_t(thread) * size_t(max_seq_len_)];
-    for (int64_t item = thread; item < items; item += n_threads) {
+    for (int64_t item = begin; item < end; ++item) {
       const int i = int(item / c.n_head), h = int(item % c.n_head);
       if (i != runs_token) {
         kv_.runs(layer, tokens[i].seq, tokens[i].pos + 1, runs);

@@ -1,7 +1,7 @@
 // matmul(): picks the kernel family for the weight type, prepares the
 // activations once (quantized to int8 for the block formats, shared by all
-// threads), then splits the output rows into one contiguous range per thread
-// so each thread streams its own part of the weights.
+// threads), then hands out the output rows in contiguous chunks, so each
+// thread streams its own parts of the weights.
 #include "tensor/matmul.h"
 
 #include <algorithm>
@@ -54,6 +54,7 @@ const Family* family_of(DType type) {
 
 // Rows per thread are a multiple of this, so the register tiles stay whole.
 constexpr int64_t kRowAlign = 4;
+constexpr int64_t kChunksPerThread = 8;
 
 }  // namespace
 
@@ -84,22 +85,19 @@ void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out
     auto prepare_tokens = [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) family->prepare(w.type, in + t * w.cols, w.cols, prepared + t * act_bytes);
     };
-    if (n_tokens >= 4 * pool.size() && pool.size() > 1) {
-      pool.run([&](int thread, int n_threads) {
-        prepare_tokens(n_tokens * thread / n_threads, n_tokens * (thread + 1) / n_threads);
-      });
-    } else {
-      prepare_tokens(0, n_tokens);
-    }
+    pool.for_chunks(n_tokens, std::max<int64_t>(4, n_tokens / (4 * pool.size())),
+                    [&](int64_t begin, int64_t end, int) { prepare_tokens(begin, end); });
     act.data = prepared;
     act.stride = act_bytes;
   }
 
+  // About kChunksPerThread chunks of whole row tiles per thread: enough for a
+  // thread that started late to be balanced by the others, few enough that
+  // claiming them costs nothing next to the rows' work.
   const int64_t row_units = (w.rows + kRowAlign - 1) / kRowAlign;
-  pool.run([&](int thread, int n_threads) {
-    const int64_t begin = std::min(w.rows, row_units * thread / n_threads * kRowAlign);
-    const int64_t end = std::min(w.rows, row_units * (thread + 1) / n_threads * kRowAlign);
-    if (begin < end) family->rows(w, act, out, begin, end);
+  const int64_t grain = std::max<int64_t>(1, row_units / (kChunksPerThread * pool.size()));
+  pool.for_chunks(row_units, grain, [&](int64_t begin, int64_t end, int) {
+    family->rows(w, act, out, begin * kRowAlign, std::min(w.rows, end * kRowAlign));
   });
 }
 

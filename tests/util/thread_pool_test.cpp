@@ -65,6 +65,48 @@ TEST(ThreadPool, RethrowsAWorkersException) {
   EXPECT_EQ(total.load(), 2);
 }
 
+TEST(ThreadPool, ChunksCoverEveryItemOnceBetweenRuns) {
+  for (int n : {1, 2, 3}) {
+    s1::ThreadPool pool(n);
+    std::vector<std::atomic<int>> in_use(static_cast<size_t>(n));
+    for (int round = 0; round < 3000; ++round) {
+      const int64_t items = 1 + round % 97, grain = 1 + round % 7;
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(items));
+      std::atomic<bool> shared_slot{false};
+      pool.for_chunks(items, grain, [&](int64_t begin, int64_t end, int thread) {
+        ASSERT_LT(thread, n);
+        if (n > 1) ASSERT_LE(end - begin, grain);
+        // A thread index is never used by two threads at once (per-thread scratch relies on it).
+        if (in_use[size_t(thread)].fetch_add(1) != 0) shared_slot = true;
+        for (int64_t i = begin; i < end; ++i) hits[size_t(i)].fetch_add(1);
+        in_use[size_t(thread)].fetch_sub(1);
+      });
+      ASSERT_FALSE(shared_slot) << "round " << round;
+      for (int64_t i = 0; i < items; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "round " << round << " item " << i;
+      // Rounds of both kinds interleave: every thread still runs each run() job once.
+      std::atomic<int> runs{0};
+      pool.run([&](int, int) { runs.fetch_add(1); });
+      ASSERT_EQ(runs.load(), n) << "round " << round;
+    }
+  }
+}
+
+TEST(ThreadPool, ChunkErrorsReachTheCaller) {
+  s1::ThreadPool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    EXPECT_THROW(pool.for_chunks(64, 1,
+                                 [](int64_t begin, int64_t, int) {
+                                   if (begin == 37) throw std::runtime_error("chunk failed");
+                                 }),
+                 std::runtime_error);
+  }
+  std::atomic<int64_t> sum{0};
+  pool.for_chunks(100, 3, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) sum.fetch_add(i);
+  });
+  EXPECT_EQ(sum.load(), 4950);
+}
+
 TEST(ThreadPool, AvailableCoresIsPositive) { EXPECT_GE(s1::available_cores(), 1); }
 
 }  // namespace
