@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "cli/command.h"
-#include "eval/answer.h"
+#include "grading/answer.h"
 #include "util/error.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/answer.h"
+#include "grading/answer.h"
 
 namespace s1 {
 

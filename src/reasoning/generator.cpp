@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "model/context.h"
-#include "eval/answer.h"
+#include "grading/answer.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "eval/answer.h"
+#include "grading/answer.h"
 #include "util/error.h"
 
 namespace s1 {

@@ -1,4 +1,4 @@
-#include "eval/latex_eval.h"
+#include "grading/latex_eval.h"
 
 #include <algorithm>
 #include <cctype>

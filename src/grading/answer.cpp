@@ -1,4 +1,4 @@
-#include "eval/answer.h"
+#include "grading/answer.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "eval/latex_eval.h"
+#include "grading/latex_eval.h"
 
 namespace s1 {
 

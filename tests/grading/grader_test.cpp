@@ -7,8 +7,8 @@
 #include <random>
 #include <string>
 
-#include "eval/answer.h"
-#include "eval/latex_eval.h"
+#include "grading/answer.h"
+#include "grading/latex_eval.h"
 #include "support/test_support.h"
 
 namespace {
@@ -34,7 +34,7 @@ Verdict verdict_named(const std::string& name) {
 }
 
 TEST(GraderCases, EveryCaseInTheCorpus) {
-  auto rows = read_jsonl(s1test::source_dir() / "tests/eval/data/grader_cases.jsonl");
+  auto rows = read_jsonl(s1test::source_dir() / "tests/grading/data/grader_cases.jsonl");
   ASSERT_GE(rows.size(), 220u);
   int failures = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
