@@ -41,7 +41,8 @@ extern const Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 VNNI on Q8_K-s
 constexpr int64_t kTokenBlock = 64;
 
 // A 64-byte aligned per-thread buffer of at least `bytes`; `slot` separates the
-// buffers one thread uses at the same time (0: activations, 1: unpacked rows).
+// buffers one thread uses at the same time (0: activations, 1: unpacked rows,
+// 2: partial sums of a column slice).
 uint8_t* scratch(int slot, size_t bytes);
 
 // Calls f(std::integral_constant<int, n>) for n in [1, Max]: register tiles

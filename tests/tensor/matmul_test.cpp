@@ -118,11 +118,19 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 class MatmulTest : public testing::TestWithParam<Case> {};
 
 // cols per type: several blocks, an odd number of 32-blocks for the *_0 types,
-// a partial 16-lane vector for the plain types.
-std::vector<int64_t> cols_for(DType type) {
-  if (block_of(type) == 256) return {256, 768};
-  if (is_quantized(type)) return {32, 96, 416};
-  return {100, 256};
+// a partial 16-lane vector for the plain types; for a few tokens also rows
+// long enough that matmul takes them in column slices (ffn_down's 4864 and an
+// odd number of 32-blocks).
+std::vector<int64_t> cols_for(DType type, int64_t n_tokens) {
+  std::vector<int64_t> cols;
+  if (block_of(type) == 256) cols = {256, 768};
+  else if (is_quantized(type)) cols = {32, 96, 416};
+  else cols = {100, 256};
+  if (n_tokens >= 3 && n_tokens <= 8) {
+    cols.push_back(4864);
+    if (block_of(type) != 256) cols.push_back(4896);
+  }
+  return cols;
 }
 
 void check(DType type, int64_t rows, int64_t cols, int64_t n_tokens, bool exact, int threads, uint32_t seed) {
@@ -154,7 +162,7 @@ void check(DType type, int64_t rows, int64_t cols, int64_t n_tokens, bool exact,
 TEST_P(MatmulTest, MatchesReferenceWithExactActivations) {
   const auto [type, n_tokens] = GetParam();
   uint32_t seed = 1;
-  for (int64_t cols : cols_for(type))
+  for (int64_t cols : cols_for(type, n_tokens))
     for (int64_t rows : {1, 7, 37})
       for (int threads : {1, 2}) check(type, rows, cols, n_tokens, true, threads, seed++);
 }
@@ -164,7 +172,7 @@ TEST_P(MatmulTest, MatchesReferenceWithExactActivations) {
 TEST_P(MatmulTest, MatchesReferenceWithinActivationRounding) {
   const auto [type, n_tokens] = GetParam();
   uint32_t seed = 100;
-  for (int64_t cols : cols_for(type))
+  for (int64_t cols : cols_for(type, n_tokens))
     for (int64_t rows : {37, 67})
       for (int threads : {1, 2}) check(type, rows, cols, n_tokens, false, threads, seed++);
 }
