@@ -375,18 +375,22 @@ void quantize_q8_0(const float* x, block_q8_0* y, int64_t n_blocks) {
   }
 }
 
+// The levels 0..2*half-1 (value + half) of one 32-block and their scale:
+// importance-weighted when an importance matrix is given, else from the
+// signed absolute maximum (the value of largest magnitude maps to -half).
+float block_levels(const float* x, const float* importance, float sigma2, int half, int8_t* L) {
+  if (importance) return weighted_block_levels(x, importance, sigma2, half, L);
+  const float d = signed_absmax(x, QK) / float(-half);
+  const float id = d ? 1.0f / d : 0.0f;
+  for (int j = 0; j < QK; ++j) L[j] = int8_t(std::min(2 * half - 1, int(int8_t(x[j] * id + float(half) + 0.5f))));
+  return d;
+}
+
 void quantize_q4_0(const float* x, block_q4_0* y, int64_t n, const float* importance) {
   const float sigma2 = importance ? mean_square(x, n) : 0.f;
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     int8_t L[QK];  // levels 0..15 (value + 8)
-    if (importance) {
-      y[i].d = f32_to_f16(weighted_block_levels(x, importance + i * QK, sigma2, 8, L));
-    } else {
-      const float d = signed_absmax(x, QK) / -8;
-      const float id = d ? 1.0f / d : 0.0f;
-      y[i].d = f32_to_f16(d);
-      for (int j = 0; j < QK; ++j) L[j] = int8_t(std::min(15, int(int8_t(x[j] * id + 8.5f))));
-    }
+    y[i].d = f32_to_f16(block_levels(x, importance ? importance + i * QK : nullptr, sigma2, 8, L));
     for (int j = 0; j < QK / 2; ++j) y[i].qs[j] = uint8_t(L[j] | (L[j + QK / 2] << 4));
   }
 }
@@ -395,14 +399,7 @@ void quantize_q5_0(const float* x, block_q5_0* y, int64_t n, const float* import
   const float sigma2 = importance ? mean_square(x, n) : 0.f;
   for (int64_t i = 0; i < n / QK; ++i, x += QK) {
     int8_t L[QK];  // levels 0..31 (value + 16)
-    if (importance) {
-      y[i].d = f32_to_f16(weighted_block_levels(x, importance + i * QK, sigma2, 16, L));
-    } else {
-      const float d = signed_absmax(x, QK) / -16;
-      const float id = d ? 1.0f / d : 0.0f;
-      y[i].d = f32_to_f16(d);
-      for (int j = 0; j < QK; ++j) L[j] = int8_t(std::min(31, int(int8_t(x[j] * id + 16.5f))));
-    }
+    y[i].d = f32_to_f16(block_levels(x, importance ? importance + i * QK : nullptr, sigma2, 16, L));
     uint32_t qh = 0;
     for (int j = 0; j < QK / 2; ++j) {
       y[i].qs[j] = uint8_t((L[j] & 0x0f) | ((L[j + QK / 2] & 0x0f) << 4));
