@@ -1,0 +1,201 @@
+#include "server/completion_assembler.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace s1::server {
+
+using nlohmann::json;
+
+CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string id, std::string model)
+    : chat_(request.endpoint == Endpoint::chat),
+      id_(std::move(id)),
+      model_(std::move(model)),
+      created_(std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count()),
+      stop_(request.stop),
+      aggregated_(request.aggregate.has_value() && request.n > 1),
+      vote_method_(request.aggregate.value_or(VoteMethod::majority)),
+      include_usage_(request.include_usage),
+      samples_(size_t(request.n)) {}
+
+json CompletionAssembler::chunk(json choices) const {
+  return {{"id", id_},
+          {"object", chat_ ? "chat.completion.chunk" : "text_completion"},
+          {"created", created_},
+          {"model", model_},
+          {"choices", std::move(choices)}};
+}
+
+json CompletionAssembler::delta_choice(int index, const std::string& reasoning, const std::string& content) const {
+  json choice = {{"index", index}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+  if (chat_) {
+    json delta = json::object();
+    if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
+    if (!content.empty()) delta["content"] = content;
+    choice["delta"] = std::move(delta);
+  } else {
+    choice["text"] = content;
+    if (!reasoning.empty()) choice["reasoning_content"] = reasoning;
+  }
+  return choice;
+}
+
+json CompletionAssembler::opening_chunk() const {
+  json choices = json::array();
+  const int n = int(samples_.size()) + (aggregated_ ? 1 : 0);
+  for (int i = 0; i < n; ++i) {
+    json choice = delta_choice(i, "", "");
+    if (chat_) choice["delta"] = {{"role", "assistant"}, {"content", ""}};
+    choices.push_back(std::move(choice));
+  }
+  return chunk(std::move(choices));
+}
+
+std::string CompletionAssembler::feed_answer(SampleText& sample, const std::string& text) {
+  if (sample.stopped) return "";
+  std::string buffer = sample.held + text;
+  sample.held.clear();
+  size_t cut = std::string::npos;
+  for (const auto& stop : stop_) cut = std::min(cut, buffer.find(stop));
+  if (cut != std::string::npos) {
+    sample.stopped = true;
+    buffer.resize(cut);
+    sample.content += buffer;
+    return buffer;
+  }
+  // Hold the longest tail that is a proper prefix of some stop string.
+  size_t hold = 0;
+  for (const auto& stop : stop_)
+    for (size_t len = std::min(stop.size() - 1, buffer.size()); len > hold; --len)
+      if (buffer.compare(buffer.size() - len, len, stop, 0, len) == 0) {
+        hold = len;
+        break;
+      }
+  sample.held = buffer.substr(buffer.size() - hold);
+  buffer.resize(buffer.size() - hold);
+  sample.content += buffer;
+  return buffer;
+}
+
+std::string CompletionAssembler::flush_held(SampleText& sample) {
+  std::string held = std::move(sample.held);
+  sample.held.clear();
+  if (!sample.stopped) sample.content += held;
+  return sample.stopped ? "" : held;
+}
+
+bool CompletionAssembler::all_stopped() const {
+  return !stop_.empty() && std::all_of(samples_.begin(), samples_.end(), [](const auto& s) { return s.stopped; });
+}
+
+std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& events) {
+  std::vector<json> chunks;
+  for (const Event& event : events) {
+    if (event.sample < 0 || event.sample >= int(samples_.size())) continue;
+    SampleText& sample = samples_[size_t(event.sample)];
+    std::string reasoning, content;
+    if (event.kind == EventKind::thinking_text) {
+      sample.reasoning += event.text;
+      reasoning = event.text;
+    } else if (event.kind == EventKind::answer_text) {
+      content = feed_answer(sample, event.text);
+    }
+    if (reasoning.empty() && content.empty()) continue;
+    saw_text_ = true;
+    chunks.push_back(chunk(json::array({delta_choice(choice_index(event.sample), reasoning, content)})));
+  }
+  return chunks;
+}
+
+std::string CompletionAssembler::finish_reason(const SampleRecord& record, const SampleText& text,
+                                               bool timed_out) const {
+  if (text.stopped) return "stop";
+  if (record.finish_reason == "stop") return "stop";
+  if (timed_out || record.finish_reason == "length" || record.finish_reason == "rejected") return "length";
+  return record.finish_reason;
+}
+
+json CompletionAssembler::vote_json(const GenerationResult& result) const {
+  return {{"method", vote_method_name(vote_method_)},
+          {"answer", result.vote.answer ? json(*result.vote.answer) : json(nullptr)},
+          {"votes", result.vote.votes},
+          {"samples", result.samples.size()},
+          {"winner", result.vote.winner >= 0 ? json(choice_index(result.vote.winner)) : json(nullptr)}};
+}
+
+json CompletionAssembler::usage(const GenerationResult& result) const {
+  int64_t completion = 0, reasoning = 0;
+  for (const auto& s : result.samples) {
+    completion += s.thinking_tokens + s.answer_tokens;
+    reasoning += s.thinking_tokens;
+  }
+  return {{"prompt_tokens", result.prompt_tokens},
+          {"completion_tokens", completion},
+          {"total_tokens", result.prompt_tokens + completion},
+          {"completion_tokens_details", {{"reasoning_tokens", reasoning}}}};
+}
+
+std::vector<json> CompletionAssembler::closing_chunks(const GenerationResult& result, bool timed_out) {
+  std::vector<json> chunks;
+  json finals = json::array();
+  for (size_t i = 0; i < samples_.size() && i < result.samples.size(); ++i) {
+    json choice = delta_choice(choice_index(int(i)), "", flush_held(samples_[i]));
+    choice["finish_reason"] = finish_reason(result.samples[i], samples_[i], timed_out);
+    finals.push_back(std::move(choice));
+  }
+  if (aggregated_) {
+    const int winner = std::max(0, result.vote.winner);
+    const SampleText& text = samples_[size_t(winner)];
+    json choice = delta_choice(0, text.reasoning, text.content);
+    if (chat_) choice["delta"]["role"] = "assistant";
+    choice["finish_reason"] = finish_reason(result.samples[size_t(winner)], text, timed_out);
+    choice["vote"] = vote_json(result);
+    finals.push_back(std::move(choice));
+  }
+  chunks.push_back(chunk(std::move(finals)));
+  if (include_usage_) {
+    json last = chunk(json::array());
+    last["usage"] = usage(result);
+    chunks.push_back(std::move(last));
+  }
+  return chunks;
+}
+
+json CompletionAssembler::response(const GenerationResult& result, bool timed_out) {
+  json choices = json::array();
+  auto make_choice = [&](int index, size_t sample) {
+    const SampleText& text = samples_[sample];
+    const SampleRecord& record = result.samples[sample];
+    json choice = {{"index", index},
+                   {"finish_reason", finish_reason(record, text, timed_out)},
+                   {"logprobs", nullptr},
+                   {"thinking", {{"tokens", record.thinking_tokens},
+                                 {"answer_tokens", record.answer_tokens},
+                                 {"waits", record.waits},
+                                 {"forced_end", record.forced_end}}}};
+    if (chat_) {
+      choice["message"] = {{"role", "assistant"}, {"content", text.content}, {"reasoning_content", text.reasoning}};
+    } else {
+      choice["text"] = text.content;
+      choice["reasoning_content"] = text.reasoning;
+    }
+    return choice;
+  };
+  for (auto& sample : samples_) flush_held(sample);
+  const size_t n = std::min(samples_.size(), result.samples.size());
+  if (aggregated_ && n > 0) {
+    json voted = make_choice(0, size_t(std::max(0, result.vote.winner)));
+    voted["vote"] = vote_json(result);
+    choices.push_back(std::move(voted));
+  }
+  for (size_t i = 0; i < n; ++i) choices.push_back(make_choice(choice_index(int(i)), i));
+  return {{"id", id_},
+          {"object", chat_ ? "chat.completion" : "text_completion"},
+          {"created", created_},
+          {"model", model_},
+          {"choices", std::move(choices)},
+          {"usage", usage(result)}};
+}
+
+}  // namespace s1::server

@@ -1,0 +1,60 @@
+#pragma once
+// Turns a job's events and result into OpenAI response objects: chunks while
+// streaming (reasoning as delta.reasoning_content, the answer as
+// delta.content) and the whole response at the end. Stop strings are applied
+// here, to the answer text: text that might begin a stop string is held back
+// until it cannot. With n > 1 and `aggregate`, choice 0 is the voted answer
+// and the samples follow as choices 1..n.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "reasoning/generator.h"
+#include "server/request_parser.h"
+
+namespace s1::server {
+
+class CompletionAssembler {
+ public:
+  CompletionAssembler(const ApiRequest& request, std::string id, std::string model);
+
+  const std::string& id() const { return id_; }
+  // The first streamed chunk: the request id and each choice's role.
+  nlohmann::json opening_chunk() const;
+  // Consumes events; returns the chunks to stream.
+  std::vector<nlohmann::json> on_events(const std::vector<Event>& events);
+  bool all_stopped() const;      // every sample met a stop string (the generation can end)
+  bool saw_text() const { return saw_text_; }
+  // Held-back text, finish reasons, the vote and usage (when asked for).
+  std::vector<nlohmann::json> closing_chunks(const GenerationResult& result, bool timed_out);
+  nlohmann::json response(const GenerationResult& result, bool timed_out);
+  nlohmann::json usage(const GenerationResult& result) const;
+
+ private:
+  struct SampleText {
+    std::string reasoning, content;
+    std::string held;  // answer text that may be the start of a stop string
+    bool stopped = false;
+  };
+  // Appends answer text through the stop filter; returns what may be released.
+  std::string feed_answer(SampleText& sample, const std::string& text);
+  std::string flush_held(SampleText& sample);
+  std::string finish_reason(const SampleRecord& record, const SampleText& text, bool timed_out) const;
+  int choice_index(int sample) const { return sample + (aggregated_ ? 1 : 0); }
+  nlohmann::json chunk(nlohmann::json choices) const;
+  nlohmann::json delta_choice(int index, const std::string& reasoning, const std::string& content) const;
+  nlohmann::json vote_json(const GenerationResult& result) const;
+
+  bool chat_;
+  std::string id_, model_;
+  int64_t created_;
+  std::vector<std::string> stop_;
+  bool aggregated_;
+  VoteMethod vote_method_ = VoteMethod::majority;
+  bool include_usage_;
+  std::vector<SampleText> samples_;
+  bool saw_text_ = false;
+};
+
+}  // namespace s1::server

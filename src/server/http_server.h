@@ -1,0 +1,51 @@
+#pragma once
+// The OpenAI-compatible HTTP server over one Engine:
+//   POST /v1/chat/completions, POST /v1/completions (streaming or not),
+//   POST /v1/requests/{id}/control, GET /v1/models, GET /health, GET /metrics,
+//   and the web chat UI at /.
+// Handler threads parse and validate requests, render and tokenize prompts,
+// then hand the generation to the Scheduler thread that owns the Generator.
+#include <memory>
+#include <string>
+
+#include "api/engine.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace s1::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;          // 0: any free port (see HttpServer::bind)
+  int parallel = 8;         // requests decoding together
+  int queue = 64;           // requests waiting beyond those (429 past it)
+  int ctx = 4096;           // tokens per request (prompt + generation)
+  std::string api_key;      // non-empty: /v1/* needs "Authorization: Bearer KEY"
+  std::string cors_origin;  // non-empty: the Access-Control-Allow-Origin answered
+  size_t max_body_bytes = 1 << 20;
+  int timeout_seconds = 600;  // per request, queue time included
+  std::string model_id;       // the name /v1/models lists and requests must use
+};
+
+class HttpServer {
+ public:
+  // The engine's context must hold ctx * parallel positions (see engine_options_for).
+  HttpServer(Engine& engine, ServerOptions options);
+  ~HttpServer();
+
+  int bind();  // binds host:port (port 0: any free one); returns the port; s1::Error on failure
+  void run();   // serves until stop(); call after bind()
+  void stop();  // from any thread, before or while run() runs
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Engine options sized for the server: a KV cache of ctx * parallel positions
+// shared by every request, and room for every sample of every request.
+EngineOptions engine_options_for(const ServerOptions& options, std::string model_path, int n_threads);
+
+}  // namespace s1::server

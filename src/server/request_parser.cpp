@@ -1,0 +1,258 @@
+#include "server/request_parser.h"
+
+#include <cmath>
+#include <limits>
+
+#include "server/api_error.h"
+#include "tokenizer/utf8.h"
+#include "util/error.h"
+
+namespace s1::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxStopBytes = 256;
+constexpr size_t kMaxWaitTextBytes = 256;
+constexpr int kMaxTokenLimit = 1 << 20;
+
+json parse_object(std::string_view body) {
+  if (utf8_valid_prefix(body) != body.size()) bad_request("", "the request body is not valid UTF-8", "invalid_utf8");
+  json value = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) bad_request("", "the request body is not valid JSON", "invalid_json");
+  if (!value.is_object()) bad_request("", "the request body must be a JSON object", "invalid_type");
+  return value;
+}
+
+const char* type_name(const json& v) { return v.type_name(); }
+
+[[noreturn]] void wrong_type(const std::string& param, const char* expected, const json& v) {
+  bad_request(param, "'" + param + "' must be " + expected + ", got " + type_name(v), "invalid_type");
+}
+
+// Fields that are absent or null take their default.
+const json* field(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::optional<int64_t> get_int(const json& object, const char* key, const std::string& param, int64_t lo,
+                               int64_t hi) {
+  const json* v = field(object, key);
+  if (!v) return std::nullopt;
+  int64_t value = 0;
+  if (v->is_number_integer()) {
+    if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+      value = std::numeric_limits<int64_t>::max();
+    else
+      value = v->get<int64_t>();
+  } else if (v->is_number_float() && std::isfinite(v->get<double>()) && std::floor(v->get<double>()) == v->get<double>() &&
+             std::fabs(v->get<double>()) < 9e18) {
+    value = int64_t(v->get<double>());
+  } else {
+    wrong_type(param, "an integer", *v);
+  }
+  if (value < lo || value > hi)
+    bad_request(param, "'" + param + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                           ", got " + std::to_string(value));
+  return value;
+}
+
+std::optional<double> get_number(const json& object, const char* key, double lo, double hi) {
+  const json* v = field(object, key);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) wrong_type(key, "a number", *v);
+  const double value = v->get<double>();
+  if (!(value >= lo && value <= hi))
+    bad_request(key, fmt::format("'{}' must be between {} and {}, got {}", key, lo, hi, value));
+  return value;
+}
+
+std::optional<bool> get_bool(const json& object, const char* key, const std::string& param) {
+  const json* v = field(object, key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) wrong_type(param, "a boolean", *v);
+  return v->get<bool>();
+}
+
+std::optional<std::string> get_string(const json& object, const char* key, const std::string& param) {
+  const json* v = field(object, key);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) wrong_type(param, "a string", *v);
+  return v->get<std::string>();
+}
+
+// A message's content: a string, or an array of {"type": "text", "text": ...} parts.
+std::string message_text(const json& content, const std::string& param) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) wrong_type(param, "a string or an array of text parts", content);
+  std::string text;
+  for (size_t i = 0; i < content.size(); ++i) {
+    const std::string part_param = param + "[" + std::to_string(i) + "]";
+    const json& part = content[i];
+    if (!part.is_object()) wrong_type(part_param, "an object", part);
+    auto type = get_string(part, "type", part_param + ".type");
+    if (type != "text") bad_request(part_param + ".type", "only text content parts are supported");
+    auto part_text = get_string(part, "text", part_param + ".text");
+    if (!part_text) bad_request(part_param + ".text", "'" + part_param + ".text' is required", "missing_field");
+    text += *part_text;
+  }
+  return text;
+}
+
+json parse_messages(const json& body) {
+  const json* messages = field(body, "messages");
+  if (!messages) bad_request("messages", "'messages' is required", "missing_field");
+  if (!messages->is_array()) wrong_type("messages", "an array", *messages);
+  if (messages->empty()) bad_request("messages", "'messages' must hold at least one message");
+  json out = json::array();
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    const json& m = (*messages)[i];
+    if (!m.is_object()) wrong_type(param, "an object", m);
+    auto role = get_string(m, "role", param + ".role");
+    if (!role) bad_request(param + ".role", "'" + param + ".role' is required", "missing_field");
+    if (*role == "developer") role = "system";
+    if (*role != "system" && *role != "user" && *role != "assistant")
+      bad_request(param + ".role", "'" + param + ".role' must be system, developer, user or assistant, got '" +
+                                       *role + "'");
+    const json* content = field(m, "content");
+    if (!content && *role != "assistant")
+      bad_request(param + ".content", "'" + param + ".content' is required", "missing_field");
+    out.push_back({{"role", *role}, {"content", content ? message_text(*content, param + ".content") : ""}});
+  }
+  return out;
+}
+
+std::vector<std::string> parse_stop(const json& body) {
+  const json* stop = field(body, "stop");
+  if (!stop) return {};
+  std::vector<std::string> out;
+  if (stop->is_string()) {
+    out.push_back(stop->get<std::string>());
+  } else if (stop->is_array()) {
+    if (stop->size() > size_t(kMaxStopStrings))
+      bad_request("stop", fmt::format("'stop' holds at most {} strings", kMaxStopStrings));
+    for (const json& s : *stop) {
+      if (!s.is_string()) wrong_type("stop", "a string or an array of strings", s);
+      out.push_back(s.get<std::string>());
+    }
+  } else {
+    wrong_type("stop", "a string or an array of strings", *stop);
+  }
+  for (const auto& s : out)
+    if (s.empty() || s.size() > kMaxStopBytes)
+      bad_request("stop", fmt::format("each stop string must hold 1 to {} bytes", kMaxStopBytes));
+  return out;
+}
+
+void parse_thinking(const json& body, ApiRequest& r) {
+  if (auto effort = get_string(body, "reasoning_effort", "reasoning_effort")) r.budget.think_max = effort_budget(*effort);
+  const json* thinking = field(body, "thinking");
+  if (!thinking) return;
+  if (!thinking->is_object()) wrong_type("thinking", "an object", *thinking);
+  if (auto v = get_int(*thinking, "max_tokens", "thinking.max_tokens", 0, kMaxTokenLimit)) r.budget.think_max = int(*v);
+  if (auto v = get_int(*thinking, "min_tokens", "thinking.min_tokens", 0, kMaxTokenLimit)) r.budget.think_min = int(*v);
+  if (auto v = get_int(*thinking, "wait", "thinking.wait", 0, 64)) r.budget.wait = int(*v);
+  if (auto v = get_string(*thinking, "wait_text", "thinking.wait_text")) {
+    if (v->empty() || v->size() > kMaxWaitTextBytes)
+      bad_request("thinking.wait_text", fmt::format("'thinking.wait_text' must hold 1 to {} bytes", kMaxWaitTextBytes));
+    r.budget.wait_text = *v;
+  }
+  if (auto v = get_int(*thinking, "answer_max_tokens", "thinking.answer_max_tokens", 1, kMaxTokenLimit))
+    r.budget.answer_max = int(*v);
+  if (r.budget.think_max && r.budget.think_min > *r.budget.think_max)
+    bad_request("thinking.min_tokens", fmt::format("'thinking.min_tokens' ({}) is above 'thinking.max_tokens' ({})",
+                                                   r.budget.think_min, *r.budget.think_max));
+}
+
+// The fields both endpoints share.
+void parse_common(const json& body, ApiRequest& r) {
+  r.model = get_string(body, "model", "model").value_or("");
+  r.stream = get_bool(body, "stream", "stream").value_or(false);
+  if (const json* options = field(body, "stream_options")) {
+    if (!options->is_object()) wrong_type("stream_options", "an object", *options);
+    r.include_usage = get_bool(*options, "include_usage", "stream_options.include_usage").value_or(false);
+  }
+  r.n = int(get_int(body, "n", "n", 1, kMaxSamples).value_or(1));
+  r.stop = parse_stop(body);
+  auto max_tokens = get_int(body, "max_completion_tokens", "max_completion_tokens", 1, kMaxTokenLimit);
+  if (!max_tokens) max_tokens = get_int(body, "max_tokens", "max_tokens", 1, kMaxTokenLimit);
+  if (max_tokens) r.max_tokens = int(*max_tokens);
+
+  if (auto v = get_number(body, "temperature", 0, 2)) r.sampling.temperature = float(*v);
+  if (auto v = get_number(body, "top_p", 0, 1)) r.sampling.top_p = float(*v);
+  if (auto v = get_number(body, "min_p", 0, 1)) r.sampling.min_p = float(*v);
+  if (auto v = get_int(body, "top_k", "top_k", 0, 1 << 20)) r.sampling.top_k = int(*v);
+  if (auto v = get_number(body, "presence_penalty", -2, 2)) r.sampling.presence_penalty = float(*v);
+  if (auto v = get_number(body, "frequency_penalty", -2, 2)) r.sampling.frequency_penalty = float(*v);
+  if (auto v = get_int(body, "seed", "seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()))
+    r.sampling.seed = uint64_t(*v);
+
+  parse_thinking(body, r);
+  if (auto method = get_string(body, "aggregate", "aggregate")) {
+    try {
+      r.aggregate = parse_vote_method(*method);
+    } catch (const Error& e) {
+      bad_request("aggregate", "'aggregate' must be majority, weighted or best, got '" + *method + "'");
+    }
+  }
+}
+
+}  // namespace
+
+int effort_budget(std::string_view effort) {
+  if (effort == "none") return 0;
+  if (effort == "low") return 256;
+  if (effort == "medium") return 1024;
+  if (effort == "high") return 4096;
+  bad_request("reasoning_effort", "'reasoning_effort' must be none, low, medium or high, got '" +
+                                      std::string(effort) + "'");
+}
+
+ApiRequest parse_chat_request(std::string_view text) {
+  const json body = parse_object(text);
+  ApiRequest r;
+  r.endpoint = Endpoint::chat;
+  r.messages = parse_messages(body);
+  parse_common(body, r);
+  return r;
+}
+
+ApiRequest parse_completion_request(std::string_view text) {
+  const json body = parse_object(text);
+  ApiRequest r;
+  r.endpoint = Endpoint::completion;
+  const json* prompt = field(body, "prompt");
+  if (!prompt) bad_request("prompt", "'prompt' is required", "missing_field");
+  if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) {
+    r.prompt = (*prompt)[0].get<std::string>();
+  } else if (prompt->is_string()) {
+    r.prompt = prompt->get<std::string>();
+  } else {
+    wrong_type("prompt", "a string (or an array of one string)", *prompt);
+  }
+  if (r.prompt.empty()) bad_request("prompt", "'prompt' is empty");
+  parse_common(body, r);
+  return r;
+}
+
+ControlCommand parse_control_command(std::string_view text) {
+  const json body = parse_object(text);
+  auto action = get_string(body, "action", "action");
+  if (!action) bad_request("action", "'action' is required", "missing_field");
+  ControlCommand command;
+  if (*action == "answer_now") {
+    command.action = ControlCommand::Action::answer_now;
+  } else if (*action == "think_more") {
+    command.action = ControlCommand::Action::think_more;
+    auto tokens = get_int(body, "tokens", "tokens", 1, kMaxTokenLimit);
+    if (!tokens) bad_request("tokens", "'think_more' needs 'tokens'", "missing_field");
+    command.tokens = int(*tokens);
+  } else {
+    bad_request("action", "'action' must be answer_now or think_more, got '" + *action + "'");
+  }
+  return command;
+}
+
+}  // namespace s1::server

@@ -1,0 +1,56 @@
+#pragma once
+// Parsing and validation of request bodies: OpenAI's chat/completions and
+// completions fields plus s1's reasoning controls, and the live-control
+// command. Every problem is an ApiError (400) naming the field; nothing here
+// touches the model, so the fuzz target exercises all of it.
+//
+// Reasoning controls (documented in docs/server.md):
+//   "thinking": {"max_tokens", "min_tokens", "wait", "wait_text", "answer_max_tokens"}
+//   "reasoning_effort": "none" | "low" | "medium" | "high"  (a thinking budget; "thinking" wins)
+//   "aggregate": "majority" | "weighted" | "best"            (with n > 1)
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reasoning/budget.h"
+#include "reasoning/vote.h"
+#include "sampling/sampler.h"
+
+namespace s1::server {
+
+enum class Endpoint { chat, completion };
+
+inline constexpr int kMaxSamples = 16;
+inline constexpr int kMaxStopStrings = 4;
+
+struct ApiRequest {
+  Endpoint endpoint = Endpoint::chat;
+  nlohmann::json messages;  // chat: [{role, content}] with text content, as chat templates want
+  std::string prompt;       // completion
+  std::string model;        // empty: whatever model is served
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  int n = 1;
+  std::vector<std::string> stop;
+  std::optional<int> max_tokens;  // thinking and answer together, per sample
+  SamplingParams sampling;
+  BudgetParams budget;
+  std::optional<VoteMethod> aggregate;
+};
+
+ApiRequest parse_chat_request(std::string_view body);
+ApiRequest parse_completion_request(std::string_view body);
+
+struct ControlCommand {
+  enum class Action { answer_now, think_more } action = Action::answer_now;
+  int tokens = 0;  // think_more
+};
+ControlCommand parse_control_command(std::string_view body);
+
+// The thinking budget a reasoning_effort stands for.
+int effort_budget(std::string_view effort);
+
+}  // namespace s1::server

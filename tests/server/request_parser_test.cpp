@@ -1,0 +1,77 @@
+// Request bodies to ApiRequest: OpenAI's fields and s1's reasoning controls.
+#include <gtest/gtest.h>
+
+#include "server/api_error.h"
+#include "server/request_parser.h"
+
+namespace s1::server {
+namespace {
+
+TEST(RequestParser, ChatFieldsAndThinkingControls) {
+  ApiRequest r = parse_chat_request(R"({
+    "model": "m", "stream": true, "stream_options": {"include_usage": true}, "n": 3, "stop": "END",
+    "max_tokens": 50, "temperature": 0.5, "top_p": 0.9, "seed": 7, "aggregate": "weighted",
+    "messages": [{"role": "developer", "content": "be brief"},
+                 {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                 {"role": "assistant", "content": null}],
+    "thinking": {"max_tokens": 100, "min_tokens": 10, "wait": 2, "wait_text": "Hmm", "answer_max_tokens": 20}})");
+  EXPECT_EQ(r.model, "m");
+  EXPECT_TRUE(r.stream);
+  EXPECT_TRUE(r.include_usage);
+  EXPECT_EQ(r.n, 3);
+  EXPECT_EQ(r.stop, std::vector<std::string>{"END"});
+  EXPECT_EQ(r.max_tokens, 50);
+  EXPECT_FLOAT_EQ(r.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(r.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.sampling.seed, 7u);
+  EXPECT_EQ(r.aggregate, VoteMethod::weighted);
+  EXPECT_EQ(r.messages[0]["role"], "system");
+  EXPECT_EQ(r.messages[1]["content"], "ab");
+  EXPECT_EQ(r.messages[2]["content"], "");
+  EXPECT_EQ(r.budget.think_max, 100);
+  EXPECT_EQ(r.budget.think_min, 10);
+  EXPECT_EQ(r.budget.wait, 2);
+  EXPECT_EQ(r.budget.wait_text, "Hmm");
+  EXPECT_EQ(r.budget.answer_max, 20);
+}
+
+TEST(RequestParser, ThinkingWinsOverReasoningEffortAndNullsAreDefaults) {
+  ApiRequest r = parse_chat_request(
+      R"({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "high", "thinking": {"max_tokens": 5},
+          "temperature": null, "max_completion_tokens": 9, "max_tokens": 99})");
+  EXPECT_EQ(r.budget.think_max, 5);
+  EXPECT_FLOAT_EQ(r.sampling.temperature, SamplingParams{}.temperature);
+  EXPECT_EQ(r.max_tokens, 9);
+  EXPECT_EQ(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "low"})")
+                .budget.think_max,
+            256);
+}
+
+TEST(RequestParser, CompletionPromptAndControlCommands) {
+  EXPECT_EQ(parse_completion_request(R"({"prompt": ["once"]})").prompt, "once");
+  EXPECT_THROW(parse_completion_request(R"({"prompt": ["a", "b"]})"), ApiError);
+  EXPECT_THROW(parse_completion_request(R"({"prompt": ""})"), ApiError);
+  EXPECT_EQ(parse_control_command(R"({"action": "answer_now"})").action, ControlCommand::Action::answer_now);
+  ControlCommand more = parse_control_command(R"({"action": "think_more", "tokens": 64})");
+  EXPECT_EQ(more.action, ControlCommand::Action::think_more);
+  EXPECT_EQ(more.tokens, 64);
+  EXPECT_THROW(parse_control_command(R"({"action": "think_more", "tokens": 0})"), ApiError);
+}
+
+TEST(RequestParser, ErrorsNameTheField) {
+  try {
+    parse_chat_request(R"({"messages": [{"role": "user", "content": 5}]})");
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(e.param(), "messages[0].content");
+    EXPECT_EQ(e.body()["error"]["type"], "invalid_request_error");
+  }
+  EXPECT_THROW(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "seed": 1.5})"), ApiError);
+  EXPECT_THROW(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "stop": ["a","b","c","d","e"]})"),
+               ApiError);
+  EXPECT_THROW(parse_chat_request(R"({"messages": []})"), ApiError);
+}
+
+}  // namespace
+}  // namespace s1::server

@@ -1,0 +1,47 @@
+// The server's API as the UI uses it: streamed chat completions and live control.
+import { readEvents } from './sse.js';
+
+function headers(apiKey) {
+  const h = { 'Content-Type': 'application/json' };
+  if (apiKey) h.Authorization = `Bearer ${apiKey}`;
+  return h;
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    return body.error?.message ?? `HTTP ${response.status}`;
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+export async function fetchModel(apiKey) {
+  const response = await fetch('/v1/models', { headers: headers(apiKey) });
+  if (!response.ok) throw new Error(await errorMessage(response));
+  return (await response.json()).data[0];
+}
+
+// Streams a chat completion; onChunk gets every chunk. Resolves when done.
+export async function streamChat(body, apiKey, signal, onChunk) {
+  const response = await fetch('/v1/chat/completions', {
+    method: 'POST',
+    headers: headers(apiKey),
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+    signal,
+  });
+  if (!response.ok) throw new Error(await errorMessage(response));
+  await readEvents(response, (chunk) => {
+    if (chunk.error) throw new Error(chunk.error.message);
+    onChunk(chunk);
+  });
+}
+
+export async function control(id, command, apiKey) {
+  const response = await fetch(`/v1/requests/${encodeURIComponent(id)}/control`, {
+    method: 'POST',
+    headers: headers(apiKey),
+    body: JSON.stringify(command),
+  });
+  if (!response.ok) throw new Error(await errorMessage(response));
+}

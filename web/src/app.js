@@ -1,0 +1,141 @@
+// The chat UI: a streaming conversation with the model's thinking shown apart
+// from its answers, a thinking budget, live control (Answer now, Think
+// longer) and an n-sample mode with a vote. Keyboard: Enter sends,
+// Alt+A answers now, Alt+T thinks longer, Escape stops.
+import { control, fetchModel, streamChat } from './api.js';
+import { TurnView } from './view.js';
+
+const $ = (id) => document.getElementById(id);
+const log = $('log');
+const prompt = $('prompt');
+const budget = $('budget');
+const apiKey = $('api-key');
+const buttons = { send: $('send'), answerNow: $('answer-now'), thinkMore: $('think-more'), stop: $('stop') };
+const history = [];
+let current = null;  // { id, abort }
+let modelId = '';
+
+apiKey.value = localStorage.getItem('s1-api-key') ?? '';
+apiKey.addEventListener('change', () => {
+  localStorage.setItem('s1-api-key', apiKey.value);
+  connect();
+});
+
+function budgetLabel() {
+  const v = Number(budget.value);
+  $('budget-value').textContent = v >= Number(budget.max) ? 'no limit' : `${v} tokens`;
+}
+budget.addEventListener('input', budgetLabel);
+budgetLabel();
+
+async function connect() {
+  try {
+    const model = await fetchModel(apiKey.value);
+    modelId = model.id;
+    $('model').textContent = `${model.id} · ${model.context_length} tokens context · thinking: ${model.thinking_format}`;
+  } catch (e) {
+    $('model').textContent = `not connected: ${e.message}`;
+  }
+}
+
+function setBusy(busy) {
+  buttons.send.disabled = busy;
+  buttons.answerNow.disabled = !busy;
+  buttons.thinkMore.disabled = !busy;
+  buttons.stop.disabled = !busy;
+}
+
+function requestBody(question) {
+  const thinking = {};
+  const max = Number(budget.value);
+  if (max < Number(budget.max)) thinking.max_tokens = max;
+  const min = Number($('min-thinking').value) || 0;
+  if (min > 0) {
+    thinking.min_tokens = thinking.max_tokens === undefined ? min : Math.min(min, thinking.max_tokens);
+  }
+  thinking.answer_max_tokens = 1024;
+  const n = Number($('samples').value);
+  const body = { model: modelId || undefined, messages: [...history, { role: 'user', content: question }], thinking };
+  if (n > 1) Object.assign(body, { n, aggregate: $('aggregate').value });
+  return body;
+}
+
+async function send() {
+  const question = prompt.value.trim();
+  if (!question || current) return;
+  prompt.value = '';
+  const userTurn = document.createElement('div');
+  userTurn.className = 'turn user';
+  userTurn.textContent = question;
+  log.append(userTurn);
+
+  const body = requestBody(question);
+  const n = body.n ?? 1;
+  const view = new TurnView(log, n);
+  const abort = new AbortController();
+  current = { id: null, abort };
+  setBusy(true);
+  const started = performance.now();
+  let firstToken = null;
+  let usage = null;
+  let voted = null;
+  try {
+    await streamChat(body, apiKey.value, abort.signal, (chunk) => {
+      current.id ??= chunk.id;
+      if (chunk.usage) usage = chunk.usage;
+      for (const choice of chunk.choices ?? []) {
+        if (choice.vote) {
+          view.showVote(choice.vote);
+          voted = choice.delta?.content ?? '';
+          continue;
+        }
+        const sample = view.samples[n > 1 ? choice.index - 1 : choice.index];
+        const delta = choice.delta ?? {};
+        if (!sample) continue;
+        if (delta.reasoning_content || delta.content) firstToken ??= performance.now();
+        if (delta.reasoning_content) sample.addReasoning(delta.reasoning_content);
+        if (delta.content) sample.addAnswer(delta.content);
+      }
+    });
+  } catch (e) {
+    if (e.name !== 'AbortError') view.showError(e.message);
+  }
+  const seconds = (performance.now() - (firstToken ?? started)) / 1000;
+  view.finish(usage, seconds);
+  history.push({ role: 'user', content: question },
+               { role: 'assistant', content: voted ?? view.samples[0].answer.textContent });
+  current = null;
+  setBusy(false);
+  prompt.focus();
+}
+
+async function live(command) {
+  if (!current?.id) return;
+  try {
+    await control(current.id, command, apiKey.value);
+  } catch (e) {
+    // The request may have just finished; nothing to do.
+  }
+}
+
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  send();
+});
+prompt.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    send();
+  }
+});
+buttons.answerNow.addEventListener('click', () => live({ action: 'answer_now' }));
+buttons.thinkMore.addEventListener('click', () => live({ action: 'think_more', tokens: 512 }));
+buttons.stop.addEventListener('click', () => current?.abort.abort());
+document.addEventListener('keydown', (e) => {
+  if (e.altKey && (e.key === 'a' || e.key === 'A')) live({ action: 'answer_now' });
+  else if (e.altKey && (e.key === 't' || e.key === 'T')) live({ action: 'think_more', tokens: 512 });
+  else if (e.key === 'Escape') current?.abort.abort();
+});
+
+connect();
+prompt.focus();

@@ -1,0 +1,87 @@
+// The DOM of one assistant turn: per sample a collapsible thinking block with
+// a live token counter and the answer; with samples, the vote.
+function element(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+class SampleView {
+  constructor(parent, label) {
+    this.root = element('div', label ? 'sample' : 'single');
+    if (label) this.root.append(element('div', 'muted', label));
+    this.details = element('details', 'thinking');
+    this.details.open = true;
+    this.summary = element('summary');
+    this.status = element('span', '', 'Thinking… ');
+    this.count = element('span', 'thinking-count', '0');
+    this.summary.append(this.status, this.count, document.createTextNode(' tokens'));
+    this.thinking = element('div', 'thinking-text');
+    this.details.append(this.summary, this.thinking);
+    this.details.hidden = true;
+    this.answer = element('div', 'answer-text');
+    this.root.append(this.details, this.answer);
+    parent.append(this.root);
+    this.tokens = 0;
+  }
+
+  addReasoning(text) {
+    this.details.hidden = false;
+    this.thinking.textContent += text;
+    this.tokens += 1;
+    this.count.textContent = String(this.tokens);
+  }
+
+  addAnswer(text) {
+    if (!this.answer.textContent && this.tokens > 0) {
+      this.status.textContent = 'Thought for ';
+      this.details.open = false;
+    }
+    this.answer.textContent += text;
+  }
+
+  finish(tokens) {
+    this.status.textContent = 'Thought for ';
+    if (tokens !== undefined) this.count.textContent = String(tokens);
+  }
+}
+
+export class TurnView {
+  constructor(log, samples) {
+    this.root = element('div', 'turn assistant');
+    this.root.dataset.state = 'streaming';
+    log.append(this.root);
+    this.samples = [];
+    const grid = samples > 1 ? element('div', 'samples') : this.root;
+    if (samples > 1) this.root.append(grid);
+    for (let i = 0; i < samples; i += 1) this.samples.push(new SampleView(grid, samples > 1 ? `Sample ${i + 1}` : ''));
+    this.vote = element('div', 'vote');
+    this.stats = element('div', 'stats muted');
+    this.root.append(this.vote, this.stats);
+    this.root.scrollIntoView({ block: 'end' });
+  }
+
+  // The winner is null when no sample's answer held an extractable final answer.
+  showVote(vote) {
+    const winner = vote.winner === null ? undefined : this.samples[vote.winner - 1];
+    if (winner) winner.root.classList.add('winner');
+    this.vote.textContent = `Vote (${vote.method}): ${vote.answer ?? '(no answer extracted)'} — ` +
+      `${vote.votes} of ${vote.samples} samples`;
+  }
+
+  showError(message) {
+    this.root.append(element('div', 'error', message));
+  }
+
+  finish(usage, seconds) {
+    this.root.dataset.state = 'done';
+    const single = this.samples.length === 1 ? usage?.completion_tokens_details?.reasoning_tokens : undefined;
+    for (const s of this.samples) s.finish(single);
+    if (!usage) return;
+    const speed = seconds > 0 ? (usage.completion_tokens / seconds).toFixed(1) : '–';
+    const thinking = usage.completion_tokens_details?.reasoning_tokens ?? 0;
+    this.stats.textContent = `cost: ${usage.completion_tokens} tokens (${thinking} thinking, ` +
+      `${usage.completion_tokens - thinking} answer) + ${usage.prompt_tokens} prompt · ${speed} tokens/s · ${seconds.toFixed(1)} s`;
+  }
+}

@@ -1,0 +1,128 @@
+// The server through OpenAI's own npm client: chat completions with
+// reasoning_content, streaming, live control, cancellation on disconnect,
+// 32 concurrent streams, errors, and the API key.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import OpenAI from 'openai';
+import { health, metric, startServer, waitFor } from './server.mjs';
+
+let server;
+let client;
+before(async () => {
+  server = await startServer();
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
+});
+after(async () => server?.stop());
+
+const longThinking = { min_tokens: 16000, max_tokens: 16000, answer_max_tokens: 4 };
+
+test('models lists the served model', async () => {
+  const models = await client.models.list();
+  assert.deepEqual(models.data.map((m) => m.id), ['tiny']);
+});
+
+test('chat completion returns reasoning_content apart from the answer', async () => {
+  const { data, response } = await client.chat.completions.create({
+    model: 'tiny',
+    messages: [{ role: 'user', content: 'What is 2+2?' }],
+    max_tokens: 24,
+    temperature: 0,
+    thinking: { max_tokens: 6, answer_max_tokens: 5 },
+  }).withResponse();
+  assert.equal(response.headers.get('x-request-id'), data.id);
+  const choice = data.choices[0];
+  assert.equal(choice.message.role, 'assistant');
+  assert.equal(typeof choice.message.reasoning_content, 'string');
+  assert.equal(typeof choice.message.content, 'string');
+  assert.equal(choice.thinking.tokens, 6);
+  assert.equal(data.usage.completion_tokens_details.reasoning_tokens, 6);
+  assert.equal(choice.finish_reason, 'stop');
+});
+
+test('streaming delivers reasoning and answer deltas and usage', async () => {
+  const body = { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 30, temperature: 0,
+    thinking: { max_tokens: 10, answer_max_tokens: 8 } };
+  const stream = await client.chat.completions.create({ ...body, stream: true,
+    stream_options: { include_usage: true } });
+  let reasoning = '';
+  let content = '';
+  let usage;
+  const ids = new Set();
+  for await (const chunk of stream) {
+    ids.add(chunk.id);
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      reasoning += c.delta?.reasoning_content ?? '';
+      content += c.delta?.content ?? '';
+    }
+  }
+  assert.equal(ids.size, 1);
+  const whole = await client.chat.completions.create(body);
+  assert.equal(reasoning, whole.choices[0].message.reasoning_content);
+  assert.equal(content, whole.choices[0].message.content);
+  assert.deepEqual(usage, whole.usage);
+});
+
+test('answer_now ends the thinking of a running stream', async () => {
+  const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }],
+    max_tokens: 16100, thinking: longThinking, stream: true, stream_options: { include_usage: true } });
+  let sent = false;
+  let usage;
+  for await (const chunk of stream) {
+    if (!sent && chunk.choices[0]?.delta?.reasoning_content) {
+      const r = await fetch(`${server.url}/v1/requests/${chunk.id}/control`, {
+        method: 'POST', body: JSON.stringify({ action: 'answer_now' }) });
+      assert.equal(r.status, 200);
+      sent = true;
+    }
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.ok(sent);
+  assert.ok(usage.completion_tokens_details.reasoning_tokens < 16000);
+});
+
+test('a client that disconnects cancels its generation', async () => {
+  const before = await metric(server.url, 's1_requests_cancelled_total');
+  const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }],
+    max_tokens: 16100, thinking: longThinking, stream: true });
+  let seen = 0;
+  for await (const chunk of stream) {
+    if (++seen === 5) break;  // leaving the loop aborts the request
+  }
+  assert.ok(await waitFor(async () => (await health(server.url)).active === 0));
+  assert.equal(await metric(server.url, 's1_requests_cancelled_total'), before + 1);
+});
+
+test('32 concurrent streaming clients all complete', async () => {
+  const runs = Array.from({ length: 32 }, async (_, i) => {
+    const stream = await client.chat.completions.create({ model: 'tiny',
+      messages: [{ role: 'user', content: `client ${i}` }], max_tokens: 12, seed: i,
+      thinking: { max_tokens: 4 }, stream: true });
+    let finish = null;
+    for await (const chunk of stream) finish = chunk.choices[0]?.finish_reason ?? finish;
+    return finish;
+  });
+  const finishes = await Promise.all(runs);
+  assert.equal(finishes.length, 32);
+  for (const f of finishes) assert.ok(f === 'stop' || f === 'length', `finish_reason ${f}`);
+});
+
+test('errors come back as OpenAI errors', async () => {
+  await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }],
+    temperature: 9 }), (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature');
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+  assert.equal((await health(server.url)).status, 'ok');
+});
+
+test('an API key is enforced when set', async () => {
+  const locked = await startServer(['--api-key', 'sekret']);
+  try {
+    const wrong = new OpenAI({ baseURL: `${locked.url}/v1`, apiKey: 'nope', maxRetries: 0 });
+    await assert.rejects(wrong.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
+    const right = new OpenAI({ baseURL: `${locked.url}/v1`, apiKey: 'sekret', maxRetries: 0 });
+    assert.equal((await right.models.list()).data[0].id, 'tiny');
+  } finally {
+    await locked.stop();
+  }
+});

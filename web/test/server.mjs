@@ -1,0 +1,58 @@
+// Starts `s1 serve` ($S1_BINARY) on a free loopback port over a tiny
+// random-weight model made with `s1 mkmodel`; stop() ends it (SIGTERM).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function startServer(extraArgs = []) {
+  const s1 = process.env.S1_BINARY;
+  if (!s1) throw new Error('set S1_BINARY to the built s1 binary');
+  const dir = mkdtempSync(join(tmpdir(), 's1-web-'));
+  const model = join(dir, 'tiny.gguf');
+  execFileSync(s1, ['mkmodel', '--arch', 'qwen2', '--layers', '2', '--embd', '64', '--heads', '4',
+    '--kv-heads', '2', '--ff', '96', '--ctx', '32768', '-o', model]);
+  const child = spawn(s1, ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0', '-t', '1',
+    '--ctx', '16384', '--parallel', '4', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`s1 serve did not start:\n${log}`)), 30000);
+    child.stderr.on('data', (data) => {
+      log += data;
+      const m = log.match(/http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    exited.then((code) => reject(new Error(`s1 serve exited (${code}):\n${log}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function health(url) {
+  return (await fetch(`${url}/health`)).json();
+}
+
+export async function metric(url, sample) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+export async function waitFor(condition, ms = 10000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}

@@ -1,0 +1,92 @@
+// The chat UI in headless Chromium (Debian's, driven by playwright-core):
+// ask from the keyboard, watch the thinking stream, press "Answer now", see
+// the answer; a screenshot is saved ($S1_SCREENSHOT, default in the temp dir). Then
+// the n-sample mode: every sample shown, and the vote.
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('ask, watch the thinking, answer now, see the answer', { timeout: 120000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+
+  // No budget limit and a long minimum: the thinking runs until we intervene.
+  await page.$eval('#budget', (e) => {
+    e.value = e.max;
+    e.dispatchEvent(new Event('input'));
+  });
+  assert.equal(await page.textContent('#budget-value'), 'no limit');
+  await page.fill('#min-thinking', '16000');
+  await page.focus('#prompt');
+  await page.keyboard.type('Why is the sky blue?');
+  await page.keyboard.press('Enter');
+
+  const turn = page.locator('.turn.assistant').last();
+  await page.waitForFunction(() => {
+    const counter = document.querySelector('.turn.assistant .thinking-count');
+    return counter && Number(counter.textContent) >= 10;
+  });
+  assert.equal(await turn.getAttribute('data-state'), 'streaming');
+  assert.ok((await turn.locator('.thinking-text').textContent()).length > 0);
+
+  await page.getByRole('button', { name: 'Answer now' }).click();
+  await page.waitForSelector('.turn.assistant[data-state="done"]', { timeout: 90000 });
+
+  const stats = await turn.locator('.stats').textContent();
+  const m = stats.match(/cost: (\d+) tokens \((\d+) thinking, (\d+) answer\)/);
+  assert.ok(m, `stats line: ${stats}`);
+  const [thinking, answered] = [Number(m[2]), Number(m[3])];
+  assert.ok(thinking < 16000, `thinking ${thinking} tokens: Answer now did not end it`);
+  assert.equal(await turn.locator('.thinking-count').textContent(), String(thinking));
+  assert.match(await turn.locator('summary').textContent(), /^Thought for/);
+  const answer = await turn.locator('.answer-text').textContent();
+  assert.equal(answer.length > 0, answered > 0, `answer '${answer}' with ${answered} answer tokens`);
+  assert.equal(await page.getByRole('button', { name: 'Send' }).isEnabled(), true);
+
+  const path = process.env.S1_SCREENSHOT ?? join(tmpdir(), 's1-web-ui.png');
+  await page.screenshot({ path, fullPage: true });
+  assert.ok(statSync(path).size > 0);
+});
+
+test('samples mode shows every sample and the vote', { timeout: 120000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+  await page.$eval('#budget', (e) => {
+    e.value = '64';
+    e.dispatchEvent(new Event('input'));
+  });
+  await page.selectOption('#samples', '4');
+  await page.selectOption('#aggregate', 'best');
+  await page.fill('#prompt', 'Pick a number.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForSelector('.turn.assistant[data-state="done"]', { timeout: 90000 });
+  const turn = page.locator('.turn.assistant').last();
+  assert.equal(await turn.locator('.sample').count(), 4);
+  const vote = await turn.locator('.vote').textContent();
+  assert.match(vote, /^Vote \(best\): .* — \d+ of 4 samples$/);
+  // Random weights rarely write an extractable answer; a winner is marked exactly when there is one.
+  const extracted = !vote.includes('(no answer extracted)');
+  assert.equal(await turn.locator('.sample.winner').count(), extracted ? 1 : 0);
+  for (const count of await turn.locator('.thinking-count').allTextContents()) assert.ok(Number(count) <= 64);
+});
