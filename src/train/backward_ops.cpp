@@ -1,0 +1,109 @@
+#include "train/backward_ops.h"
+
+#include <cmath>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace s1::train {
+
+#if defined(__AVX512F__)
+namespace {
+
+// Horizontal sum of 16 lanes (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized).
+inline float hsum16(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+}  // namespace
+#endif
+
+void rmsnorm_backward(const float* x, const float* weight, const float* dout, float* dx, float* dweight,
+                      int64_t n, float eps) {
+  // y_i = x_i s w_i with s = (mean(x²) + eps)^-1/2, so
+  // dx_i = s w_i dy_i - x_i s³/n Σ_j dy_j w_j x_j.
+  double sum_sq = 0.0, dot = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    sum_sq += double(x[i]) * x[i];
+    dot += double(dout[i]) * weight[i] * x[i];
+  }
+  const double s = 1.0 / std::sqrt(sum_sq / double(n) + double(eps));
+  const float scale = float(s), coef = float(dot * s * s * s / double(n));
+  for (int64_t i = 0; i < n; ++i) {
+    dx[i] += scale * weight[i] * dout[i] - coef * x[i];
+    if (dweight) dweight[i] += dout[i] * x[i] * scale;
+  }
+}
+
+void swiglu_backward(const float* gate, const float* up, const float* dout, float* dgate, float* dup, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i], sig = 1.0f / (1.0f + std::exp(-g));
+    const float silu = g * sig;
+    dup[i] = dout[i] * silu;
+    dgate[i] = dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+  }
+}
+
+void rope_backward(const ops::Rope& rope, float* dx, int n_heads, int head_dim, int64_t pos) {
+  rope.apply(dx, n_heads, head_dim, -pos);
+}
+
+float cross_entropy(const float* logits, int64_t n_vocab, int32_t target, float scale, float* dlogits) {
+  std::copy(logits, logits + n_vocab, dlogits);
+  ops::softmax(dlogits, n_vocab);
+  for (int64_t i = 0; i < n_vocab; ++i) dlogits[i] *= scale;
+  dlogits[target] -= scale;
+  // log p from the logits directly: p may underflow to 0 for a confident wrong model.
+  float max = logits[0];
+  for (int64_t i = 1; i < n_vocab; ++i) max = std::max(max, logits[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(double(logits[i] - max));
+  return float(std::log(sum) - double(logits[target] - max));
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  __m512 acc = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+  if (i < n) {
+    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + i), _mm512_maskz_loadu_ps(tail, b + i), acc);
+    i = n;
+  }
+  sum = hsum16(acc);
+#endif
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 av = _mm512_set1_ps(alpha);
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, tail,
+                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, y + i)));
+    i = n;
+  }
+#endif
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t row_begin, int64_t row_end) {
+  constexpr int64_t kTile = 32;  // cache-sized tiles: both sides stream whole lines
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(row_end, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+}  // namespace s1::train
