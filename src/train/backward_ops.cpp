@@ -4,24 +4,10 @@
 #include <vector>
 
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "tensor/simd_x86.h"  // its pragmas keep GCC 12's _mm512_reduce_add_ps quiet
 #endif
 
 namespace s1::train {
-
-#if defined(__AVX512F__)
-namespace {
-
-// Horizontal sum of 16 lanes (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized).
-inline float hsum16(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-}  // namespace
-#endif
 
 void rmsnorm_backward(const float* x, const float* weight, const float* dout, float* dx, float* dweight,
                       int64_t n, float eps) {
@@ -77,7 +63,7 @@ float dot(const float* a, const float* b, int64_t n) {
     acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + i), _mm512_maskz_loadu_ps(tail, b + i), acc);
     i = n;
   }
-  sum = hsum16(acc);
+  sum = _mm512_reduce_add_ps(acc);
 #endif
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;

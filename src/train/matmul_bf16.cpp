@@ -7,7 +7,7 @@
 #include "util/thread_pool.h"
 
 #if defined(__AVX512BF16__)
-#include <immintrin.h>
+#include "tensor/simd_x86.h"  // its pragmas keep GCC 12's _mm512_reduce_add_ps quiet
 #endif
 
 namespace s1::train {
@@ -42,15 +42,6 @@ namespace {
 
 constexpr int kRows = 4, kTokens = 4;
 
-// Horizontal sum of 16 lanes (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized).
-inline float hsum16(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 template <int R, int T>
 void tile(const uint16_t* const* w, const uint16_t* const* x, int64_t stride, float* out, int64_t out_stride) {
   __m512 acc[R][T];
@@ -65,7 +56,7 @@ void tile(const uint16_t* const* w, const uint16_t* const* x, int64_t stride, fl
     }
   }
   for (int t = 0; t < T; ++t)
-    for (int r = 0; r < R; ++r) out[t * out_stride + r] = hsum16(acc[r][t]);
+    for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 template <int R>
