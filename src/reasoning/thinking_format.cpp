@@ -34,10 +34,15 @@ ThinkingFormat detect_thinking_format(const gguf::File& model, const Tokenizer& 
                                       const ThinkingOverrides& overrides) {
   const auto chat_template = model.get_string("tokenizer.chat_template").value_or("");
   ThinkingFormat format{"none", "", "", ""};
-  if (chat_template.find("<|im_start|>think") != std::string::npos || named_like_s1(model)) {
+  // Evidence first (the template's own delimiters, a </think> token); the
+  // name only decides when neither says anything, so a <think> model whose
+  // name happens to contain "s1" keeps its tags.
+  if (chat_template.find("<|im_start|>think") != std::string::npos) {
     format = s1_format();
   } else if (tokenizer.find_token("</think>") >= 0 || chat_template.find("</think>") != std::string::npos) {
     format = think_tag_format();
+  } else if (named_like_s1(model)) {
+    format = s1_format();
   }
   if (overrides.open || overrides.close) {
     format.name = "custom";

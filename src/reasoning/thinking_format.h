@@ -33,9 +33,10 @@ struct ThinkingOverrides {
 ThinkingFormat think_tag_format();
 ThinkingFormat s1_format();
 
-// Detects the format from the vocabulary (a `</think>` token), the chat
-// template (`<think>` or `<|im_start|>think` in it) and the model's name (s1,
-// s1.1); user overrides win. A model with none has name "none".
+// Detects the format from the chat template (`<|im_start|>think` or
+// `</think>` in it), the vocabulary (a `</think>` token) and, when neither
+// tells, the model's name (s1, s1.1); user overrides win. A model with none
+// has name "none".
 ThinkingFormat detect_thinking_format(const gguf::File& model, const Tokenizer& tokenizer,
                                       const ThinkingOverrides& overrides = {});
 
