@@ -5,6 +5,7 @@
 
 #include "api/reasoning_bench.h"
 #include "cli/command.h"
+#include "cli/default_model.h"
 #include "model/bench.h"
 
 namespace {
@@ -73,7 +74,7 @@ int run_reasoning_bench_command(const s1::ReasoningBenchParams& params, bool jso
 S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of a model") {
   auto params = std::make_shared<s1::BenchParams>();
   auto json = std::make_shared<bool>(false);
-  app.add_option("-m,--model", params->model, "GGUF model file")->required();
+  s1::cli::add_model_option(app, params->model, "GGUF model file");
   app.add_option("--prompt", params->prompt, "prefill tokens")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -95,6 +96,7 @@ S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
   return [params, json, reasoning, reasoning_mode, &app] {
+    params->model = s1::cli::model_or_bundled(params->model);
     if (!*reasoning_mode) return run_bench_command(*params, *json);
     reasoning->model = params->model;
     reasoning->threads = params->threads;

@@ -65,25 +65,6 @@ void add_generate(CLI::App& data, std::function<int()>& runner) {
   app->callback([o, &runner] { runner = [o] { return run_generate(*o); }; });
 }
 
-// The texts a vocabulary is learned from: every message's content and
-// thinking, or the question / thinking / answer fields of a flat record.
-std::vector<std::string> training_texts(const std::vector<nlohmann::json>& records) {
-  std::vector<std::string> texts;
-  for (const auto& r : records) {
-    auto messages = r.find("messages");
-    if (messages != r.end() && messages->is_array()) {
-      for (const auto& m : *messages)
-        for (const char* key : {"content", "thinking", "reasoning_content"})
-          if (m.is_object() && m.contains(key) && m[key].is_string()) texts.push_back(m[key].get<std::string>());
-      continue;
-    }
-    data::CurationRecord fields = data::read_curation_record(r, 0);
-    for (std::string* text : {&fields.question, &fields.thinking, &fields.answer_text})
-      if (!text->empty()) texts.push_back(std::move(*text));
-  }
-  return texts;
-}
-
 struct VocabOptions {
   std::vector<std::string> data;
   int merges = 256;
@@ -95,7 +76,7 @@ struct VocabOptions {
 int run_vocab(const VocabOptions& o) {
   std::vector<std::string> texts;
   for (const auto& path : o.data) {
-    auto more = training_texts(data::read_jsonl(path));
+    auto more = data::vocab_training_texts(data::read_jsonl(path));
     texts.insert(texts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
   if (texts.empty()) fail("{}: no text to learn a vocabulary from", o.data.front());

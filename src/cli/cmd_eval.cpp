@@ -15,6 +15,7 @@
 #include "api/engine.h"
 #include "api/openai_client.h"
 #include "cli/command.h"
+#include "cli/default_model.h"
 #include "cli/engine_flags.h"
 #include "cli/sampling_flags.h"
 #include "eval/progress.h"
@@ -108,9 +109,10 @@ int run_eval(EvalOptions& o) {
     print_summary(write_report(o.report_dir, o.cost), o.report_dir);
     return 0;
   }
-  const bool local = !o.engine.options.model_path.empty();
-  if (local == !o.endpoint.empty())
+  const bool local = o.endpoint.empty();  // no -m and no --endpoint: the bundled model
+  if (!local && !o.engine.options.model_path.empty())
     fail("eval: give a model (-m MODEL) or a server (--endpoint URL), not both");
+  if (local) o.engine.options.model_path = model_or_bundled(o.engine.options.model_path);
   if (o.dataset.empty()) fail("eval: give --dataset (a named set or a JSONL file)");
   const std::vector<EvalSetting> settings = expand_sweep(o.sweep);
   const Dataset dataset = load_dataset(o.dataset, o.data);
@@ -174,7 +176,6 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   o->run.sampling.temperature = 0;  // greedy, as the s1 paper evaluates
   if (const char* key = std::getenv("OPENAI_API_KEY")) o->api_key = key;
   add_engine_flags(app, o->engine);
-  app.get_option("--model")->required(false);
   app.add_option("--endpoint", o->endpoint,
                  "Evaluate an OpenAI-compatible server instead (http://host:port)");
   app.add_option("--api-key", o->api_key, "Bearer key for --endpoint (default: $OPENAI_API_KEY)");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/default_model.h"
 #include "gguf/gguf.h"
 #include "model/shapes.h"
 
@@ -155,7 +156,7 @@ void print_human(const ordered_json& j) {
 }
 
 int run_info(const InfoOptions& opts) {
-  auto j = describe(gguf::File::open(opts.model));
+  auto j = describe(gguf::File::open(model_or_bundled(opts.model)));
   if (opts.json)
     fmt::print("{}\n", j.dump());
   else
@@ -168,7 +169,7 @@ int run_info(const InfoOptions& opts) {
 
 S1_COMMAND(info, "Show a GGUF model's architecture, shape, weight types and tokenizer") {
   auto opts = std::make_shared<s1::cli::InfoOptions>();
-  app.add_option("-m,--model", opts->model, "GGUF file")->required();
+  s1::cli::add_model_option(app, opts->model, "GGUF file");
   app.add_flag("--json", opts->json, "Print one JSON object instead of aligned lines");
   return [opts] { return s1::cli::run_info(*opts); };
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/mkmodel.h"
 #include "gguf/gguf.h"
 #include "model/shapes.h"
 #include "tensor/blocks.h"
@@ -26,19 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using gguf::Value;
-
-struct MkmodelOptions {
-  std::string arch;
-  std::string shape;
-  int layers = 0, embd = 0, heads = 0, kv_heads = 0, ff = 0, head_dim = 0;
-  std::string vocab_from;
-  bool tied = false;
-  uint64_t seed = 1;
-  std::string type = "f32";
-  int ctx = 0;
-  std::string name;
-  std::string output;
-};
 
 struct Plan {
   ModelShape shape;
@@ -290,6 +278,8 @@ void build_model(gguf::Writer& w, const Plan& p, const MkmodelOptions& o, DType 
   }
 }
 
+}  // namespace
+
 int run_mkmodel(const MkmodelOptions& o) {
   Plan plan = make_plan(o);
   auto type = parse_dtype(o.type);
@@ -324,7 +314,6 @@ int run_mkmodel(const MkmodelOptions& o) {
   return 0;
 }
 
-}  // namespace
 }  // namespace s1::cli
 
 S1_COMMAND(mkmodel, "Write a random-weight qwen2/qwen3/llama GGUF that llama.cpp can load") {

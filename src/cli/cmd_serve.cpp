@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/default_model.h"
 #include "server/http_server.h"
 #include "util/error.h"
 
@@ -23,8 +24,7 @@ struct ServeOptions {
 };
 
 int run_serve(ServeOptions& o) {
-  if (o.model.empty())
-    fail("no model given: s1 has no bundled model yet, so pass one with -m MODEL.gguf");
+  o.model = model_or_bundled(o.model);
   auto& s = o.server;
   if (s.model_id.empty()) s.model_id = std::filesystem::path(o.model).stem().string();
 
@@ -63,7 +63,7 @@ int run_serve(ServeOptions& o) {
 S1_COMMAND(serve, "Serve a model over an OpenAI-compatible HTTP API with a web chat UI") {
   auto o = std::make_shared<ServeOptions>();
   auto& s = o->server;
-  app.add_option("-m,--model", o->model, "GGUF model to serve (required until a bundled model exists)");
+  add_model_option(app, o->model, "GGUF model to serve");
   app.add_option("--host", s.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", s.port, "Port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))->capture_default_str();

@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/default_model.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "util/error.h"
@@ -63,7 +64,7 @@ std::string escape_piece(std::string_view piece) {
 }
 
 int run_tokenize(const TokenizeOptions& opts) {
-  const Tokenizer tokenizer = Tokenizer::load(opts.model);
+  const Tokenizer tokenizer = Tokenizer::load(model_or_bundled(opts.model));
   const std::string text = read_input(opts.file);
   const std::vector<int32_t> ids = tokenizer.encode(text, {.add_bos = false, .parse_special = opts.parse_special});
   if (opts.ids) {
@@ -81,7 +82,7 @@ int run_tokenize(const TokenizeOptions& opts) {
 
 S1_COMMAND(tokenize, "Show the tokens a model's tokenizer gives a text") {
   auto opts = std::make_shared<s1::cli::TokenizeOptions>();
-  app.add_option("-m,--model", opts->model, "GGUF model (only its tokenizer is read)")->required();
+  s1::cli::add_model_option(app, opts->model, "GGUF model (only its tokenizer is read)");
   app.add_option("--file", opts->file, "Read the text from this file instead of standard input");
   app.add_flag("--ids", opts->ids, "Print the ids as one JSON array on one line");
   app.add_flag("--parse-special", opts->parse_special, "Read special-token text (<|im_end|>) as those tokens");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/train_recipe.h"
 #include "util/error.h"
 #include "train/bench.h"
 #include "train/trainer.h"
@@ -108,9 +109,24 @@ S1_COMMAND(train, "Fine-tune a model on JSONL conversations (SFT, AdamW, checkpo
   app.add_flag("--bf16", c->bf16, "Matrix products in bfloat16 (AVX512-BF16), f32 weights and sums");
   auto no_progress = std::make_shared<bool>(false);
   app.add_flag("--no-progress", *no_progress, "No progress bar on a terminal");
-  return [c, config_path, bench, bench_tokens, no_progress, &app] {
+  auto recipe = std::make_shared<std::string>();
+  auto quick = std::make_shared<bool>(false);
+  app.add_option("--recipe", *recipe,
+                 "Build a model from nothing: 'mini' = the bundled models/mini.gguf (data, vocabulary, "
+                 "pretraining, SFT; only --out, --threads and --quick apply)")
+      ->check(CLI::IsMember({"mini"}));
+  app.add_flag("--quick", *quick, "With --recipe: the shortened pipeline (tiny data and model, a few steps)");
+  return [c, config_path, bench, bench_tokens, no_progress, recipe, quick, &app] {
     if (!config_path->empty()) s1::cli::apply_config(app, *config_path);
     c->progress = !*no_progress;
+    if (!recipe->empty()) {
+      if (!c->base.empty() || !c->data.empty()) s1::fail("train --recipe makes its own data and model: drop --base/--data");
+      s1::cli::MiniRecipe r = *quick ? s1::cli::MiniRecipe::quick() : s1::cli::MiniRecipe{};
+      if (app.count("--threads")) r.threads = c->threads;
+      s1::cli::run_mini_recipe(r, c->out.empty() ? "mini" : c->out);
+      return 0;
+    }
+    if (*quick) s1::fail("--quick applies to --recipe only");
     if (*bench) {
       if (c->base.empty()) s1::fail("train --bench needs --base MODEL.gguf");
       const auto r = s1::train::run_train_bench({.model = c->base, .tokens = *bench_tokens, .threads = c->threads, .bf16 = c->bf16});

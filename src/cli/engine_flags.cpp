@@ -1,5 +1,7 @@
 #include "cli/engine_flags.h"
 
+#include "cli/default_model.h"
+
 #include <thread>
 
 #include "util/error.h"
@@ -9,7 +11,7 @@
 namespace s1::cli {
 
 void add_engine_flags(CLI::App& app, EngineFlags& flags) {
-  app.add_option("-m,--model", flags.options.model_path, "Model file (GGUF)")->required();
+  add_model_option(app, flags.options.model_path, "Model file (GGUF)");
   app.add_option("--ctx", flags.options.n_ctx, "KV cache capacity in tokens, shared by all sequences")
       ->check(CLI::Range(16, 1 << 24));
   app.add_option("-t,--threads", flags.options.n_threads, "Threads (default: every core)")
@@ -19,6 +21,7 @@ void add_engine_flags(CLI::App& app, EngineFlags& flags) {
 
 EngineOptions EngineFlags::resolve() const {
   EngineOptions resolved = options;
+  resolved.model_path = model_or_bundled(options.model_path);
   resolved.kv_type = kv_type == "f32" ? DType::F32 : DType::F16;
   return resolved;
 }

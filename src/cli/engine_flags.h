@@ -15,7 +15,7 @@ namespace s1::cli {
 struct EngineFlags {
   EngineOptions options;
   std::string kv_type = "f16";
-  EngineOptions resolve() const;  // validates; s1::Error on bad values
+  EngineOptions resolve() const;  // the bundled model when -m is omitted; s1::Error on bad values
 };
 
 void add_engine_flags(CLI::App& app, EngineFlags& flags);

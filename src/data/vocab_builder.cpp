@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "data/curate.h"
 #include "gguf/gguf.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
@@ -145,6 +146,23 @@ void write_vocab_gguf(const Vocab& vocab, const std::string& path, const std::st
   w.set("tokenizer.ggml.add_bos_token", Value{vocab.add_bos});
   w.set("tokenizer.chat_template", Value{thinking_chat_template()});
   w.write(path);
+}
+
+std::vector<std::string> vocab_training_texts(const std::vector<nlohmann::json>& records) {
+  std::vector<std::string> texts;
+  for (const auto& r : records) {
+    auto messages = r.find("messages");
+    if (messages != r.end() && messages->is_array()) {
+      for (const auto& m : *messages)
+        for (const char* key : {"content", "thinking", "reasoning_content"})
+          if (m.is_object() && m.contains(key) && m[key].is_string()) texts.push_back(m[key].get<std::string>());
+      continue;
+    }
+    CurationRecord fields = read_curation_record(r, 0);
+    for (std::string* text : {&fields.question, &fields.thinking, &fields.answer_text})
+      if (!text->empty()) texts.push_back(std::move(*text));
+  }
+  return texts;
 }
 
 }  // namespace s1::data

@@ -5,6 +5,8 @@
 // then the chat and thinking specials, with the qwen2 pre-tokenizer (so every
 // digit is a token of its own, which arithmetic traces need) and a ChatML
 // template that renders an assistant's thinking as Qwen3 does.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@ struct BpeOptions {
   int merges = 256;    // at most this many merges
   int64_t min_count = 2;  // stop when the best pair occurs fewer times
 };
+
+// The texts a vocabulary is learned from: every message's content and
+// thinking, or the question / thinking / answer fields of a flat record.
+std::vector<std::string> vocab_training_texts(const std::vector<nlohmann::json>& records);
 
 // Learns merges ("Ġ t": left and right token text, in rank order) from texts,
 // split into words by the qwen2 pre-tokenizer. Deterministic: ties go to the

@@ -238,9 +238,9 @@ TEST(EvalCli, BadInputIsAClearError) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.jsonl:2: no question field"), std::string::npos) << r.err;
 
-  r = run_s1({"eval", "--dataset", data});
+  r = run_s1({"eval", "-m", "m.gguf", "--endpoint", "http://127.0.0.1:9", "--dataset", data});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("give a model (-m MODEL) or a server (--endpoint URL)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("give a model (-m MODEL) or a server (--endpoint URL), not both"), std::string::npos) << r.err;
   r = run_s1({"eval", "--endpoint", "http://127.0.0.1:9"});
   EXPECT_NE(r.err.find("give --dataset"), std::string::npos) << r.err;
   r = run_s1({"eval", "report", (dir / "nothing").string()});
@@ -344,6 +344,37 @@ TEST(EvalCli, UnreachableEndpointStopsWithTheRecordsKept) {
   EXPECT_NE(r.err.find("after 3 tries"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 records are kept"), std::string::npos) << r.err;
   EXPECT_EQ(s1::read_records((dir / "out/records.jsonl").string()).size(), 2u);
+}
+
+}  // namespace
+
+namespace {
+
+// The bundled model (models/mini.gguf, used when -m is omitted) end to end:
+// problems generated from a seed its training never saw, a budget of 0 and
+// natural thinking. Greedy, so the figures are the same on every run.
+TEST(EvalCli, BundledModelEndToEnd) {
+  auto dir = s1test::temp_dir("eval-bundled");
+  const auto problems = (dir / "problems.jsonl").string();
+  auto gen = run_s1({"data", "generate", "--n", "20", "--seed", "4242", "--kinds", "add,sub,mul", "--difficulty",
+                     "1-2", "-o", problems});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto r = run_s1({"eval", "--dataset", problems, "--think-max", "0,none", "--out", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json summary = json::parse(s1test::read_file(dir / "out/summary.json"));
+  ASSERT_EQ(summary["settings"].size(), 2u);
+  for (const auto& s : summary["settings"]) {
+    EXPECT_EQ(s["count"], 20);
+    if (s["think_max"].is_null()) {
+      EXPECT_GE(s["accuracy"].get<double>(), 0.9) << "natural thinking";
+      EXPECT_GT(s["mean_thinking_tokens"].get<double>(), 20.0);
+    } else {
+      EXPECT_EQ(s["mean_thinking_tokens"], 0.0);
+      EXPECT_EQ(s["control"], 1.0);
+    }
+  }
+  EXPECT_NE(s1::read_records((dir / "out/records.jsonl").string())[0]["engine"].get<std::string>().find("mini.gguf"),
+            std::string::npos);
 }
 
 }  // namespace

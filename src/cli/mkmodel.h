@@ -1,0 +1,25 @@
+#pragma once
+// `s1 mkmodel`'s model writer, shared with `s1 train --recipe` (cli/train_recipe.h),
+// which builds its starting model the same way.
+#include <cstdint>
+#include <string>
+
+namespace s1::cli {
+
+struct MkmodelOptions {
+  std::string arch;
+  std::string shape;
+  int layers = 0, embd = 0, heads = 0, kv_heads = 0, ff = 0, head_dim = 0;
+  std::string vocab_from;
+  bool tied = false;
+  uint64_t seed = 1;
+  std::string type = "f32";
+  int ctx = 0;
+  std::string name;
+  std::string output;
+};
+
+// Writes the random-weight model `o` describes to o.output; s1::Error on bad options.
+int run_mkmodel(const MkmodelOptions& o);
+
+}  // namespace s1::cli

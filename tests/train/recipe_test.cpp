@@ -1,0 +1,52 @@
+// `s1 train --recipe mini --quick`: the whole bundled-model pipeline (data,
+// vocabulary, model, pretraining, curation, SFT) on a tiny pool and model, as
+// CI runs it; the full recipe differs only in its sizes (cli/train_recipe.h).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "gguf/gguf.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using s1test::run_s1;
+
+TEST(MiniRecipe, QuickPipelineMakesAModelThatThinks) {
+  const fs::path dir = s1test::temp_dir("recipe");
+  auto r = run_s1({"train", "--recipe", "mini", "--quick", "--out", dir.string(), "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* file : {"pretrain.jsonl", "vocab.gguf", "init.gguf", "pretrain/final.gguf", "sft-pool.jsonl",
+                           "sft.jsonl", "sft/final.gguf", "final.gguf"})
+    EXPECT_TRUE(fs::exists(dir / file)) << file;
+  EXPECT_NE(r.err.find("recipe: SFT"), std::string::npos) << r.err;
+
+  // The curated set is the size the quick recipe asks for, and SFT trained on it.
+  const std::string curated = s1test::read_file(dir / "sft.jsonl");
+  EXPECT_EQ(std::count(curated.begin(), curated.end(), '\n'), 20);
+  auto final_model = s1::gguf::File::open((dir / "final.gguf").string());
+  EXPECT_EQ(final_model.get_string("general.architecture").value_or(""), "qwen3");
+  EXPECT_EQ(final_model.get_string("general.name").value_or(""), "s1cpp-mini");
+
+  // The engine loads it, detects <think>...</think> and forces the end of thinking.
+  auto run = run_s1({"run", "-m", (dir / "final.gguf").string(), "--chat", "-p", "What is 12 + 34?", "--think-max",
+                     "6", "--answer-max", "4", "--temp", "0"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("[think format | thinking: 6 tokens (forced end)"), std::string::npos) << run.err;
+}
+
+TEST(MiniRecipe, QuickWithoutRecipeAndRecipeWithDataAreErrors) {
+  auto quick = run_s1({"train", "--quick", "--out", s1test::temp_dir("recipe-bad").string()});
+  EXPECT_EQ(quick.exit_code, 1);
+  EXPECT_NE(quick.err.find("--quick applies to --recipe only"), std::string::npos) << quick.err;
+  auto with_data = run_s1({"train", "--recipe", "mini", "--data", "x.jsonl", "--out",
+                           s1test::temp_dir("recipe-bad").string()});
+  EXPECT_EQ(with_data.exit_code, 1);
+  EXPECT_NE(with_data.err.find("drop --base/--data"), std::string::npos) << with_data.err;
+  auto unknown = run_s1({"train", "--recipe", "huge"});
+  EXPECT_NE(unknown.exit_code, 0);
+}
+
+}  // namespace
