@@ -6,7 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <filesystem>
+
 #include "cli/command.h"
+#include "cli/mkmodel.h"
 #include "cli/train_recipe.h"
 #include "util/error.h"
 #include "train/bench.h"
@@ -109,6 +112,20 @@ S1_COMMAND(train, "Fine-tune a model on JSONL conversations (SFT, AdamW, checkpo
   app.add_flag("--bf16", c->bf16, "Matrix products in bfloat16 (AVX512-BF16), f32 weights and sums");
   auto no_progress = std::make_shared<bool>(false);
   app.add_flag("--no-progress", *no_progress, "No progress bar on a terminal");
+  // A fresh model instead of --base: `s1 mkmodel`'s options, written to OUT/init.gguf
+  // (kept, so a rerun that resumes starts from the same weights).
+  auto fresh = std::make_shared<s1::cli::MkmodelOptions>();
+  app.add_option("--fresh-arch", fresh->arch, "Start from a fresh random model of this architecture instead of --base");
+  app.add_option("--fresh-shape", fresh->shape, "Fresh model: a named real shape (as s1 mkmodel --shape)");
+  app.add_option("--layers", fresh->layers, "Fresh model: transformer blocks");
+  app.add_option("--embd", fresh->embd, "Fresh model: embedding width");
+  app.add_option("--heads", fresh->heads, "Fresh model: attention heads");
+  app.add_option("--kv-heads", fresh->kv_heads, "Fresh model: key/value heads");
+  app.add_option("--ff", fresh->ff, "Fresh model: feed-forward width");
+  app.add_option("--head-dim", fresh->head_dim, "Fresh model: head dimension (default embd / heads)");
+  app.add_option("--ctx", fresh->ctx, "Fresh model: context length to record");
+  app.add_option("--vocab-from", fresh->vocab_from, "Fresh model: take the tokenizer and chat template from this GGUF");
+  app.add_flag("--tied", fresh->tied, "Fresh model: share the token embedding as the output projection");
   auto recipe = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
   app.add_option("--recipe", *recipe,
@@ -116,7 +133,7 @@ S1_COMMAND(train, "Fine-tune a model on JSONL conversations (SFT, AdamW, checkpo
                  "pretraining, SFT; only --out, --threads and --quick apply)")
       ->check(CLI::IsMember({"mini"}));
   app.add_flag("--quick", *quick, "With --recipe: the shortened pipeline (tiny data and model, a few steps)");
-  return [c, config_path, bench, bench_tokens, no_progress, recipe, quick, &app] {
+  return [c, config_path, bench, bench_tokens, no_progress, recipe, quick, fresh, &app] {
     if (!config_path->empty()) s1::cli::apply_config(app, *config_path);
     c->progress = !*no_progress;
     if (!recipe->empty()) {
@@ -138,6 +155,15 @@ S1_COMMAND(train, "Fine-tune a model on JSONL conversations (SFT, AdamW, checkpo
       fmt::print("tokens/s     {:.1f}\nmatmul peak  {:.1f} GFLOP/s\nMFU          {:.1f} %\n",
                  r.tokens_per_s, r.matmul_peak_gflops, 100.0 * r.mfu);
       return 0;
+    }
+    if (!fresh->arch.empty() || !fresh->shape.empty()) {
+      if (!c->base.empty()) s1::fail("give either --base or a fresh model (--fresh-arch/--fresh-shape), not both");
+      if (c->out.empty()) s1::fail("train needs --out DIR");
+      std::filesystem::create_directories(c->out);
+      fresh->output = (std::filesystem::path(c->out) / "init.gguf").string();
+      fresh->seed = c->seed;
+      if (!std::filesystem::exists(fresh->output)) s1::cli::run_mkmodel(*fresh);
+      c->base = fresh->output;
     }
     s1::train::run_training(*c);
     return 0;

@@ -80,6 +80,26 @@ TEST(TrainCli, TrainsAModelThatRunLoads) {
   }
 }
 
+TEST(TrainCli, FreshModelOfAGivenShapeAndVocabulary) {
+  const fs::path out = s1test::temp_dir("train-fresh");
+  const Fixture& f = fixture();
+  auto r = run_s1({"train", "--fresh-arch", "qwen3", "--layers", "1", "--embd", "32", "--heads", "2", "--kv-heads",
+                   "1", "--ff", "48", "--vocab-from", f.model.string(), "--data", f.data.string(), "--out",
+                   out.string(), "--steps", "2", "--batch", "4", "--threads", "2", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(out / "init.gguf"));
+  auto info = run_s1({"info", "-m", (out / "final.gguf").string(), "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("\"architecture\":\"qwen3\""), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("\"layers\":1,"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("\"embedding\":32,"), std::string::npos) << info.out;
+
+  auto both = run_s1({"train", "--fresh-arch", "qwen3", "--base", f.model.string(), "--data", f.data.string(),
+                      "--out", out.string()});
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+}
+
 TEST(TrainCli, SameSeedSameBits) {
   const fs::path a = s1test::temp_dir("train-seed-a"), b = s1test::temp_dir("train-seed-b");
   ASSERT_EQ(run_s1(train_args(a, 4)).exit_code, 0);
