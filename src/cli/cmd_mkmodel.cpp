@@ -314,23 +314,28 @@ int run_mkmodel(const MkmodelOptions& o) {
   return 0;
 }
 
+void add_model_shape_options(CLI::App& app, MkmodelOptions& o, const std::string& arch_flag,
+                             const std::string& shape_flag) {
+  app.add_option(arch_flag, o.arch, "Architecture: qwen2, qwen3 or llama");
+  app.add_option(shape_flag, o.shape, "A real model's shape: qwen2.5-0.5b, qwen2.5-1.5b, qwen3-0.6b, llama-3.2-1b");
+  app.add_option("--layers", o.layers, "Transformer blocks");
+  app.add_option("--embd", o.embd, "Embedding width");
+  app.add_option("--heads", o.heads, "Attention heads");
+  app.add_option("--kv-heads", o.kv_heads, "Key/value heads");
+  app.add_option("--ff", o.ff, "Feed-forward width");
+  app.add_option("--head-dim", o.head_dim, "Head dimension (default embd / heads)");
+  app.add_option("--vocab-from", o.vocab_from, "Copy the tokenizer from this GGUF (default: tiny byte vocab)");
+  app.add_flag("--tied", o.tied, "Share token_embd as the output projection");
+  app.add_option("--ctx", o.ctx, "Context length to record");
+}
+
 }  // namespace s1::cli
 
 S1_COMMAND(mkmodel, "Write a random-weight qwen2/qwen3/llama GGUF that llama.cpp can load") {
   auto o = std::make_shared<s1::cli::MkmodelOptions>();
-  app.add_option("--arch", o->arch, "Architecture: qwen2, qwen3 or llama");
-  app.add_option("--shape", o->shape, "A real model's shape: qwen2.5-0.5b, qwen2.5-1.5b, qwen3-0.6b, llama-3.2-1b");
-  app.add_option("--layers", o->layers, "Transformer blocks");
-  app.add_option("--embd", o->embd, "Embedding width");
-  app.add_option("--heads", o->heads, "Attention heads");
-  app.add_option("--kv-heads", o->kv_heads, "Key/value heads");
-  app.add_option("--ff", o->ff, "Feed-forward width");
-  app.add_option("--head-dim", o->head_dim, "Head dimension (default embd / heads)");
-  app.add_option("--vocab-from", o->vocab_from, "Copy the tokenizer from this GGUF (default: tiny byte vocab)");
-  app.add_flag("--tied", o->tied, "Share token_embd as the output projection");
+  s1::cli::add_model_shape_options(app, *o, "--arch", "--shape");
   app.add_option("--seed", o->seed, "Random seed (same seed, same file)");
   app.add_option("--type", o->type, "f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m or q6_k");
-  app.add_option("--ctx", o->ctx, "Context length to record");
   app.add_option("--name", o->name, "general.name");
   app.add_option("-o,--output", o->output, "Output GGUF file")->required();
   return [o] { return s1::cli::run_mkmodel(*o); };

@@ -112,20 +112,11 @@ S1_COMMAND(train, "Fine-tune a model on JSONL conversations (SFT, AdamW, checkpo
   app.add_flag("--bf16", c->bf16, "Matrix products in bfloat16 (AVX512-BF16), f32 weights and sums");
   auto no_progress = std::make_shared<bool>(false);
   app.add_flag("--no-progress", *no_progress, "No progress bar on a terminal");
-  // A fresh model instead of --base: `s1 mkmodel`'s options, written to OUT/init.gguf
-  // (kept, so a rerun that resumes starts from the same weights).
+  // A fresh model instead of --base (`s1 mkmodel`'s options; --fresh-arch or
+  // --fresh-shape asks for it), written to OUT/init.gguf and kept, so a rerun
+  // that resumes starts from the same weights.
   auto fresh = std::make_shared<s1::cli::MkmodelOptions>();
-  app.add_option("--fresh-arch", fresh->arch, "Start from a fresh random model of this architecture instead of --base");
-  app.add_option("--fresh-shape", fresh->shape, "Fresh model: a named real shape (as s1 mkmodel --shape)");
-  app.add_option("--layers", fresh->layers, "Fresh model: transformer blocks");
-  app.add_option("--embd", fresh->embd, "Fresh model: embedding width");
-  app.add_option("--heads", fresh->heads, "Fresh model: attention heads");
-  app.add_option("--kv-heads", fresh->kv_heads, "Fresh model: key/value heads");
-  app.add_option("--ff", fresh->ff, "Fresh model: feed-forward width");
-  app.add_option("--head-dim", fresh->head_dim, "Fresh model: head dimension (default embd / heads)");
-  app.add_option("--ctx", fresh->ctx, "Fresh model: context length to record");
-  app.add_option("--vocab-from", fresh->vocab_from, "Fresh model: take the tokenizer and chat template from this GGUF");
-  app.add_flag("--tied", fresh->tied, "Fresh model: share the token embedding as the output projection");
+  s1::cli::add_model_shape_options(app, *fresh, "--fresh-arch", "--fresh-shape");
   auto recipe = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
   app.add_option("--recipe", *recipe,

@@ -1,6 +1,8 @@
 #pragma once
 // `s1 mkmodel`'s model writer, shared with `s1 train --recipe` (cli/train_recipe.h),
 // which builds its starting model the same way.
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -21,5 +23,11 @@ struct MkmodelOptions {
 
 // Writes the random-weight model `o` describes to o.output; s1::Error on bad options.
 int run_mkmodel(const MkmodelOptions& o);
+
+// The options that say what model to make (architecture or named shape, sizes,
+// vocabulary, context), under `arch_flag` and `shape_flag` for the first two:
+// `s1 mkmodel` (--arch/--shape) and `s1 train` (--fresh-arch/--fresh-shape).
+void add_model_shape_options(CLI::App& app, MkmodelOptions& o, const std::string& arch_flag,
+                             const std::string& shape_flag);
 
 }  // namespace s1::cli
