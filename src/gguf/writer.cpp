@@ -170,13 +170,8 @@ Writer::PendingTensor& Writer::add_pending(std::string name, DType type, std::ve
 }
 
 void Writer::add_tensor(std::string name, DType type, std::vector<uint64_t> shape, std::vector<uint8_t> bytes) {
-  auto& t = add_pending(std::move(name), type, std::move(shape));
-  if (bytes.size() != t.n_bytes) {
-    std::string n = t.name;
-    uint64_t want = t.n_bytes;
-    tensors_.pop_back();
-    fail("gguf writer: tensor '{}' has {} bytes but its shape and type need {}", n, bytes.size(), want);
-  }
+  add_tensor_view(std::move(name), type, std::move(shape), bytes);  // checks the size
+  PendingTensor& t = tensors_.back();
   t.owned = std::move(bytes);
   t.bytes = t.owned;
 }
