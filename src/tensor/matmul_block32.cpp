@@ -124,27 +124,34 @@ template <int R, int T>
 void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t chunks,
                   float* out, int64_t out_stride) {
   __m512 acc[R][T];
+  S1_UNROLL
   for (int r = 0; r < R; ++r)
+    S1_UNROLL
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c) {
     __m512i wq[R];
     __m512 wd[R];
+    S1_UNROLL
     for (int r = 0; r < R; ++r) {
       wq[r] = _mm512_load_si512(w + r * w_stride + c * kWeightChunkBytes);
       wd[r] = _mm512_load_ps(w + r * w_stride + c * kWeightChunkBytes + 64);
     }
+    S1_UNROLL
     for (int t = 0; t < T; ++t) {
       const uint8_t* at = a + t * a_stride + c * kActChunkBytes;
       const __m512i aq = _mm512_load_si512(at);
       const __m512i seed = _mm512_load_si512(at + 64);
       const __m512 ad = _mm512_load_ps(at + 128);
+      S1_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512i dot = _mm512_dpbusd_epi32(seed, wq[r], aq);
         acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[r], ad), acc[r][t]);
       }
     }
   }
+  S1_UNROLL
   for (int t = 0; t < T; ++t)
+    S1_UNROLL
     for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
@@ -165,11 +172,13 @@ template <DType T, int NT>
 void block32_decode_row(const uint8_t* row, int64_t n_blocks, const uint8_t* a, size_t a_stride, float* out,
                         int64_t out_stride) {
   __m512 acc[NT];
+  S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   auto step = [&](int64_t b, bool has_second) {
     __m512i q;
     __m512 d;
     unpack_pair<T>(row, b, has_second, q, d);
+    S1_UNROLL
     for (int t = 0; t < NT; ++t) {
       const uint8_t* at = a + t * a_stride + (b / 2) * kActChunkBytes;
       const __m512i dot = _mm512_dpbusd_epi32(_mm512_load_si512(at + 64), q, _mm512_load_si512(at));
@@ -179,6 +188,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, const uint8_t* a, 
   int64_t b = 0;
   for (; b + 1 < n_blocks; b += 2) step(b, true);
   if (b < n_blocks) step(b, false);
+  S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
 }
 

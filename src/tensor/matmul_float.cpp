@@ -20,27 +20,37 @@ template <int R, int T>
 void float_tile(const float* const* w, const float* x, int64_t x_stride, int64_t cols, float* out,
                 int64_t out_stride) {
   __m512 acc[R][T];
+  S1_UNROLL
   for (int r = 0; r < R; ++r)
+    S1_UNROLL
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 16 <= cols; c += 16) {
     __m512 wv[R];
+    S1_UNROLL
     for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_ps(w[r] + c);
+    S1_UNROLL
     for (int t = 0; t < T; ++t) {
       const __m512 xv = _mm512_loadu_ps(x + t * x_stride + c);
+      S1_UNROLL
       for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
   if (c < cols) {
     const __mmask16 tail = __mmask16((1u << (cols - c)) - 1);
     __m512 wv[R];
+    S1_UNROLL
     for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_ps(tail, w[r] + c);
+    S1_UNROLL
     for (int t = 0; t < T; ++t) {
       const __m512 xv = _mm512_maskz_loadu_ps(tail, x + t * x_stride + c);
+      S1_UNROLL
       for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
+  S1_UNROLL
   for (int t = 0; t < T; ++t)
+    S1_UNROLL
     for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 

@@ -97,6 +97,7 @@ inline void expand_scales(__m512i values, __m512i* out) {
       for (int i = 0; i < 32; ++i) t.v[c][i] = int16_t(c * PerChunk + i / (32 / PerChunk));
     return t;
   }();
+  S1_UNROLL
   for (int c = 0; c < 4; ++c) out[c] = _mm512_permutexvar_epi16(_mm512_load_si512(index.v[c]), values);
 }
 
@@ -117,6 +118,7 @@ inline SuperVectors unpack_super(const uint8_t* src) {
     const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     [[maybe_unused]] __m512i high_bits;
     if constexpr (T == DType::Q5_K) high_bits = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)b.qh));
+    S1_UNROLL
     for (int c = 0; c < 4; ++c) {
       const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(b.qs + 32 * c)));
       v.q[c] = _mm512_and_si512(_mm512_srlv_epi16(x, shifts), low4);
@@ -155,6 +157,7 @@ inline SuperVectors unpack_super(const uint8_t* src) {
 template <DType T>
 void unpack_super_to(const uint8_t* src, WeightSuper& dst) {
   const SuperVectors v = unpack_super<T>(src);
+  S1_UNROLL
   for (int c = 0; c < 4; ++c) {
     _mm512_store_si512(dst.q[c], v.q[c]);
     _mm512_store_si512(dst.scale[c], v.scale[c]);
@@ -175,12 +178,15 @@ template <DType T, int NT>
 void super_decode_row(const uint8_t* row, size_t block_bytes, const ActSuper* a, size_t a_stride, int64_t n_super,
                       float* out, int64_t out_stride) {
   __m512 acc[NT];
+  S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
     const SuperVectors v = unpack_super<T>(row + s * block_bytes);
+    S1_UNROLL
     for (int t = 0; t < NT; ++t) {
       const ActSuper& at = act_at(a, a_stride, t, s);
       __m512i dot_even = _mm512_setzero_si512(), dot_odd = _mm512_setzero_si512();
+      S1_UNROLL
       for (int c = 0; c < 4; c += 2) {
         dot_even = _mm512_dpwssd_epi32(dot_even, _mm512_maddubs_epi16(v.q[c], _mm512_load_si512(at.q + 64 * c)),
                                        v.scale[c]);
@@ -194,6 +200,7 @@ void super_decode_row(const uint8_t* row, size_t block_bytes, const ActSuper* a,
                                acc[t]);
     }
   }
+  S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
 }
 
@@ -201,15 +208,22 @@ template <int R, int T>
 void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride, int64_t n_super, float* out,
                 int64_t out_stride) {
   __m512 acc[R][T];
+  S1_UNROLL
   for (int r = 0; r < R; ++r)
+    S1_UNROLL
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
     __m512i dot[R][T];
+    S1_UNROLL
     for (int r = 0; r < R; ++r)
+      S1_UNROLL
       for (int t = 0; t < T; ++t) dot[r][t] = _mm512_setzero_si512();
+    S1_UNROLL
     for (int c = 0; c < 4; ++c) {
+      S1_UNROLL
       for (int t = 0; t < T; ++t) {
         const __m512i aq = _mm512_load_si512(act_at(a, a_stride, t, s).q + 64 * c);
+        S1_UNROLL
         for (int r = 0; r < R; ++r) {
           const WeightSuper& ws = w[r][s];
           const __m512i pairs = _mm512_maddubs_epi16(_mm512_load_si512(ws.q[c]), aq);
@@ -217,10 +231,12 @@ void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride,
         }
       }
     }
+    S1_UNROLL
     for (int t = 0; t < T; ++t) {
       const ActSuper& at = act_at(a, a_stride, t, s);
       const __m512 d_act = _mm512_set1_ps(at.d);
       const __m512 sums = _mm512_load_ps(at.scaled_sum);
+      S1_UNROLL
       for (int r = 0; r < R; ++r) {
         const WeightSuper& ws = w[r][s];
         const __m512 dot_w = _mm512_mul_ps(_mm512_cvtepi32_ps(dot[r][t]), _mm512_set1_ps(ws.d_main));
@@ -229,7 +245,9 @@ void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride,
       }
     }
   }
+  S1_UNROLL
   for (int t = 0; t < T; ++t)
+    S1_UNROLL
     for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
