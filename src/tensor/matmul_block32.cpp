@@ -1,15 +1,18 @@
 // Q4_0 / Q5_0 / Q8_0 weights: 32-element blocks with an f16 scale. Activations
-// are quantized per 32 elements to int8 (as llama.cpp's q8_0 dot products do)
-// and the products run on AVX-512 VNNI (vpdpbusd: unsigned x signed bytes).
+// are quantized to int8 with one scale per 256 elements (as llama.cpp's q8_K
+// for the K-quants) and the products run on AVX-512 VNNI (vpdpbusd: unsigned x
+// signed bytes).
 //
 // Work goes in chunks of two blocks (64 elements = one zmm of bytes). A weight
-// row is unpacked to unsigned bytes q + offset (q4: +8, q5: +16, q8: +128) with
-// the two block scales expanded to 16 float lanes; each activation chunk
-// carries its int8 values, per-lane -offset * (sum of the lane's 4 values) to
-// seed vpdpbusd (so the offset costs nothing in the loop) and its two scales
-// expanded the same way. A lane then holds sum((q - offset) * a) over 4
-// elements of one block, and one FMA with (weight scale * activation scale)
-// per lane accumulates it.
+// chunk is unpacked to signed bytes w (q4: q - 8, q5: q - 16, q8: q) with the
+// two block scales expanded to 16 float lanes and a seed, -128 * (sum of each
+// lane's 4 w); activations are stored as unsigned bytes a + 128, so
+// vpdpbusd(seed, a + 128, w) is sum(a * w) per lane, and the seed is computed
+// once per weight chunk, not per token. One FMA per chunk and token adds the
+// lanes times the weight scales into a group sum, and one FMA per group of four
+// chunks adds that times the activation scale. Per-block activation scales (as
+// llama.cpp's q8_0) would cost a multiply per chunk and token more, and with
+// several tokens these multiplies, the FMAs and vpdpbusd share the same units.
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
@@ -21,53 +24,54 @@
 namespace s1::matmul_kernels {
 namespace {
 
-constexpr int kRows = 4;
-constexpr int kTokens = 4;
+constexpr int kRows = 2;
+constexpr int kTokens = 4;        // a 2 x 4 tile: 8 group sums + 8 accumulators in registers
 constexpr int kDecodeTokens = 8;  // up to this many tokens, rows are unpacked in registers
-constexpr size_t kWeightChunkBytes = 128;  // u8 q[64], f32 scale[16]
-constexpr size_t kActChunkBytes = 192;     // s8 q[64], s32 seed[16], f32 scale[16]
+constexpr size_t kWeightChunkBytes = 192;  // s8 w[64], f32 scale[16], s32 seed[16]
+constexpr size_t kActChunkBytes = 64;      // u8 a + 128
+constexpr int kGroupChunks = 4;            // chunks per activation scale (256 elements)
+// An activation group: its scale (padded to 64 bytes, so that the chunks stay
+// aligned) then its chunks. A prefix of whole groups is a prefix of the bytes,
+// so a column slice of a multiple of 256 starts at act_bytes(its first column).
+constexpr size_t kActGroupHeader = 64;
+constexpr size_t kActGroupBytes = kActGroupHeader + kGroupChunks * kActChunkBytes;
 
 int64_t n_chunks(int64_t cols) { return (cols / QK + 1) / 2; }
+int64_t n_groups(int64_t chunks) { return (chunks + kGroupChunks - 1) / kGroupChunks; }
 
-int weight_offset(DType type) {
-  switch (type) {
-    case DType::Q4_0: return 8;
-    case DType::Q5_0: return 16;
-    default: return 128;  // Q8_0, stored as q ^ 0x80
-  }
+size_t block32_act_bytes(int64_t cols) {
+  const int64_t chunks = n_chunks(cols);
+  return size_t(n_groups(chunks)) * kActGroupHeader + size_t(chunks) * kActChunkBytes;
 }
 
-size_t block32_act_bytes(int64_t cols) { return size_t(n_chunks(cols)) * kActChunkBytes; }
-
-void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* dst) {
-  const int64_t n_blocks = cols / QK;
-  const __m512i seed_scale = _mm512_set1_epi32(-weight_offset(type));
-  const __m512i ones = _mm512_set1_epi8(1);
-  for (int64_t c = 0; c < n_chunks(cols); ++c, dst += kActChunkBytes) {
-    __m128i q[4];
-    float d[2];
-    for (int h = 0; h < 2; ++h) {
-      const int64_t b = 2 * c + h;
-      if (b >= n_blocks) {
-        q[2 * h] = q[2 * h + 1] = _mm_setzero_si128();
-        d[h] = 0;
-        continue;
+void block32_prepare(DType, const float* x, int64_t cols, uint8_t* dst) {
+  const int64_t n_blocks = cols / QK, chunks = n_chunks(cols);
+  for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    const int64_t b_begin = g * 2 * kGroupChunks, b_end = std::min(n_blocks, b_begin + 2 * kGroupChunks);
+    __m512 amax = _mm512_setzero_ps();
+    for (int64_t i = b_begin * QK; i < b_end * QK; i += 16)
+      amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+    const float m = _mm512_reduce_max_ps(amax);
+    const __m512 inv = _mm512_set1_ps(m > 0 ? 127.0f / m : 0.0f);
+    _mm512_store_ps(dst, _mm512_set1_ps(m / 127.0f));
+    dst += kActGroupHeader;
+    for (int64_t b = b_begin; b < b_end; b += 2, dst += kActChunkBytes) {
+      __m128i q[4];
+      for (int h = 0; h < 2; ++h) {
+        if (b + h >= b_end) {
+          q[2 * h] = q[2 * h + 1] = _mm_setzero_si128();
+          continue;
+        }
+        const float* v = x + (b + h) * QK;
+        q[2 * h] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v), inv)));
+        q[2 * h + 1] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v + 16), inv)));
       }
-      const __m512 v0 = _mm512_loadu_ps(x + b * QK), v1 = _mm512_loadu_ps(x + b * QK + 16);
-      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-      d[h] = amax / 127.0f;
-      const __m512 inv = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
-      q[2 * h] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)));
-      q[2 * h + 1] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inv)));
+      __m512i qv = _mm512_castsi128_si512(q[0]);
+      qv = _mm512_inserti32x4(qv, q[1], 1);
+      qv = _mm512_inserti32x4(qv, q[2], 2);
+      qv = _mm512_inserti32x4(qv, q[3], 3);
+      _mm512_store_si512(dst, _mm512_xor_si512(qv, _mm512_set1_epi8(char(0x80))));  // a + 128
     }
-    __m512i qv = _mm512_castsi128_si512(q[0]);
-    qv = _mm512_inserti32x4(qv, q[1], 1);
-    qv = _mm512_inserti32x4(qv, q[2], 2);
-    qv = _mm512_inserti32x4(qv, q[3], 3);
-    _mm512_store_si512(dst, qv);
-    const __m512i lane_sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, qv);
-    _mm512_store_si512(dst + 64, _mm512_mullo_epi32(lane_sums, seed_scale));
-    _mm512_store_ps(dst + 128, _mm512_insertf32x8(_mm512_set1_ps(d[0]), _mm256_set1_ps(d[1]), 1));
   }
 }
 
@@ -77,16 +81,23 @@ inline __m512 pair_scales(f16_bits d0, f16_bits d1) {
                                                  _mm_set1_epi16(short(d1)), 1));
 }
 
-// Blocks b and b+1 (b+1 may be past the row end) as 64 unsigned bytes in
-// element order, and their scales.
+// A weight chunk in registers.
+struct WeightChunk {
+  __m512i w;     // signed values in element order
+  __m512 d;      // block scales
+  __m512i seed;  // -128 * sum of each lane's 4 values
+};
+
+// Blocks b and b+1 (b+1 may be past the row end) as one chunk.
 template <DType T>
-inline void unpack_pair(const uint8_t* row, int64_t b, bool has_second, __m512i& q, __m512& d) {
+inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
+  WeightChunk c;
   if constexpr (T == DType::Q8_0) {
     const auto* blk = reinterpret_cast<const block_q8_0*>(row) + b;
     const __m256i lo = _mm256_loadu_si256((const __m256i*)blk[0].qs);
     const __m256i hi = has_second ? _mm256_loadu_si256((const __m256i*)blk[1].qs) : _mm256_setzero_si256();
-    q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8(char(0x80)));
-    d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
+    c.w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
   } else {
     using Block = std::conditional_t<T == DType::Q4_0, block_q4_0, block_q5_0>;
     const auto* blk = reinterpret_cast<const Block*>(row) + b;
@@ -98,27 +109,42 @@ inline void unpack_pair(const uint8_t* row, int64_t b, bool has_second, __m512i&
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low4);
     // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi] (16-byte lanes)
     const __m512i mixed = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    q = _mm512_shuffle_i64x2(mixed, mixed, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m512i q = _mm512_shuffle_i64x2(mixed, mixed, _MM_SHUFFLE(3, 1, 2, 0));
     if constexpr (T == DType::Q5_0) {
+      // q5 = nibble + 16 * high bit - 16: subtract 16 where the high bit is clear.
       uint32_t h0, h1 = 0;
       std::memcpy(&h0, blk[0].qh, 4);
       if (has_second) std::memcpy(&h1, blk[1].qh, 4);
-      q = _mm512_mask_add_epi8(q, __mmask64(h0) | (__mmask64(h1) << 32), q, _mm512_set1_epi8(16));
+      const __mmask64 high = __mmask64(h0) | (__mmask64(h1) << 32);
+      c.w = _mm512_mask_sub_epi8(q, _knot_mask64(high), q, _mm512_set1_epi8(16));
+    } else {
+      c.w = _mm512_sub_epi8(q, _mm512_set1_epi8(8));
     }
-    d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
+    c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
   }
+  c.seed = _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), c.w));
+  return c;
 }
 
 template <DType T>
 void unpack_row(const uint8_t* row, int64_t n_blocks, uint8_t* dst) {
   for (int64_t b = 0; b < n_blocks; b += 2, dst += kWeightChunkBytes) {
-    __m512i q;
-    __m512 d;
-    unpack_pair<T>(row, b, b + 1 < n_blocks, q, d);
-    _mm512_store_si512(dst, q);
-    _mm512_store_ps(dst + 64, d);
+    const WeightChunk c = unpack_pair<T>(row, b, b + 1 < n_blocks);
+    _mm512_store_si512(dst, c.w);
+    _mm512_store_ps(dst + 64, c.d);
+    _mm512_store_si512(dst + 128, c.seed);
   }
 }
+
+// Activation chunk c of group g of a token, and the group's scale.
+inline __m512i act_chunk(const uint8_t* token, int64_t g, int64_t c) {
+  return _mm512_load_si512(token + g * kActGroupBytes + kActGroupHeader + c * kActChunkBytes);
+}
+inline __m512 act_scale(const uint8_t* token, int64_t g) { return _mm512_load_ps(token + g * kActGroupBytes); }
+
+// One past the last chunk of group g.
+inline int64_t group_end(int64_t g, int64_t chunks) { return std::min(chunks, (g + 1) * kGroupChunks); }
 
 template <int R, int T>
 void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t chunks,
@@ -128,25 +154,35 @@ void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_
   for (int r = 0; r < R; ++r)
     S1_UNROLL
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < chunks; ++c) {
-    __m512i wq[R];
-    __m512 wd[R];
+  for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    __m512 sum[R][T];
     S1_UNROLL
-    for (int r = 0; r < R; ++r) {
-      wq[r] = _mm512_load_si512(w + r * w_stride + c * kWeightChunkBytes);
-      wd[r] = _mm512_load_ps(w + r * w_stride + c * kWeightChunkBytes + 64);
+    for (int r = 0; r < R; ++r)
+      S1_UNROLL
+      for (int t = 0; t < T; ++t) sum[r][t] = _mm512_setzero_ps();
+    for (int64_t c = g * kGroupChunks; c < group_end(g, chunks); ++c) {
+      __m512i wq[R], seed[R];
+      __m512 wd[R];
+      S1_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wc = w + r * w_stride + c * kWeightChunkBytes;
+        wq[r] = _mm512_load_si512(wc);
+        wd[r] = _mm512_load_ps(wc + 64);
+        seed[r] = _mm512_load_si512(wc + 128);
+      }
+      S1_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m512i aq = act_chunk(a + t * a_stride, g, c - g * kGroupChunks);
+        S1_UNROLL
+        for (int r = 0; r < R; ++r)
+          sum[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(seed[r], aq, wq[r])), wd[r], sum[r][t]);
+      }
     }
     S1_UNROLL
     for (int t = 0; t < T; ++t) {
-      const uint8_t* at = a + t * a_stride + c * kActChunkBytes;
-      const __m512i aq = _mm512_load_si512(at);
-      const __m512i seed = _mm512_load_si512(at + 64);
-      const __m512 ad = _mm512_load_ps(at + 128);
+      const __m512 ad = act_scale(a + t * a_stride, g);
       S1_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m512i dot = _mm512_dpbusd_epi32(seed, wq[r], aq);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[r], ad), acc[r][t]);
-      }
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(sum[r][t], ad, acc[r][t]);
     }
   }
   S1_UNROLL
@@ -169,25 +205,31 @@ void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a
 // Decode: one weight row against up to kDecodeTokens tokens, unpacked in
 // registers (no scratch round trip; the weight stream is the bound here).
 template <DType T, int NT>
-void block32_decode_row(const uint8_t* row, int64_t n_blocks, const uint8_t* a, size_t a_stride, float* out,
-                        int64_t out_stride) {
+void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t a_stride,
+                        float* out, int64_t out_stride) {
+  constexpr size_t pair_bytes = 2 * (T == DType::Q4_0 ? sizeof(block_q4_0)
+                                     : T == DType::Q5_0 ? sizeof(block_q5_0)
+                                                        : sizeof(block_q8_0));
+  const int64_t chunks = n_chunks(n_blocks * QK);
   __m512 acc[NT];
   S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  auto step = [&](int64_t b, bool has_second) {
-    __m512i q;
-    __m512 d;
-    unpack_pair<T>(row, b, has_second, q, d);
+  for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    __m512 sum[NT];
     S1_UNROLL
-    for (int t = 0; t < NT; ++t) {
-      const uint8_t* at = a + t * a_stride + (b / 2) * kActChunkBytes;
-      const __m512i dot = _mm512_dpbusd_epi32(_mm512_load_si512(at + 64), q, _mm512_load_si512(at));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, _mm512_load_ps(at + 128)), acc[t]);
+    for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
+    for (int64_t c = g * kGroupChunks; c < group_end(g, chunks); ++c) {
+      prefetch_span(row + c * pair_bytes + ahead, pair_bytes);
+      const WeightChunk wc = unpack_pair<T>(row, 2 * c, 2 * c + 1 < n_blocks);
+      S1_UNROLL
+      for (int t = 0; t < NT; ++t) {
+        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(a + t * a_stride, g, c - g * kGroupChunks), wc.w);
+        sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), wc.d, sum[t]);
+      }
     }
-  };
-  int64_t b = 0;
-  for (; b + 1 < n_blocks; b += 2) step(b, true);
-  if (b < n_blocks) step(b, false);
+    S1_UNROLL
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(sum[t], act_scale(a + t * a_stride, g), acc[t]);
+  }
   S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
 }
@@ -198,9 +240,11 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
   const int64_t n_blocks = w.cols / QK;
   const int64_t chunks = n_chunks(w.cols);
   if (act.n_tokens <= kDecodeTokens) {
+    const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, act.data, act.stride, out + r, w.rows);
+        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.stride, out + r,
+                                          w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }

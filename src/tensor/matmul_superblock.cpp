@@ -175,12 +175,13 @@ inline const ActSuper& act_at(const ActSuper* a, size_t a_stride, int64_t t, int
 // registers (no scratch round trip: at these sizes the weight stream from
 // memory is the bound and the unpacking has to keep up with it).
 template <DType T, int NT>
-void super_decode_row(const uint8_t* row, size_t block_bytes, const ActSuper* a, size_t a_stride, int64_t n_super,
-                      float* out, int64_t out_stride) {
+void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, const ActSuper* a, size_t a_stride,
+                      int64_t n_super, float* out, int64_t out_stride) {
   __m512 acc[NT];
   S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
+    prefetch_span(row + s * block_bytes + ahead, block_bytes);
     const SuperVectors v = unpack_super<T>(row + s * block_bytes);
     S1_UNROLL
     for (int t = 0; t < NT; ++t) {
@@ -273,9 +274,10 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
   const int64_t n_super = w.cols / QK_K;
   if (act.n_tokens <= kDecodeTokens) {
     const auto* a = reinterpret_cast<const ActSuper*>(act.data);
+    const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, block_bytes, a, act.stride, n_super, out + r,
+        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, block_bytes, ahead, a, act.stride, n_super, out + r,
                                         w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
