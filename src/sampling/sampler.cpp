@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "tensor/reduce.h"
 #include "util/error.h"
 
 namespace s1 {
@@ -16,16 +17,6 @@ namespace {
 // top-k is the same with every standard library.
 bool higher(float logit_a, int token_a, float logit_b, int token_b) {
   return logit_a > logit_b || (logit_a == logit_b && token_a < token_b);
-}
-
-// Float exponentials (several times faster than double ones over a 152k
-// vocabulary); the sums are still accumulated in double.
-double log_sum_exp(const float* logits, int n) {
-  float max = -std::numeric_limits<float>::infinity();
-  for (int i = 0; i < n; ++i) max = std::max(max, logits[i]);
-  double sum = 0.0;
-  for (int i = 0; i < n; ++i) sum += std::exp(logits[i] - max);
-  return max + std::log(sum);
 }
 
 }  // namespace
@@ -90,15 +81,55 @@ void Sampler::accept(int token) {
 
 // llama.cpp's llama_sampler_penalties: the repeat penalty pushes a seen token's
 // logit towards "less likely" whatever its sign; frequency and presence subtract.
-void Sampler::apply_penalties(int n_vocab) {
+bool Sampler::penalties_active() const {
   const SamplingParams& p = params_;
-  if (p.repeat_penalty == 1.0f && p.frequency_penalty == 0.0f && p.presence_penalty == 0.0f) return;
+  return !recent_counts_.empty() &&
+         (p.repeat_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f);
+}
+
+void Sampler::apply_penalties() {
+  if (!penalties_active()) return;
+  const SamplingParams& p = params_;
   for (const auto& [token, count] : recent_counts_) {
-    if (token < 0 || token >= n_vocab) continue;
-    float& logit = candidates_[size_t(token)].logit;
-    logit = logit <= 0.0f ? logit * p.repeat_penalty : logit / p.repeat_penalty;
-    logit -= float(count) * p.frequency_penalty + float(count > 0) * p.presence_penalty;
+    Candidate* c = find_candidate(token);
+    if (!c) continue;
+    c->logit = c->logit <= 0.0f ? c->logit * p.repeat_penalty : c->logit / p.repeat_penalty;
+    c->logit -= float(count) * p.frequency_penalty + float(count > 0) * p.presence_penalty;
   }
+}
+
+Sampler::Candidate* Sampler::find_candidate(int token) {
+  auto it = std::lower_bound(candidates_.begin(), candidates_.end(), token,
+                             [](const Candidate& c, int t) { return c.token < t; });
+  return it != candidates_.end() && it->token == token ? &*it : nullptr;
+}
+
+// The candidates are the tokens whose raw logit is at least `threshold`, plus
+// every token the bias or the penalties change (they may rise above it), in
+// token order, with bias, penalties and bans applied and impossible tokens
+// (-inf, NaN) dropped.
+void Sampler::gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned) {
+  token_scratch_.clear();
+  reduce::indices_at_least(logits, n_vocab, threshold, token_scratch_);
+  const size_t above = token_scratch_.size();
+  auto add_if_below = [&](int token) {
+    if (token >= 0 && token < n_vocab && !(logits[token] >= threshold)) token_scratch_.push_back(token);
+  };
+  for (const auto& entry : params_.logit_bias) add_if_below(entry.first);
+  if (penalties_active())
+    for (const auto& entry : recent_counts_) add_if_below(entry.first);
+  if (token_scratch_.size() > above) {
+    std::sort(token_scratch_.begin(), token_scratch_.end());
+    token_scratch_.erase(std::unique(token_scratch_.begin(), token_scratch_.end()), token_scratch_.end());
+  }
+  candidates_.clear();
+  for (int32_t t : token_scratch_) candidates_.push_back({logits[t], t});
+  for (const auto& [token, bias] : params_.logit_bias)
+    if (Candidate* c = find_candidate(token)) c->logit += bias;
+  apply_penalties();
+  for (int token : banned)
+    if (Candidate* c = find_candidate(token)) c->logit = -std::numeric_limits<float>::infinity();
+  std::erase_if(candidates_, [](const Candidate& c) { return !(c.logit > -std::numeric_limits<float>::infinity()); });
 }
 
 void Sampler::keep_top_k(int k) {
@@ -161,14 +192,34 @@ double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
 TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<const int> banned) {
   if (n_vocab <= 0) fail("sampler: empty vocabulary");
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  candidates_.resize(size_t(n_vocab));
-  for (int t = 0; t < n_vocab; ++t) candidates_[size_t(t)] = {logits[t], t};
-  for (const auto& [token, bias] : params_.logit_bias)
-    if (token < n_vocab) candidates_[size_t(token)].logit += bias;
-  apply_penalties(n_vocab);
-  for (int token : banned)
-    if (token >= 0 && token < n_vocab) candidates_[size_t(token)].logit = neg_inf;
-  std::erase_if(candidates_, [](const Candidate& c) { return !(c.logit > -std::numeric_limits<float>::infinity()); });
+  const bool greedy = params_.temperature <= 0.0f;
+  const double raw_log_total = reduce::log_sum_exp(logits, n_vocab);
+  auto raw_logprob = [&](int token) { return float(double(logits[token]) - raw_log_total); };
+
+  // Greedy without bias, penalties or bans is the argmax: no candidate list.
+  if (greedy && banned.empty() && params_.logit_bias.empty() && !penalties_active()) {
+    const int64_t best = reduce::argmax(logits, n_vocab);
+    if (best < 0) fail("sampler: every one of the {} tokens has a -inf or NaN logit", n_vocab);
+    TokenChoice choice;
+    choice.token = int(best);
+    choice.raw_logprob = raw_logprob(choice.token);
+    return choice;
+  }
+
+  // Only the best `needed` tokens can be picked (1 for greedy, top-k), so the
+  // candidates start as the tokens within a margin of the top logit; the
+  // margin widens until at least `needed` candidates clear the threshold after
+  // bias, penalties and bans (then no token left out could rank above them).
+  const int needed = greedy ? 1 : params_.top_k;
+  const float top = reduce::max_value(logits, n_vocab);
+  for (float margin = 4.0f;; margin *= 4.0f) {
+    const float threshold = needed > 0 && margin < 1e6f ? top - margin : neg_inf;
+    gather_candidates(logits, n_vocab, threshold, banned);
+    if (threshold == neg_inf) break;
+    const auto cleared = std::count_if(candidates_.begin(), candidates_.end(),
+                                       [threshold](const Candidate& c) { return c.logit >= threshold; });
+    if (cleared >= needed) break;
+  }
   if (candidates_.empty()) fail("sampler: every one of the {} tokens is banned or has a -inf logit", n_vocab);
   sorted_ = 0;
 
@@ -205,7 +256,7 @@ TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<c
     choice.token = picked->token;
     choice.logprob = float(double((picked->logit - max) * inv_temp) - std::log(total));
   }
-  choice.raw_logprob = float(double(logits[choice.token]) - log_sum_exp(logits, n_vocab));
+  choice.raw_logprob = raw_logprob(choice.token);
   return choice;
 }
 

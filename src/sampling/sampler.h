@@ -72,7 +72,10 @@ class Sampler {
     int token;
   };
 
-  void apply_penalties(int n_vocab);
+  bool penalties_active() const;
+  void apply_penalties();
+  Candidate* find_candidate(int token);
+  void gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned);
   void keep_top_k(int k);
   void keep_top_p(float p);
   void keep_min_p(float p);
@@ -85,6 +88,7 @@ class Sampler {
   size_t recent_next_ = 0;
   std::unordered_map<int, int> recent_counts_;
   std::vector<Candidate> candidates_;  // scratch, reused between steps
+  std::vector<int32_t> token_scratch_;
   size_t sorted_ = 0;                  // how many leading candidates are sorted by rank
 };
 

@@ -365,3 +365,34 @@ TEST(SamplingParams, ParseLogitBias) {
 }
 
 }  // namespace
+
+// The sampler only looks at tokens within a margin of the top logit (widening
+// it when too few clear it); tokens far below must still count when bias,
+// penalties or bans move them, or when top-k needs more than the margin holds.
+TEST(Sampler, TokensFarBelowTheTopStillCount) {
+  const int n = 5000;
+  std::vector<float> logits(size_t(n), 1.0f);
+  logits[100] = 60.0f;
+  logits[4000] = -100.0f;
+
+  SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  greedy.logit_bias[4000] = 500.0f;
+  EXPECT_EQ(Sampler(greedy).sample(logits.data(), n), 4000);
+
+  SamplingParams banned_top;
+  banned_top.temperature = 0.0f;
+  std::vector<int> banned{100};
+  EXPECT_EQ(Sampler(banned_top).sample(logits.data(), n, banned), 0);  // ties: the lowest id
+
+  // Top-k 3 with one token far ahead: the other two are the lowest ids of the
+  // tied rest (ranks break ties by id), drawn once the top one is penalized.
+  SamplingParams top_k = plain(7);
+  top_k.top_k = 3;
+  top_k.repeat_penalty = 1e6f;
+  Sampler sampler(top_k);
+  sampler.accept(100);
+  std::set<int> drawn;
+  for (int i = 0; i < 300; ++i) drawn.insert(sampler.sample(logits.data(), n));
+  EXPECT_EQ(drawn, (std::set<int>{0, 1, 2}));
+}
