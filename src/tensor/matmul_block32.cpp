@@ -98,6 +98,8 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     const __m256i hi = has_second ? _mm256_loadu_si256((const __m256i*)blk[1].qs) : _mm256_setzero_si256();
     c.w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
+    c.seed = _mm512_sub_epi32(_mm512_setzero_si512(),
+                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), c.w));
   } else {
     using Block = std::conditional_t<T == DType::Q4_0, block_q4_0, block_q5_0>;
     const auto* blk = reinterpret_cast<const Block*>(row) + b;
@@ -110,20 +112,19 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi] (16-byte lanes)
     const __m512i mixed = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     const __m512i q = _mm512_shuffle_i64x2(mixed, mixed, _MM_SHUFFLE(3, 1, 2, 0));
+    constexpr int offset = T == DType::Q4_0 ? 8 : 16;
+    __m512i u = q;  // the stored unsigned value, w + offset
     if constexpr (T == DType::Q5_0) {
-      // q5 = nibble + 16 * high bit - 16: subtract 16 where the high bit is clear.
       uint32_t h0, h1 = 0;
       std::memcpy(&h0, blk[0].qh, 4);
       if (has_second) std::memcpy(&h1, blk[1].qh, 4);
-      const __mmask64 high = __mmask64(h0) | (__mmask64(h1) << 32);
-      c.w = _mm512_mask_sub_epi8(q, _knot_mask64(high), q, _mm512_set1_epi8(16));
-    } else {
-      c.w = _mm512_sub_epi8(q, _mm512_set1_epi8(8));
+      u = _mm512_mask_add_epi8(q, __mmask64(h0) | (__mmask64(h1) << 32), q, _mm512_set1_epi8(16));
     }
+    c.w = _mm512_sub_epi8(u, _mm512_set1_epi8(offset));
     c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
+    // -128 * sum(w) = 4 * 128 * offset - 128 * sum(u): one vpdpbusd on the unsigned values.
+    c.seed = _mm512_dpbusd_epi32(_mm512_set1_epi32(4 * 128 * offset), u, _mm512_set1_epi8(char(-128)));
   }
-  c.seed = _mm512_sub_epi32(_mm512_setzero_si512(),
-                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), c.w));
   return c;
 }
 
@@ -219,7 +220,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
     S1_UNROLL
     for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
     for (int64_t c = g * kGroupChunks; c < group_end(g, chunks); ++c) {
-      prefetch_span(row + c * pair_bytes + ahead, pair_bytes);
+      if (NT > 1) prefetch_span(row + c * pair_bytes + ahead, pair_bytes);
       const WeightChunk wc = unpack_pair<T>(row, 2 * c, 2 * c + 1 < n_blocks);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {
