@@ -103,15 +103,14 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
   } else {
     using Block = std::conditional_t<T == DType::Q4_0, block_q4_0, block_q5_0>;
     const auto* blk = reinterpret_cast<const Block*>(row) + b;
-    const __m128i x0 = _mm_loadu_si128((const __m128i*)blk[0].qs);
-    const __m128i x1 = has_second ? _mm_loadu_si128((const __m128i*)blk[1].qs) : _mm_setzero_si128();
-    const __m256i x = _mm256_set_m128i(x1, x0);
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const __m256i lo = _mm256_and_si256(x, low4);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low4);
-    // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi] (16-byte lanes)
-    const __m512i mixed = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    const __m512i q = _mm512_shuffle_i64x2(mixed, mixed, _MM_SHUFFLE(3, 1, 2, 0));
+    // Each block's 16 bytes twice, [b0, b0, b1, b1] in 16-byte lanes, shifted
+    // by [0, 4, 0, 4]: [b0 low nibbles, b0 high, b1 low, b1 high], element order.
+    const __m256i x0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)blk[0].qs));
+    const __m256i x1 = has_second ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)blk[1].qs))
+                                  : _mm256_setzero_si256();
+    const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+    const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), shifts),
+                                       _mm512_set1_epi8(0x0f));
     constexpr int offset = T == DType::Q4_0 ? 8 : 16;
     __m512i u = q;  // the stored unsigned value, w + offset
     if constexpr (T == DType::Q5_0) {

@@ -133,9 +133,11 @@ inline SuperVectors unpack_super(const uint8_t* src) {
     const auto& b = *reinterpret_cast<const block_q6_K*>(src);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)b.scales));
     expand_scales<4>(_mm512_castsi256_si512(sc16), v.scale);
-    v.coef = sc16;
+    // The -32 offset of every value, as a constant term with the main scale
+    // (so the decode kernel adds it to the integer dot product).
+    v.coef = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
     v.d_main = _cvtsh_ss(b.d);
-    v.d_coef = -32.0f * v.d_main;
+    v.d_coef = v.d_main;
     const __m512i bits45 = _mm512_set1_epi8(0x30);
     // Half h covers elements 128h..: ql[64h..64h+64) low nibbles (chunk 2h) and
     // high nibbles (chunk 2h+1); qh[32h..32h+32) bit pairs 0,1 / 2,3 / 4,5 / 6,7
@@ -183,6 +185,7 @@ void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, cons
   for (int64_t s = 0; s < n_super; ++s) {
     prefetch_span(row + s * block_bytes + ahead, block_bytes);
     const SuperVectors v = unpack_super<T>(row + s * block_bytes);
+    const __m512 d_main = _mm512_set1_ps(v.d_main), d_coef = _mm512_set1_ps(v.d_coef);
     S1_UNROLL
     for (int t = 0; t < NT; ++t) {
       const ActSuper& at = act_at(a, a_stride, t, s);
@@ -194,11 +197,19 @@ void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, cons
         dot_odd = _mm512_dpwssd_epi32(
             dot_odd, _mm512_maddubs_epi16(v.q[c + 1], _mm512_load_si512(at.q + 64 * c + 64)), v.scale[c + 1]);
       }
-      const __m256i constant = _mm256_madd_epi16(_mm256_load_si256((const __m256i*)at.group_sum), v.coef);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot_even, dot_odd)),
-                               _mm512_set1_ps(v.d_main * at.d), acc[t]);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(constant)), _mm512_set1_ps(v.d_coef * at.d),
-                               acc[t]);
+      // Per token: the activation scale times (integer dot product x main
+      // scale + constant term x its scale), the last folded into the integer
+      // sum when both scales are the same (Q6_K).
+      const __m512i constant = _mm512_zextsi256_si512(
+          _mm256_madd_epi16(_mm256_load_si256((const __m256i*)at.group_sum), v.coef));
+      const __m512i dot = _mm512_add_epi32(dot_even, dot_odd);
+      __m512 sum;
+      if constexpr (T == DType::Q6_K) {
+        sum = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot, constant)), d_main);
+      } else {
+        sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(constant), d_coef, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), d_main));
+      }
+      acc[t] = _mm512_fmadd_ps(sum, _mm512_set1_ps(at.d), acc[t]);
     }
   }
   S1_UNROLL
