@@ -2,12 +2,12 @@
 
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <chrono>
 #include <vector>
 
 #include "model/context.h"
 #include "model/model.h"
+#include "tensor/reduce.h"
 #include "util/bandwidth.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -39,7 +39,7 @@ std::vector<int32_t> bench_tokens(int n, int n_vocab) {
   return t;
 }
 
-int argmax(std::span<const float> row) { return int(std::max_element(row.begin(), row.end()) - row.begin()); }
+int argmax(std::span<const float> row) { return int(reduce::argmax(row.data(), int64_t(row.size()))); }
 
 }  // namespace
 
