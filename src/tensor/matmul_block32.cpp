@@ -218,14 +218,21 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
     __m512 sum[NT];
     S1_UNROLL
     for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
-    for (int64_t c = g * kGroupChunks; c < group_end(g, chunks); ++c) {
+    auto chunk = [&](int64_t c, bool has_second) {
       if (NT > 1) prefetch_span(row + c * pair_bytes + ahead, pair_bytes);
-      const WeightChunk wc = unpack_pair<T>(row, 2 * c, 2 * c + 1 < n_blocks);
+      const WeightChunk wc = unpack_pair<T>(row, 2 * c, has_second);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {
         const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(a + t * a_stride, g, c - g * kGroupChunks), wc.w);
         sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), wc.d, sum[t]);
       }
+    };
+    const int64_t c0 = g * kGroupChunks;
+    if (2 * (c0 + kGroupChunks) <= n_blocks) {  // a whole group: unrolled, every chunk two blocks
+      S1_UNROLL
+      for (int i = 0; i < kGroupChunks; ++i) chunk(c0 + i, true);
+    } else {
+      for (int64_t c = c0; c < group_end(g, chunks); ++c) chunk(c, 2 * c + 1 < n_blocks);
     }
     S1_UNROLL
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(sum[t], act_scale(a + t * a_stride, g), acc[t]);
