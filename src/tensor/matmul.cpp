@@ -61,20 +61,21 @@ constexpr int64_t kChunksPerThread = 8;
 // The columns are then taken in slices whose activations fit, each slice's
 // products adding into the output.
 constexpr size_t kActivationL1Bytes = size_t(40) << 10;  // measured best for Q8_0/Q5_0/Q6_K, 8 tokens x 4864 columns
-constexpr int64_t kSliceUnit = 256;  // columns; a whole number of every family's blocks
+constexpr int64_t kSliceUnit = matmul_kernels::kGroupCols;  // columns; whole blocks and activation groups
 constexpr int64_t kMaxSlicedTokens = 8;
 
 // Columns per slice for this call, or 0 to take whole rows.
-int64_t slice_columns(const WeightMatrix& w, const matmul_kernels::Activations& act) {
-  if (act.n_tokens < 2 || act.n_tokens > kMaxSlicedTokens || w.cols < 2 * kSliceUnit) return 0;
-  const double bytes_per_column = double(act.stride) / double(w.cols);
-  if (bytes_per_column * double(w.cols) * double(act.n_tokens) <= double(kActivationL1Bytes)) return 0;
-  const int64_t units = int64_t(double(kActivationL1Bytes) / (bytes_per_column * double(act.n_tokens))) / kSliceUnit;
+int64_t slice_columns(const Family& family, const WeightMatrix& w, int64_t n_tokens) {
+  if (n_tokens < 2 || n_tokens > kMaxSlicedTokens || w.cols < 2 * kSliceUnit) return 0;
+  const double bytes_per_column =
+      family.group_bytes ? double(family.group_bytes) / double(matmul_kernels::kGroupCols) : double(sizeof(float));
+  if (bytes_per_column * double(w.cols) * double(n_tokens) <= double(kActivationL1Bytes)) return 0;
+  const int64_t units = int64_t(double(kActivationL1Bytes) / (bytes_per_column * double(n_tokens))) / kSliceUnit;
   return std::max<int64_t>(1, units) * kSliceUnit;
 }
 
-void rows_in_slices(const Family& family, const WeightMatrix& w, const matmul_kernels::Activations& act,
-                    bool in_place, float* out, int64_t row_begin, int64_t row_end, int64_t slice_cols) {
+void rows_in_slices(const Family& family, const WeightMatrix& w, const matmul_kernels::Activations& act, float* out,
+                    int64_t row_begin, int64_t row_end, int64_t slice_cols) {
   const int64_t n_rows = row_end - row_begin, n_tokens = act.n_tokens;
   auto* partial = reinterpret_cast<float*>(matmul_kernels::scratch(2, size_t(n_rows * n_tokens) * sizeof(float)));
   for (int64_t k0 = 0; k0 < w.cols; k0 += slice_cols) {
@@ -82,7 +83,8 @@ void rows_in_slices(const Family& family, const WeightMatrix& w, const matmul_ke
     const WeightMatrix slice{w.type, w.data + row_begin * w.row_stride + row_bytes(w.type, uint64_t(k0)), n_rows,
                              k1 - k0, w.row_stride};
     matmul_kernels::Activations a = act;
-    a.data += in_place ? size_t(k0) * sizeof(float) : family.act_bytes(k0);
+    a.data += family.group_bytes ? size_t(k0 / matmul_kernels::kGroupCols) * act.group_stride
+                                 : size_t(k0) * sizeof(float);
     family.rows(slice, a, partial, 0, n_rows);
     for (int64_t t = 0; t < n_tokens; ++t) {
       float* o = out + t * w.rows + row_begin;
@@ -112,19 +114,20 @@ void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out
 
   matmul_kernels::Activations act;
   act.n_tokens = n_tokens;
-  const size_t act_bytes = family->act_bytes(w.cols);
-  if (act_bytes == 0) {
+  if (family->group_bytes == 0) {
     act.data = reinterpret_cast<const uint8_t*>(in);
     act.stride = size_t(w.cols) * sizeof(float);
   } else {
-    uint8_t* prepared = matmul_kernels::scratch(0, act_bytes * size_t(n_tokens));
+    const int64_t n_groups = (w.cols + matmul_kernels::kGroupCols - 1) / matmul_kernels::kGroupCols;
+    act.group_stride = family->group_bytes * size_t(n_tokens);
+    uint8_t* prepared = matmul_kernels::scratch(0, act.group_stride * size_t(n_groups));
     auto prepare_tokens = [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) family->prepare(w.type, in + t * w.cols, w.cols, prepared + t * act_bytes);
+      for (int64_t t = begin; t < end; ++t)
+        family->prepare(w.type, in + t * w.cols, w.cols, prepared + size_t(t) * family->group_bytes, act.group_stride);
     };
     pool.for_chunks(n_tokens, std::max<int64_t>(4, n_tokens / (4 * pool.size())),
                     [&](int64_t begin, int64_t end, int) { prepare_tokens(begin, end); });
     act.data = prepared;
-    act.stride = act_bytes;
   }
 
   // About kChunksPerThread chunks of whole row tiles per thread: enough for a
@@ -132,11 +135,11 @@ void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out
   // claiming them costs nothing next to the rows' work.
   const int64_t row_units = (w.rows + kRowAlign - 1) / kRowAlign;
   const int64_t grain = std::max<int64_t>(1, row_units / (kChunksPerThread * pool.size()));
-  const int64_t slice_cols = slice_columns(w, act);
+  const int64_t slice_cols = slice_columns(*family, w, n_tokens);
   pool.for_chunks(row_units, grain, [&](int64_t begin, int64_t end, int) {
     const int64_t row_begin = begin * kRowAlign, row_end = std::min(w.rows, end * kRowAlign);
     if (slice_cols > 0) {
-      rows_in_slices(*family, w, act, act_bytes == 0, out, row_begin, row_end, slice_cols);
+      rows_in_slices(*family, w, act, out, row_begin, row_end, slice_cols);
     } else {
       family->rows(w, act, out, row_begin, row_end);
     }

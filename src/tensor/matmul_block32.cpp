@@ -30,23 +30,19 @@ constexpr int kDecodeTokens = 8;  // up to this many tokens, rows are unpacked i
 constexpr size_t kWeightChunkBytes = 192;  // s8 w[64], f32 scale[16], s32 seed[16]
 constexpr size_t kActChunkBytes = 64;      // u8 a + 128
 constexpr int kGroupChunks = 4;            // chunks per activation scale (256 elements)
-// An activation group: its scale (padded to 64 bytes, so that the chunks stay
-// aligned) then its chunks. A prefix of whole groups is a prefix of the bytes,
-// so a column slice of a multiple of 256 starts at act_bytes(its first column).
+// A token's activation group: its scale (padded to 64 bytes, so that the
+// chunks stay aligned) then its chunks (the last group of a row may use fewer).
 constexpr size_t kActGroupHeader = 64;
 constexpr size_t kActGroupBytes = kActGroupHeader + kGroupChunks * kActChunkBytes;
+static_assert(kGroupChunks * 2 * QK == kGroupCols);
 
 int64_t n_chunks(int64_t cols) { return (cols / QK + 1) / 2; }
 int64_t n_groups(int64_t chunks) { return (chunks + kGroupChunks - 1) / kGroupChunks; }
 
-size_t block32_act_bytes(int64_t cols) {
-  const int64_t chunks = n_chunks(cols);
-  return size_t(n_groups(chunks)) * kActGroupHeader + size_t(chunks) * kActChunkBytes;
-}
-
-void block32_prepare(DType, const float* x, int64_t cols, uint8_t* dst) {
+void block32_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const int64_t n_blocks = cols / QK, chunks = n_chunks(cols);
   for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    uint8_t* dst = token + g * group_stride;
     const int64_t b_begin = g * 2 * kGroupChunks, b_end = std::min(n_blocks, b_begin + 2 * kGroupChunks);
     __m512 amax = _mm512_setzero_ps();
     for (int64_t i = b_begin * QK; i < b_end * QK; i += 16)
@@ -137,17 +133,18 @@ void unpack_row(const uint8_t* row, int64_t n_blocks, uint8_t* dst) {
   }
 }
 
-// Activation chunk c of group g of a token, and the group's scale.
-inline __m512i act_chunk(const uint8_t* token, int64_t g, int64_t c) {
-  return _mm512_load_si512(token + g * kActGroupBytes + kActGroupHeader + c * kActChunkBytes);
+// Chunk c of group `group` (a pointer into the activations at some group) of
+// token t counted from there, and the group's scale.
+inline __m512i act_chunk(const uint8_t* group, int t, int64_t c) {
+  return _mm512_load_si512(group + t * kActGroupBytes + kActGroupHeader + c * kActChunkBytes);
 }
-inline __m512 act_scale(const uint8_t* token, int64_t g) { return _mm512_load_ps(token + g * kActGroupBytes); }
+inline __m512 act_scale(const uint8_t* group, int t) { return _mm512_load_ps(group + t * kActGroupBytes); }
 
 // One past the last chunk of group g.
 inline int64_t group_end(int64_t g, int64_t chunks) { return std::min(chunks, (g + 1) * kGroupChunks); }
 
 template <int R, int T>
-void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t chunks,
+void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t chunks,
                   float* out, int64_t out_stride) {
   __m512 acc[R][T];
   S1_UNROLL
@@ -155,6 +152,7 @@ void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_
     S1_UNROLL
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    const uint8_t* group = a + g * group_stride;
     __m512 sum[R][T];
     S1_UNROLL
     for (int r = 0; r < R; ++r)
@@ -172,7 +170,7 @@ void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_
       }
       S1_UNROLL
       for (int t = 0; t < T; ++t) {
-        const __m512i aq = act_chunk(a + t * a_stride, g, c - g * kGroupChunks);
+        const __m512i aq = act_chunk(group, t, c - g * kGroupChunks);
         S1_UNROLL
         for (int r = 0; r < R; ++r)
           sum[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(seed[r], aq, wq[r])), wd[r], sum[r][t]);
@@ -180,7 +178,7 @@ void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_
     }
     S1_UNROLL
     for (int t = 0; t < T; ++t) {
-      const __m512 ad = act_scale(a + t * a_stride, g);
+      const __m512 ad = act_scale(group, t);
       S1_UNROLL
       for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(sum[r][t], ad, acc[r][t]);
     }
@@ -192,20 +190,21 @@ void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_
 }
 
 template <int R>
-void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t n_tokens,
+void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t n_tokens,
                    int64_t chunks, float* out, int64_t out_stride) {
   int64_t t = 0;
   for (; t + kTokens <= n_tokens; t += kTokens)
-    block32_tile<R, kTokens>(w, w_stride, a + t * a_stride, a_stride, chunks, out + t * out_stride, out_stride);
+    block32_tile<R, kTokens>(w, w_stride, a + t * kActGroupBytes, group_stride, chunks, out + t * out_stride,
+                             out_stride);
   with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    block32_tile<R, n()>(w, w_stride, a + t * a_stride, a_stride, chunks, out + t * out_stride, out_stride);
+    block32_tile<R, n()>(w, w_stride, a + t * kActGroupBytes, group_stride, chunks, out + t * out_stride, out_stride);
   });
 }
 
 // Decode: one weight row against up to kDecodeTokens tokens, unpacked in
 // registers (no scratch round trip; the weight stream is the bound here).
 template <DType T, int NT>
-void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t a_stride,
+void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
                         float* out, int64_t out_stride) {
   constexpr size_t pair_bytes = 2 * (T == DType::Q4_0 ? sizeof(block_q4_0)
                                      : T == DType::Q5_0 ? sizeof(block_q5_0)
@@ -215,6 +214,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
   S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    const uint8_t* group = a + g * group_stride;
     __m512 sum[NT];
     S1_UNROLL
     for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
@@ -223,7 +223,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
       const WeightChunk wc = unpack_pair<T>(row, 2 * c, has_second);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {
-        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(a + t * a_stride, g, c - g * kGroupChunks), wc.w);
+        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(group, t, c - g * kGroupChunks), wc.w);
         sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), wc.d, sum[t]);
       }
     };
@@ -235,7 +235,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
       for (int64_t c = c0; c < group_end(g, chunks); ++c) chunk(c, 2 * c + 1 < n_blocks);
     }
     S1_UNROLL
-    for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(sum[t], act_scale(a + t * a_stride, g), acc[t]);
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(sum[t], act_scale(group, t), acc[t]);
   }
   S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
@@ -250,8 +250,8 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
     const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.stride, out + r,
-                                          w.rows);
+        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.group_stride,
+                                          out + r, w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
@@ -259,18 +259,18 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
   uint8_t* unpacked = scratch(1, kRows * unpacked_stride);
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
     const int64_t n_block = std::min(kTokenBlock, act.n_tokens - tb);
-    const uint8_t* a = act.data + tb * act.stride;
+    const uint8_t* a = act.data + tb * kActGroupBytes;
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = int(std::min<int64_t>(kRows, row_end - r0));
       for (int r = 0; r < n_rows; ++r)
         unpack_row<T>(w.data + (r0 + r) * w.row_stride, n_blocks, unpacked + r * unpacked_stride);
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        block32_tiles<kRows>(unpacked, unpacked_stride, a, act.stride, n_block, chunks, o, w.rows);
+        block32_tiles<kRows>(unpacked, unpacked_stride, a, act.group_stride, n_block, chunks, o, w.rows);
       } else {
         for (int r = 0; r < n_rows; ++r)
-          block32_tiles<1>(unpacked + r * unpacked_stride, unpacked_stride, a, act.stride, n_block, chunks, o + r,
-                           w.rows);
+          block32_tiles<1>(unpacked + r * unpacked_stride, unpacked_stride, a, act.group_stride, n_block, chunks,
+                           o + r, w.rows);
       }
     }
   }
@@ -286,6 +286,6 @@ void block32_rows(const WeightMatrix& w, const Activations& act, float* out, int
 
 }  // namespace
 
-const Family kBlock32Family = {block32_act_bytes, block32_prepare, block32_rows};
+const Family kBlock32Family = {kActGroupBytes, block32_prepare, block32_rows};
 
 }  // namespace s1::matmul_kernels

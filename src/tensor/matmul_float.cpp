@@ -83,9 +83,7 @@ void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
   }
 }
 
-size_t float_act_bytes(int64_t) { return 0; }
-
-void float_prepare(DType, const float*, int64_t, uint8_t*) {}
+void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 
 void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
   const int64_t cols = w.cols;
@@ -121,6 +119,6 @@ void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64
 
 }  // namespace
 
-const Family kFloatFamily = {float_act_bytes, float_prepare, float_rows};
+const Family kFloatFamily = {0, float_prepare, float_rows};
 
 }  // namespace s1::matmul_kernels

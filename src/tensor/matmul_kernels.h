@@ -17,20 +17,29 @@
 
 namespace s1::matmul_kernels {
 
-// Activations as a family's kernel wants them: n_tokens rows `stride` bytes
-// apart, each 64-byte aligned.
+// Activations as a family's kernel wants them. Float weights read the f32
+// input in place: token t at data + t * stride. The integer families quantize
+// it in groups of kGroupCols columns, `group_bytes` per token and group, and
+// lay the tokens side by side within each group: group g of token t is at
+// data + g * group_stride + t * group_bytes (group_stride = n_tokens *
+// group_bytes). A kernel reading several tokens then addresses them all from
+// one pointer per group with constant offsets, instead of one register each.
 struct Activations {
   const uint8_t* data = nullptr;
-  size_t stride = 0;
+  size_t stride = 0;        // float family: bytes between tokens
+  size_t group_stride = 0;  // integer families: bytes between a token's groups
   int64_t n_tokens = 0;
 };
 
+constexpr int64_t kGroupCols = 256;
+
 struct Family {
-  // Bytes of prepared activations per token (a multiple of 64); 0 means the
+  // Bytes of one token's prepared group (a multiple of 64); 0 means the
   // kernel reads the f32 input in place.
-  size_t (*act_bytes)(int64_t cols);
-  // Prepares one token's activations (`cols` floats) for weights of `type`.
-  void (*prepare)(DType type, const float* in, int64_t cols, uint8_t* dst);
+  size_t group_bytes;
+  // Prepares one token's activations (`cols` floats) for weights of `type`,
+  // group g at dst + g * group_stride.
+  void (*prepare)(DType type, const float* in, int64_t cols, uint8_t* dst, size_t group_stride);
   // out[t * w.rows + r] for r in [row_begin, row_end) and every token.
   void (*rows)(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end);
 };

@@ -43,11 +43,11 @@ struct alignas(64) ActSuper {
 };
 static_assert(sizeof(ActSuper) == 384);
 
-size_t super_act_bytes(int64_t cols) { return size_t(cols / QK_K) * sizeof(ActSuper); }
+static_assert(QK_K == kGroupCols);
 
-void super_prepare(DType, const float* x, int64_t cols, uint8_t* dst) {
-  auto* out = reinterpret_cast<ActSuper*>(dst);
-  for (int64_t s = 0; s < cols / QK_K; ++s, x += QK_K, ++out) {
+void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
+  for (int64_t s = 0; s < cols / QK_K; ++s, x += QK_K) {
+    auto* out = reinterpret_cast<ActSuper*>(token + s * group_stride);
     __m512 amax = _mm512_setzero_ps();
     for (int i = 0; i < QK_K; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
     const float m = _mm512_reduce_max_ps(amax);
@@ -169,15 +169,16 @@ void unpack_super_to(const uint8_t* src, WeightSuper& dst) {
   dst.d_main = v.d_main;
 }
 
-inline const ActSuper& act_at(const ActSuper* a, size_t a_stride, int64_t t, int64_t s) {
-  return reinterpret_cast<const ActSuper*>(reinterpret_cast<const uint8_t*>(a) + t * a_stride)[s];
+// Super-block s of token t, counted from the activations' pointer `a`.
+inline const ActSuper& act_at(const uint8_t* a, size_t group_stride, int64_t t, int64_t s) {
+  return *reinterpret_cast<const ActSuper*>(a + s * group_stride + t * sizeof(ActSuper));
 }
 
 // Decode: one weight row against up to kDecodeTokens tokens, unpacked in
 // registers (no scratch round trip: at these sizes the weight stream from
 // memory is the bound and the unpacking has to keep up with it).
 template <DType T, int NT>
-void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, const ActSuper* a, size_t a_stride,
+void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, const uint8_t* a, size_t group_stride,
                       int64_t n_super, float* out, int64_t out_stride) {
   __m512 acc[NT];
   S1_UNROLL
@@ -188,7 +189,7 @@ void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, cons
     const __m512 d_main = _mm512_set1_ps(v.d_main), d_coef = _mm512_set1_ps(v.d_coef);
     S1_UNROLL
     for (int t = 0; t < NT; ++t) {
-      const ActSuper& at = act_at(a, a_stride, t, s);
+      const ActSuper& at = act_at(a, group_stride, t, s);
       __m512i dot_even = _mm512_setzero_si512(), dot_odd = _mm512_setzero_si512();
       S1_UNROLL
       for (int c = 0; c < 4; c += 2) {
@@ -217,7 +218,7 @@ void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, cons
 }
 
 template <int R, int T>
-void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride, int64_t n_super, float* out,
+void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_super, float* out,
                 int64_t out_stride) {
   __m512 acc[R][T];
   S1_UNROLL
@@ -234,7 +235,7 @@ void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride,
     for (int c = 0; c < 4; ++c) {
       S1_UNROLL
       for (int t = 0; t < T; ++t) {
-        const __m512i aq = _mm512_load_si512(act_at(a, a_stride, t, s).q + 64 * c);
+        const __m512i aq = _mm512_load_si512(act_at(a, group_stride, t, s).q + 64 * c);
         S1_UNROLL
         for (int r = 0; r < R; ++r) {
           const WeightSuper& ws = w[r][s];
@@ -245,7 +246,7 @@ void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride,
     }
     S1_UNROLL
     for (int t = 0; t < T; ++t) {
-      const ActSuper& at = act_at(a, a_stride, t, s);
+      const ActSuper& at = act_at(a, group_stride, t, s);
       const __m512 d_act = _mm512_set1_ps(at.d);
       const __m512 sums = _mm512_load_ps(at.scaled_sum);
       S1_UNROLL
@@ -264,16 +265,13 @@ void super_tile(const WeightSuper* const* w, const ActSuper* a, size_t a_stride,
 }
 
 template <int R>
-void super_tiles(const WeightSuper* const* w, const ActSuper* a, size_t a_stride, int64_t n_tokens,
+void super_tiles(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_tokens,
                  int64_t n_super, float* out, int64_t out_stride) {
-  auto token = [&](int64_t t) {
-    return reinterpret_cast<const ActSuper*>(reinterpret_cast<const uint8_t*>(a) + t * a_stride);
-  };
   int64_t t = 0;
   for (; t + kTokens <= n_tokens; t += kTokens)
-    super_tile<R, kTokens>(w, token(t), a_stride, n_super, out + t * out_stride, out_stride);
+    super_tile<R, kTokens>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
   with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    super_tile<R, n()>(w, token(t), a_stride, n_super, out + t * out_stride, out_stride);
+    super_tile<R, n()>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
   });
 }
 
@@ -284,19 +282,18 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
                                                     : sizeof(block_q6_K);
   const int64_t n_super = w.cols / QK_K;
   if (act.n_tokens <= kDecodeTokens) {
-    const auto* a = reinterpret_cast<const ActSuper*>(act.data);
     const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, block_bytes, ahead, a, act.stride, n_super, out + r,
-                                        w.rows);
+        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, block_bytes, ahead, act.data, act.group_stride,
+                                        n_super, out + r, w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
   auto* unpacked = reinterpret_cast<WeightSuper*>(scratch(1, kRows * n_super * sizeof(WeightSuper)));
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
     const int64_t n_block = std::min(kTokenBlock, act.n_tokens - tb);
-    const auto* ab = reinterpret_cast<const ActSuper*>(act.data + tb * act.stride);
+    const uint8_t* ab = act.data + tb * sizeof(ActSuper);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = int(std::min<int64_t>(kRows, row_end - r0));
       const WeightSuper* rows[kRows];
@@ -308,9 +305,10 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
       }
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        super_tiles<kRows>(rows, ab, act.stride, n_block, n_super, o, w.rows);
+        super_tiles<kRows>(rows, ab, act.group_stride, n_block, n_super, o, w.rows);
       } else {
-        for (int r = 0; r < n_rows; ++r) super_tiles<1>(rows + r, ab, act.stride, n_block, n_super, o + r, w.rows);
+        for (int r = 0; r < n_rows; ++r)
+          super_tiles<1>(rows + r, ab, act.group_stride, n_block, n_super, o + r, w.rows);
       }
     }
   }
@@ -326,6 +324,6 @@ void super_rows(const WeightMatrix& w, const Activations& act, float* out, int64
 
 }  // namespace
 
-const Family kSuperBlockFamily = {super_act_bytes, super_prepare, super_rows};
+const Family kSuperBlockFamily = {sizeof(ActSuper), super_prepare, super_rows};
 
 }  // namespace s1::matmul_kernels
