@@ -219,7 +219,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
     S1_UNROLL
     for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
     auto chunk = [&](int64_t c, bool has_second) {
-      if (NT > 1) prefetch_span(row + c * pair_bytes + ahead, pair_bytes);
+      if (NT > 1) prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
       const WeightChunk wc = unpack_pair<T>(row, 2 * c, has_second);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {

@@ -69,11 +69,12 @@ inline size_t prefetch_distance(const WeightMatrix& w) {
   return w.row_stride * std::max<size_t>(1, kPrefetchBytes / row);
 }
 
-// Prefetches the cache lines of [p, p + bytes); never faults, even past the end.
-inline void prefetch_span(const uint8_t* p, size_t bytes) {
-  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + bytes;
-  for (uintptr_t line = reinterpret_cast<uintptr_t>(p) & ~uintptr_t(63); line < end; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(line), _MM_HINT_T0);
+// Prefetches the cache lines of [p, p + Bytes) (a constant count, no loop
+// branches in the kernels); never faults, even past the end of the weights.
+template <size_t Bytes>
+inline void prefetch_span(const uint8_t* p) {
+  for (size_t i = 0; i < Bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(p + Bytes - 1), _MM_HINT_T0);
 }
 
 // Calls f(std::integral_constant<int, n>) for n in [1, Max]: register tiles

@@ -25,6 +25,11 @@ constexpr int kRows = 1;
 constexpr int kTokens = 8;
 constexpr int kDecodeTokens = 8;  // up to this many tokens, rows are unpacked in registers
 
+template <DType T>
+constexpr size_t super_block_bytes() {
+  return T == DType::Q4_K ? sizeof(block_q4_K) : T == DType::Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+}
+
 // Unpacked weight super-block (prefill: unpacked once, used by many tokens).
 struct alignas(64) WeightSuper {
   uint8_t q[4][64];
@@ -178,13 +183,14 @@ inline const ActSuper& act_at(const uint8_t* a, size_t group_stride, int64_t t, 
 // registers (no scratch round trip: at these sizes the weight stream from
 // memory is the bound and the unpacking has to keep up with it).
 template <DType T, int NT>
-void super_decode_row(const uint8_t* row, size_t block_bytes, size_t ahead, const uint8_t* a, size_t group_stride,
+void super_decode_row(const uint8_t* row, size_t ahead, const uint8_t* a, size_t group_stride,
                       int64_t n_super, float* out, int64_t out_stride) {
+  constexpr size_t block_bytes = super_block_bytes<T>();
   __m512 acc[NT];
   S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
-    prefetch_span(row + s * block_bytes + ahead, block_bytes);
+    prefetch_span<block_bytes>(row + s * block_bytes + ahead);
     const SuperVectors v = unpack_super<T>(row + s * block_bytes);
     const __m512 d_main = _mm512_set1_ps(v.d_main), d_coef = _mm512_set1_ps(v.d_coef);
     S1_UNROLL
@@ -277,15 +283,13 @@ void super_tiles(const WeightSuper* const* w, const uint8_t* a, size_t group_str
 
 template <DType T>
 void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
-  constexpr size_t block_bytes = T == DType::Q4_K ? sizeof(block_q4_K)
-                                 : T == DType::Q5_K ? sizeof(block_q5_K)
-                                                    : sizeof(block_q6_K);
+  constexpr size_t block_bytes = super_block_bytes<T>();
   const int64_t n_super = w.cols / QK_K;
   if (act.n_tokens <= kDecodeTokens) {
     const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, block_bytes, ahead, act.data, act.group_stride,
+        super_decode_row<T, n_tokens()>(w.data + r * w.row_stride, ahead, act.data, act.group_stride,
                                         n_super, out + r, w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
