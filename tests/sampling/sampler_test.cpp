@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "support/test_support.h"
 #include "util/error.h"
 
 namespace {
@@ -26,13 +27,7 @@ std::vector<float> logits_for(const std::vector<double>& probs) {
   return logits;
 }
 
-std::vector<float> random_logits(int n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, 3.0f);
-  std::vector<float> logits(static_cast<size_t>(n));
-  for (float& l : logits) l = dist(gen);
-  return logits;
-}
+std::vector<float> random_logits(int n, uint32_t seed) { return s1test::gaussian_values(n, 3.0f, seed); }
 
 // Plain sampling: every truncation off, temperature 1, fixed seed.
 SamplingParams plain(uint64_t seed = 1) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -99,6 +100,14 @@ CliResult run_s1(const std::vector<std::string>& args, const std::string& stdin_
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+std::vector<float> gaussian_values(int n, float stddev, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, stddev);
+  std::vector<float> values(static_cast<size_t>(n));
+  for (float& v : values) v = dist(gen);
+  return values;
 }
 
 }  // namespace s1test

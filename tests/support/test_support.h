@@ -1,6 +1,7 @@
 #pragma once
 // Helpers every test binary shares: where the repository and ../shared are,
 // scratch directories, and running the `s1` binary as a user would.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -24,5 +25,8 @@ CliResult run_s1(const std::vector<std::string>& args, const std::string& stdin_
 
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& text);
+
+// n values drawn from a normal distribution (mean 0), reproducible per seed.
+std::vector<float> gaussian_values(int n, float stddev, uint32_t seed);
 
 }  // namespace s1test

@@ -4,8 +4,9 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <vector>
+
+#include "support/test_support.h"
 
 namespace {
 
@@ -13,13 +14,7 @@ namespace reduce = s1::reduce;
 const float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-std::vector<float> random_row(int n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, 4.0f);
-  std::vector<float> x(static_cast<size_t>(n));
-  for (float& v : x) v = dist(gen);
-  return x;
-}
+std::vector<float> random_row(int n, uint32_t seed) { return s1test::gaussian_values(n, 4.0f, seed); }
 
 TEST(Reduce, MaxAndArgmaxOnEveryTailLength) {
   for (int n = 1; n <= 70; ++n) {
