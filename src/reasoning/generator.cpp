@@ -78,11 +78,36 @@ int Generator::submit(GenerationRequest params) {
   if (int(request->prompt.size()) >= limit)
     fail("the prompt has {} tokens but the context holds {}; shorten it or raise --ctx", request->prompt.size(),
          limit);
-  request->root_seq = ctx_.new_sequence();
+  start_from_shared_prefix(*request);
   request->params = std::move(params);
   const int id = request->id;
   requests_[id] = std::move(request);
   return id;
+}
+
+// Requests in flight often share a prefix (the chat template, a system
+// prompt, the same question asked again): the new request forks the sequence
+// of the one that shares most of its prompt, already computed, and prefills
+// only the rest. The fork shares the cached positions (copy on write), so
+// nothing is copied or computed twice; at least the last prompt token is
+// always computed, for the logits of the first sample.
+void Generator::start_from_shared_prefix(Request& request) {
+  const Request* donor = nullptr;
+  size_t shared = 0;
+  for (const auto& [id, other] : requests_) {
+    if (other->root_seq < 0) continue;
+    const size_t limit = std::min({other->prefilled, request.prompt.size() - 1, other->prompt.size()});
+    size_t n = 0;
+    while (n < limit && other->prompt[n] == request.prompt[n]) ++n;
+    if (n > shared) donor = other.get(), shared = n;
+  }
+  if (!donor) {
+    request.root_seq = ctx_.new_sequence();
+    return;
+  }
+  request.root_seq = ctx_.fork(donor->root_seq);
+  ctx_.truncate(request.root_seq, int(shared));
+  request.prefilled = shared;
 }
 
 bool Generator::idle() const {

@@ -12,7 +12,8 @@
 // sampled token, or tokens the controller appended) plus a chunk of prompt
 // for requests still prefilling, then samples every sequence that got logits.
 // A request's prompt is processed once; its n samples are forks that share
-// the prompt's KV cache. Events (reasoning/events.h) stream through the
+// the prompt's KV cache, and a request whose prompt starts like one already in
+// flight forks that one's cache and computes only the rest. Events (reasoning/events.h) stream through the
 // request's callback as they happen.
 #include <chrono>
 #include <cstdint>
@@ -59,7 +60,7 @@ struct GenerationResult {
   std::vector<SampleRecord> samples;
   VoteResult vote;               // the aggregated answer (the only sample's when n == 1)
   int prompt_tokens = 0;
-  int64_t prefill_tokens = 0;    // prompt positions computed (once, whatever n is)
+  int64_t prefill_tokens = 0;    // prompt positions computed (once, whatever n is; not a prefix shared with another request)
   int64_t computed_tokens = 0;   // all positions computed for this request
   int64_t appended_tokens = 0;   // tokens the controller appended (delimiters, wait text)
   double prefill_seconds = 0, total_seconds = 0;
@@ -91,6 +92,7 @@ class Generator {
  private:
   struct Sample;
   struct Request;
+  void start_from_shared_prefix(Request& request);
   void start_samples(Request& request, const float* logits);
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);

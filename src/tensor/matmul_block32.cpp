@@ -26,7 +26,6 @@ namespace {
 
 constexpr int kRows = 2;
 constexpr int kTokens = 6;        // a 2 x 6 tile: 12 group sums + 12 accumulators in registers
-constexpr int kDecodeTokens = 8;  // up to this many tokens, rows are unpacked in registers
 constexpr size_t kWeightChunkBytes = 192;  // s8 w[64], f32 scale[16], s32 seed[16]
 constexpr size_t kActChunkBytes = 64;      // u8 a + 128
 constexpr int kGroupChunks = 4;            // chunks per activation scale (256 elements)

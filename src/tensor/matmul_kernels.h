@@ -48,6 +48,10 @@ extern const Family kFloatFamily;       // F32, F16, BF16: f32 FMA on f32 activa
 extern const Family kBlock32Family;     // Q4_0, Q5_0, Q8_0: int8 VNNI on Q8_0-style activations
 extern const Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 VNNI on Q8_K-style activations
 
+// Up to this many tokens the integer families unpack each weight row in
+// registers and run it against every token at once (the decode kernels).
+constexpr int kDecodeTokens = 8;
+
 // Tokens whose activations one pass over a row tile covers: keeps the prepared
 // activations of a block of tokens in L2 while the weights cycle through L1.
 constexpr int64_t kTokenBlock = 64;

@@ -142,6 +142,51 @@ TEST(Generator, BudgetsHoldForEverySampleOverRandomSettings) {
   }
 }
 
+// A request whose prompt starts like one in flight forks that one's cache:
+// only the rest of its prompt is computed, and (a real transformer, greedy)
+// it generates exactly what it generates alone.
+TEST(Generator, RequestsInFlightShareAPromptPrefix) {
+  auto model = Model::load((s1test::source_dir() / "models" / "mini.gguf").string());
+  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  auto request = [&](const std::string& question) {
+    GenerationRequest r =
+        greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
+    r.prompt_thinking = PromptThinking::opened;
+    r.max_tokens = 60;
+    return r;
+  };
+  const auto first_tokens = request("23+45").prompt, second_tokens = request("23+46").prompt;
+  const size_t first_prompt = first_tokens.size(), second_prompt = second_tokens.size();
+  size_t shared = 0;
+  while (shared < second_prompt && first_tokens[shared] == second_tokens[shared]) ++shared;
+  ASSERT_GT(shared, 10u);  // the chat prefix and "23+4"
+  ASSERT_LT(shared, second_prompt);
+
+  Context alone_ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator alone(alone_ctx, tokenizer, think_tag_format());
+  const GenerationResult expected = alone.run(request("23+46"));
+  EXPECT_EQ(expected.prefill_tokens, int64_t(second_prompt));
+
+  Context ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator gen(ctx, tokenizer, think_tag_format());
+  const int first = gen.submit(request("23+45"));
+  for (int i = 0; i < 3; ++i) gen.step();  // prefilled, a few tokens decoded on the shared sequence
+  const int second = gen.submit(request("23+46"));
+  const int repeat = gen.submit(request("23+45"));  // the same prompt again: only its last token is computed
+  while (gen.step()) {
+  }
+  const GenerationResult a = gen.take_result(first), b = gen.take_result(second), c = gen.take_result(repeat);
+  EXPECT_EQ(a.prefill_tokens, int64_t(first_prompt));
+  EXPECT_EQ(b.prefill_tokens, int64_t(second_prompt - shared));
+  EXPECT_EQ(c.prefill_tokens, 1);
+  ASSERT_FALSE(expected.samples[0].thinking.empty() && expected.samples[0].answer.empty());
+  EXPECT_EQ(b.samples[0].thinking, expected.samples[0].thinking);
+  EXPECT_EQ(b.samples[0].answer, expected.samples[0].answer);
+  EXPECT_EQ(c.samples[0].thinking, a.samples[0].thinking);
+  EXPECT_EQ(c.samples[0].answer, a.samples[0].answer);
+  EXPECT_EQ(ctx.kv_cache().live_sequences(), 0);  // everything freed
+}
+
 TEST(Generator, PromptLongerThanTheContextIsAClearError) {
   auto l = load(scripted_model(), "gen-long");
   Context small(*l.model, ContextParams{.n_ctx = 32, .n_threads = 1});

@@ -126,7 +126,7 @@ std::vector<int64_t> cols_for(DType type, int64_t n_tokens) {
   if (block_of(type) == 256) cols = {256, 768};
   else if (is_quantized(type)) cols = {32, 96, 416};
   else cols = {100, 256};
-  if (n_tokens >= 3 && n_tokens <= 8) {
+  if (n_tokens >= 3 && n_tokens <= 13) {  // column slices, also within slices of tokens
     cols.push_back(4864);
     if (block_of(type) != 256) cols.push_back(4896);
   }
@@ -181,7 +181,7 @@ std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K,
                      DType::Q5_K, DType::Q6_K})
-    for (int64_t n : {1, 3, 8, 33, 128}) cases.push_back({type, n});
+    for (int64_t n : {1, 3, 8, 13, 33, 128}) cases.push_back({type, n});
   return cases;
 }
 
