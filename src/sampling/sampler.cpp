@@ -207,12 +207,34 @@ TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<c
   }
 
   // Only the best `needed` tokens can be picked (1 for greedy, top-k), so the
-  // candidates start as the tokens within a margin of the top logit; the
-  // margin widens until at least `needed` candidates clear the threshold after
-  // bias, penalties and bans (then no token left out could rank above them).
+  // candidates are the tokens within a margin of the top logit: first the
+  // margin is sized on counts alone (narrowed while it holds far more tokens
+  // than needed, as a random-weight model's flat logits do; widened while it
+  // holds fewer), then widened until at least `needed` candidates clear the
+  // threshold after bias, penalties and bans (so no token left out could rank
+  // above them).
+  constexpr int64_t kEnoughCandidates = 4096;
   const int needed = greedy ? 1 : params_.top_k;
   const float top = reduce::max_value(logits, n_vocab);
-  for (float margin = 4.0f;; margin *= 4.0f) {
+  float margin = 4.0f;
+  if (needed > 0) {
+    // Geometric bisection between a margin holding too few and one holding
+    // too many; a dozen counting passes at most.
+    float too_few = 0.0f, too_many = 0.0f;
+    for (int pass = 0; pass < 12 && margin > 1e-6f && margin < 1e6f; ++pass) {
+      const int64_t count = reduce::count_at_least(logits, n_vocab, top - margin);
+      if (count < needed) {
+        too_few = margin;
+      } else if (count > kEnoughCandidates) {
+        too_many = margin;
+      } else {
+        break;
+      }
+      margin = too_few > 0 && too_many > 0 ? std::sqrt(too_few * too_many) : too_few > 0 ? margin * 4 : margin / 4;
+    }
+    if (too_many > 0 && reduce::count_at_least(logits, n_vocab, top - margin) < needed) margin = too_many;
+  }
+  for (;; margin *= 4.0f) {
     const float threshold = needed > 0 && margin < 1e6f ? top - margin : neg_inf;
     gather_candidates(logits, n_vocab, threshold, banned);
     if (threshold == neg_inf) break;

@@ -81,6 +81,14 @@ double log_sum_exp(const float* x, int64_t n) {
   return double(max) + std::log(sum);
 }
 
+int64_t count_at_least(const float* x, int64_t n, float threshold) {
+  const __m512 t = _mm512_set1_ps(threshold);
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; i += 16)
+    count += __builtin_popcount(_mm512_mask_cmp_ps_mask(tail_mask(i, n), _mm512_loadu_ps(x + i), t, _CMP_GE_OQ));
+  return count;
+}
+
 void indices_at_least(const float* x, int64_t n, float threshold, std::vector<int32_t>& out) {
   const __m512 t = _mm512_set1_ps(threshold);
   const __m512i step = _mm512_set1_epi32(16);

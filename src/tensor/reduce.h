@@ -20,6 +20,9 @@ int64_t argmax(const float* x, int64_t n);
 // log(sum(exp(x[i]))), computed max-subtracted; -inf when no entry is finite.
 double log_sum_exp(const float* x, int64_t n);
 
+// How many entries are >= threshold.
+int64_t count_at_least(const float* x, int64_t n, float threshold);
+
 // Appends to `out` the indices i (ascending) with x[i] >= threshold.
 void indices_at_least(const float* x, int64_t n, float threshold, std::vector<int32_t>& out);
 

@@ -391,3 +391,22 @@ TEST(Sampler, TokensFarBelowTheTopStillCount) {
   for (int i = 0; i < 300; ++i) drawn.insert(sampler.sample(logits.data(), n));
   EXPECT_EQ(drawn, (std::set<int>{0, 1, 2}));
 }
+
+// Nearly flat logits (a random-weight model's) put most of the vocabulary
+// within any fixed margin of the top: top-k must still keep exactly the k best.
+TEST(Sampler, TopKOnFlatLogitsKeepsExactlyTheKBest) {
+  const int n = 20000, k = 40;
+  const auto logits = s1test::gaussian_values(n, 0.01f, 11);
+  std::vector<int> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int a, int b) { return logits[size_t(a)] > logits[size_t(b)]; });
+  const std::set<int> best(order.begin(), order.begin() + k);
+  SamplingParams p = plain(12);
+  p.top_k = k;
+  p.temperature = 100.0f;  // nearly uniform over the kept tokens: all of them show up
+  Sampler sampler(p);
+  std::set<int> drawn;
+  for (int i = 0; i < 3000; ++i) drawn.insert(sampler.sample(logits.data(), n));
+  EXPECT_EQ(drawn, best);
+}
