@@ -37,7 +37,8 @@ struct Generator::Request {
   GenerationRequest params;
   std::vector<int32_t> prompt;  // the request's prompt plus the controller's opening tokens
   int root_seq = -1;
-  size_t prefilled = 0;
+  size_t prefilled = 0;          // prompt positions computed or in the batch being computed
+  bool prefill_started = false;  // its first prompt chunk has been scheduled
   std::vector<std::unique_ptr<Sample>> samples;
   bool done = false;
   int64_t appended = 0;
@@ -78,7 +79,7 @@ int Generator::submit(GenerationRequest params) {
   if (int(request->prompt.size()) >= limit)
     fail("the prompt has {} tokens but the context holds {}; shorten it or raise --ctx", request->prompt.size(),
          limit);
-  start_from_shared_prefix(*request);
+  request->root_seq = ctx_.new_sequence();
   request->params = std::move(params);
   const int id = request->id;
   requests_[id] = std::move(request);
@@ -86,28 +87,42 @@ int Generator::submit(GenerationRequest params) {
 }
 
 // Requests in flight often share a prefix (the chat template, a system
-// prompt, the same question asked again): the new request forks the sequence
-// of the one that shares most of its prompt, already computed, and prefills
-// only the rest. The fork shares the cached positions (copy on write), so
-// nothing is copied or computed twice; at least the last prompt token is
+// prompt, the same question asked again). Before a request computes its first
+// prompt token it forks the request that has computed most of its prompt and
+// prefills only the rest: the fork shares the cached positions (copy on write),
+// so nothing is copied or computed twice. At least the last prompt token is
 // always computed, for the logits of the first sample.
-void Generator::start_from_shared_prefix(Request& request) {
+size_t Generator::shared_prefix(const Request& request, const Request& other, size_t other_computed) {
+  const size_t limit = std::min({other_computed, request.prompt.size() - 1, other.prompt.size()});
+  size_t n = 0;
+  while (n < limit && other.prompt[n] == request.prompt[n]) ++n;
+  return n;
+}
+
+void Generator::share_computed_prefix(Request& request) {
   const Request* donor = nullptr;
   size_t shared = 0;
   for (const auto& [id, other] : requests_) {
-    if (other->root_seq < 0) continue;
-    const size_t limit = std::min({other->prefilled, request.prompt.size() - 1, other->prompt.size()});
-    size_t n = 0;
-    while (n < limit && other->prompt[n] == request.prompt[n]) ++n;
+    if (other.get() == &request || other->root_seq < 0) continue;
+    const size_t n = shared_prefix(request, *other, size_t(ctx_.length(other->root_seq)));
     if (n > shared) donor = other.get(), shared = n;
   }
-  if (!donor) {
-    request.root_seq = ctx_.new_sequence();
-    return;
-  }
+  if (!donor) return;
+  ctx_.remove(request.root_seq);  // its own, still empty
   request.root_seq = ctx_.fork(donor->root_seq);
   ctx_.truncate(request.root_seq, int(shared));
   request.prefilled = shared;
+}
+
+// Prompts that arrive together (a burst of chats with one template) would all
+// compute their common prefix in the same step: a request waits one step when
+// one being prefilled now covers at least kMinSharedWait more of its prompt,
+// then forks it.
+bool Generator::waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling) {
+  constexpr size_t kMinSharedWait = 16;
+  for (const Request* other : prefilling)
+    if (shared_prefix(request, *other, other->prefilled) >= request.prefilled + kMinSharedWait) return true;
+  return false;
 }
 
 bool Generator::idle() const {
@@ -153,9 +168,15 @@ bool Generator::step() {
   }
   // Then prompt chunks, as room allows (at least one chunk per step so a
   // long prompt always progresses).
+  std::vector<const Request*> prefilling;
   for (auto& [id, request] : requests_) {
     if (request->done || request->prefilled == request->prompt.size()) continue;
     if (budget <= 0 && !batch.tokens.empty()) break;
+    if (!request->prefill_started) {
+      share_computed_prefix(*request);
+      if (waits_for_shared_prefix(*request, prefilling)) continue;
+      request->prefill_started = true;
+    }
     const size_t n = std::min(request->prompt.size() - request->prefilled, size_t(std::max(budget, 16)));
     int pos = ctx_.length(request->root_seq);
     for (size_t i = 0; i < n; ++i) {
@@ -164,6 +185,7 @@ bool Generator::step() {
     }
     request->prefilled += n;
     budget -= int(n);
+    prefilling.push_back(request.get());
     if (request->prefilled == request->prompt.size()) rows.push_back({request.get(), nullptr});
   }
   if (batch.tokens.empty()) return false;

@@ -170,15 +170,20 @@ TEST(Generator, RequestsInFlightShareAPromptPrefix) {
   Context ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
   Generator gen(ctx, tokenizer, think_tag_format());
   const int first = gen.submit(request("23+45"));
+  const int together = gen.submit(request("23+46"));  // arrives with it: waits a step, then forks it
   for (int i = 0; i < 3; ++i) gen.step();  // prefilled, a few tokens decoded on the shared sequence
   const int second = gen.submit(request("23+46"));
   const int repeat = gen.submit(request("23+45"));  // the same prompt again: only its last token is computed
   while (gen.step()) {
   }
   const GenerationResult a = gen.take_result(first), b = gen.take_result(second), c = gen.take_result(repeat);
+  const GenerationResult d = gen.take_result(together);
   EXPECT_EQ(a.prefill_tokens, int64_t(first_prompt));
-  EXPECT_EQ(b.prefill_tokens, int64_t(second_prompt - shared));
+  EXPECT_EQ(d.prefill_tokens, int64_t(second_prompt - shared));
+  EXPECT_EQ(b.prefill_tokens, 1);  // "together" computed the same prompt before it came
   EXPECT_EQ(c.prefill_tokens, 1);
+  EXPECT_EQ(d.samples[0].thinking, expected.samples[0].thinking);
+  EXPECT_EQ(d.samples[0].answer, expected.samples[0].answer);
   ASSERT_FALSE(expected.samples[0].thinking.empty() && expected.samples[0].answer.empty());
   EXPECT_EQ(b.samples[0].thinking, expected.samples[0].thinking);
   EXPECT_EQ(b.samples[0].answer, expected.samples[0].answer);
