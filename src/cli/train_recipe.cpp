@@ -42,15 +42,58 @@ void say(fmt::format_string<Args...> format, Args&&... args) {
   std::fflush(stderr);
 }
 
-void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, const std::string& path) {
+// How many re-checks after a "Wait" the k-th pool task or kept example gets: of the
+// examples that get any, 4/7 one, 2/7 two, 1/7 three. After each check most
+// examples stop (3/7 go on after the first, 1/3 after the second), so greedy
+// decoding stops by itself after a forced "Wait" instead of adding its own.
+int recheck_passes(const MiniRecipe& r, size_t k) {
+  if (r.recheck_every <= 0 || k % size_t(r.recheck_every) != 0) return 0;
+  static constexpr int kPasses[7] = {1, 1, 1, 1, 2, 2, 3};
+  return kPasses[(k / size_t(r.recheck_every)) % 7];
+}
+
+// After the trace's closing "So a+b=N." line, `passes` times: "Wait, let me
+// check the answer." and that line again. In the generated traces "Wait" only
+// ever follows a false step and changes the value ("Wait, let me check:
+// 5+4+0=9, not 10, so far 97"), so a model trained on them alone answers
+// budget forcing's "Wait" after a correct result by "correcting" it into a
+// wrong one (at pretraining step 2000: 62% with no Wait, 22% with one). These
+// examples teach the other case: a re-check that finds the result right.
+// Tried and dropped: re-working the whole trace (too long to copy: 43% with
+// one Wait) and re-doing the last column as a slip check (the "so far" after
+// "Wait" then changes, as the slips taught: 40%). Taught in SFT only, the copy
+// of the result line sometimes lost or changed a digit (`So 190-96=944.`);
+// taught in pretraining too (27K of its 100K traces), it does not.
+void add_rechecks(nlohmann::json& record, int passes) {
+  const std::string trace = record["thinking"].get<std::string>();
+  const std::string result_line = trace.substr(trace.rfind('\n') + 1);
+  std::string thinking = trace;
+  for (int i = 0; i < passes; ++i) thinking += "\nWait, let me check the answer.\n" + result_line;
+  record["thinking"] = thinking;
+  for (auto& message : record["messages"])
+    if (message.value("role", "") == "assistant") message["thinking"] = thinking;
+}
+
+// s1 data generate; with `rechecks`, every recheck_every-th slip-free trace
+// also gets add_rechecks, so pretraining already teaches the re-check.
+void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, bool rechecks, const std::string& path) {
   data::GenerateOptions options;
   options.seed = seed;
   options.kinds = data::parse_task_kinds(r.kinds);
   options.difficulties = data::parse_difficulties(r.difficulty);
   options.slip_rate = r.slip_rate;
   data::JsonlWriter out(path);
-  for (int64_t i = 0; i < n; ++i) out.write(data::generate_task(options, uint64_t(i)).to_json());
-  say("wrote {} tasks (seed {}) to {}", n, seed, path);
+  int64_t rechecked = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    nlohmann::json record = data::generate_task(options, uint64_t(i)).to_json();
+    const int passes = rechecks ? recheck_passes(r, size_t(i)) : 0;
+    if (passes > 0 && !record.value("slip", false)) {
+      add_rechecks(record, passes);
+      ++rechecked;
+    }
+    out.write(record);
+  }
+  say("wrote {} tasks (seed {}) to {} ({} with a re-check after \"Wait\")", n, seed, path, rechecked);
 }
 
 void learn_vocab(const MiniRecipe& r, const std::string& data_path, const std::string& path) {
@@ -72,36 +115,6 @@ void make_initial_model(const MiniRecipe& r, const std::string& vocab_path, cons
   m.output = path;
   run_mkmodel(m);
   say("wrote {} ({} layers, embd {}, ff {})", path, r.layers, r.embd, r.ff);
-}
-
-// How many re-checks after a "Wait" the k-th kept example gets: of the
-// examples that get any, 4/7 one, 2/7 two, 1/7 three. After each check most
-// examples stop (3/7 go on after the first, 1/3 after the second), so greedy
-// decoding stops by itself after a forced "Wait" instead of adding its own.
-int recheck_passes(const MiniRecipe& r, size_t k) {
-  if (r.recheck_every <= 0 || k % size_t(r.recheck_every) != 0) return 0;
-  static constexpr int kPasses[7] = {1, 1, 1, 1, 2, 2, 3};
-  return kPasses[(k / size_t(r.recheck_every)) % 7];
-}
-
-// After the trace's closing "So a+b=N." line, `passes` times: "Wait, let me
-// check the answer." and that line again. In the generated traces "Wait" only
-// ever follows a false step and changes the value ("Wait, let me check:
-// 5+4+0=9, not 10, so far 97"), so a model trained on them alone answers
-// budget forcing's "Wait" after a correct result by "correcting" it into a
-// wrong one (at pretraining step 2000: 62% with no Wait, 22% with one). These
-// examples teach the other case: a re-check that finds the result right.
-// Tried and dropped: re-working the whole trace (too long to copy: 43% with
-// one Wait) and re-doing the last column as a slip check (the "so far" after
-// "Wait" then changes, as the slips taught: 40%).
-void add_rechecks(nlohmann::json& record, int passes) {
-  const std::string trace = record["thinking"].get<std::string>();
-  const std::string result_line = trace.substr(trace.rfind('\n') + 1);
-  std::string thinking = trace;
-  for (int i = 0; i < passes; ++i) thinking += "\nWait, let me check the answer.\n" + result_line;
-  record["thinking"] = thinking;
-  for (auto& message : record["messages"])
-    if (message.value("role", "") == "assistant") message["thinking"] = thinking;
 }
 
 // s1 data curate --n N --seed S (default grader: eval's LaTeX-aware comparison).
@@ -152,7 +165,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   if (ec) fail("{}: cannot create the output folder: {}", out_dir, ec.message());
   auto at = [&dir](const char* name) { return (dir / name).string(); };
 
-  generate_pool(r, r.pool_tasks, r.pool_seed, at("pretrain.jsonl"));
+  generate_pool(r, r.pool_tasks, r.pool_seed, /*rechecks=*/true, at("pretrain.jsonl"));
   learn_vocab(r, at("pretrain.jsonl"), at("vocab.gguf"));
   make_initial_model(r, at("vocab.gguf"), at("init.gguf"));
 
@@ -162,7 +175,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   say("pretraining, {} steps of {} examples", r.pretrain_steps, r.batch);
   train::run_training(pretrain);
 
-  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, at("sft-pool.jsonl"));
+  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, /*rechecks=*/false, at("sft-pool.jsonl"));
   curate_examples(r, at("sft-pool.jsonl"), at("sft.jsonl"));
   train::TrainConfig sft = training(r, at("pretrain/final.gguf"), at("sft.jsonl"), at("sft"));
   sft.epochs = r.sft_epochs;

@@ -26,6 +26,8 @@ TEST(MiniRecipe, QuickPipelineMakesAModelThatThinks) {
   // The curated set is the size the quick recipe asks for, and SFT trained on it.
   const std::string curated = s1test::read_file(dir / "sft.jsonl");
   EXPECT_EQ(std::count(curated.begin(), curated.end(), '\n'), 20);
+  // Pretraining already sees re-checks after "Wait" that confirm the result (what --wait needs).
+  EXPECT_NE(s1test::read_file(dir / "pretrain.jsonl").find("Wait, let me check the answer."), std::string::npos);
   auto final_model = s1::gguf::File::open((dir / "final.gguf").string());
   EXPECT_EQ(final_model.get_string("general.architecture").value_or(""), "qwen3");
   EXPECT_EQ(final_model.get_string("general.name").value_or(""), "s1cpp-mini");
