@@ -165,6 +165,18 @@ void Scheduler::admit() {
   }
 }
 
+// The latest live control wins: "answer now" drops earlier "think more"s and
+// the other way round; deliver_controls() hands it on once the samples exist.
+void Scheduler::note_control(Job& job, const Command& command) {
+  if (command.kind == Command::Kind::answer_now) {
+    job.answer_now = true;
+    job.think_more = 0;
+  } else {
+    job.answer_now = false;
+    job.think_more += command.tokens;
+  }
+}
+
 void Scheduler::deliver_controls(Job& job) {
   if (!job.started || job.generator_id < 0) return;
   if (job.answer_now) generator_.answer_now(job.generator_id);
@@ -181,12 +193,8 @@ void Scheduler::apply_commands() {
       if (command.kind == Command::Kind::cancel) {
         job.stream->fail("the request was cancelled");
         queue_.erase(queued);
-      } else if (command.kind == Command::Kind::answer_now) {
-        job.answer_now = true;
-        job.think_more = 0;
       } else {
-        job.answer_now = false;
-        job.think_more += command.tokens;
+        note_control(job, command);
       }
       continue;
     }
@@ -195,12 +203,8 @@ void Scheduler::apply_commands() {
     Job& job = *it->second;
     if (command.kind == Command::Kind::cancel) {
       generator_.cancel(job.generator_id);
-    } else if (command.kind == Command::Kind::answer_now) {
-      job.answer_now = true;
-      job.think_more = 0;
     } else {
-      job.answer_now = false;
-      job.think_more += command.tokens;
+      note_control(job, command);
     }
     deliver_controls(job);
   }

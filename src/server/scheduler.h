@@ -91,6 +91,7 @@ class Scheduler {
   void expire();
   void collect();
   void fail_active(const std::string& message);
+  static void note_control(Job& job, const Command& command);
   void deliver_controls(Job& job);
 
   Generator& generator_;
