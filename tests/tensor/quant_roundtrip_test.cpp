@@ -4,9 +4,9 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
+#include "support/test_support.h"
 #include "tensor/blocks.h"
 #include "tensor/quant.h"
 #include "util/error.h"
@@ -15,11 +15,7 @@ namespace s1 {
 namespace {
 
 std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> x(n);
-  for (auto& v : x) v = dist(rng);
-  return x;
+  return s1test::gaussian_values(int(n), sigma, seed);
 }
 
 std::vector<float> roundtrip(DType type, const std::vector<float>& x, const float* importance = nullptr) {

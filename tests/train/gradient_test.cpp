@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "support/test_support.h"
 #include "train/backward_ops.h"
 #include "train/train_fixtures.h"
 #include "util/thread_pool.h"
@@ -16,11 +17,7 @@ using namespace s1;
 using namespace s1::train;
 
 std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(gen);
-  return v;
+  return s1test::gaussian_values(int(n), scale, seed);
 }
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
