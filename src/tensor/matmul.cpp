@@ -137,7 +137,7 @@ void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out
   const int64_t row_units = (w.rows + kRowAlign - 1) / kRowAlign;
   const int64_t grain = std::max<int64_t>(1, row_units / (kChunksPerThread * pool.size()));
   // A few more tokens than the decode kernels take (continuous batching of
-  // 9-24 sequences) go through them in slices of kDecodeTokens, each thread's
+  // 9-32 sequences) go through them in slices of kDecodeTokens, each thread's
   // rows staying in its cache between slices: faster than the prefill tiles,
   // which pay for writing every unpacked row out and reading it back.
   const int64_t token_slice =

@@ -2,10 +2,12 @@
 // Internal to matmul.cpp: the three kernel families (plain floats, 32-element
 // blocks, 256-element super-blocks). Each prepares the activations once per
 // matmul call (shared read-only by the threads) and computes a range of output
-// rows. Within a range, rows are unpacked a few at a time into a per-thread
-// scratch buffer (integer weights + expanded scales, laid out for the SIMD
-// inner loop) and then reused for every token, so the weights are read from
-// memory once per call whatever the number of tokens.
+// rows. Up to kDecodeTokens tokens, each row is unpacked in registers and run
+// against every token at once; with more, rows are unpacked a few at a time
+// into a per-thread scratch buffer (integer weights + expanded scales, laid
+// out for the SIMD inner loop) and reused for every token. Either way the
+// weights come from memory once per call (9-32 tokens go through the decode
+// kernels in slices of 8, the rows staying in cache between slices).
 #include <immintrin.h>
 
 #include <algorithm>
