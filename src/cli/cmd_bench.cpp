@@ -7,6 +7,8 @@
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "model/bench.h"
+#include "tensor/cpu_features.h"
+#include "tensor/kernel_set.h"
 
 namespace {
 
@@ -14,6 +16,8 @@ int run_bench_command(const s1::BenchParams& params, bool json) {
   const s1::BenchResult r = s1::run_bench(params);
   if (json) {
     nlohmann::json j = {{"model", r.model},
+                        {"kernels", s1::kernels().name},
+                        {"cpu", s1::cpu_features().model},
                         {"threads", r.threads},
                         {"batch", r.batch},
                         {"prompt", r.prompt},
@@ -29,6 +33,8 @@ int run_bench_command(const s1::BenchParams& params, bool json) {
     return 0;
   }
   std::printf("model              %s\n", r.model.c_str());
+  std::printf("kernels            %s (%s)\n", std::string(s1::kernels().name).c_str(),
+              s1::cpu_features().model.c_str());
   std::printf("threads            %d\n", r.threads);
   std::printf("prefill            %d tokens, %.1f tok/s\n", r.prompt, r.prefill_tps);
   std::printf("decode             %d steps x %d sequences, %.2f tok/s (%.1f ms/step)\n", r.gen, r.batch,

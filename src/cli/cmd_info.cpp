@@ -9,6 +9,8 @@
 #include "cli/default_model.h"
 #include "gguf/gguf.h"
 #include "model/shapes.h"
+#include "tensor/cpu_features.h"
+#include "tensor/kernel_set.h"
 
 namespace s1::cli {
 namespace {
@@ -90,6 +92,10 @@ ordered_json describe(const gguf::File& f) {
   j["tokenizer_model"] = or_null(f.get_string("tokenizer.ggml.model"));
   j["tokenizer_pre"] = or_null(f.get_string("tokenizer.ggml.pre"));
   j["chat_template"] = f.find("tokenizer.chat_template") != nullptr;
+  // What this machine would run it with: the kernel set picked at start (or by S1_CPU).
+  j["kernels"] = std::string(kernels().name);
+  j["cpu"] = cpu_features().model;
+  j["cpu_features"] = cpu_features().list();
   return j;
 }
 
@@ -150,6 +156,8 @@ void print_human(const ordered_json& j) {
                                      : fmt::format("{} (pre {})", text(j["tokenizer_model"]),
                                                    text(j["tokenizer_pre"])));
   rows.emplace_back("chat template", text(j["chat_template"]));
+  rows.emplace_back("kernels", fmt::format("{} (CPU: {}; {})", text(j["kernels"]), text(j["cpu"]),
+                                           text(j["cpu_features"])));
   size_t width = 0;
   for (const auto& r : rows) width = std::max(width, r.first.size());
   for (const auto& [label, value] : rows) fmt::print("{:<{}}  {}\n", label, width, value);

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "tensor/kernel_set.h"
 #include "util/error.h"
 
 namespace s1::cli {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    s1::kernels();  // a bad S1_CPU is an error before any work starts
     for (auto* sub : app.get_subcommands()) return runners.at(sub)();
   } catch (const s1::Error& e) {
     std::fflush(stdout);

@@ -1,4 +1,5 @@
-// matmul(): picks the kernel family for the weight type, prepares the
+// matmul(): picks the kernel family for the weight type (from the instruction
+// set in use, tensor/kernel_set.h), prepares the
 // activations once (quantized to int8 for the block formats, shared by all
 // threads), then hands out the output rows in contiguous chunks, so each
 // thread streams its own parts of the weights.
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "tensor/blocks.h"
+#include "tensor/kernel_set.h"
 #include "tensor/matmul_kernels.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -41,13 +43,13 @@ const Family* family_of(DType type) {
   switch (type) {
     case DType::F32:
     case DType::F16:
-    case DType::BF16: return &matmul_kernels::kFloatFamily;
+    case DType::BF16: return kernels().float_family;
     case DType::Q4_0:
     case DType::Q5_0:
-    case DType::Q8_0: return &matmul_kernels::kBlock32Family;
+    case DType::Q8_0: return kernels().block32_family;
     case DType::Q4_K:
     case DType::Q5_K:
-    case DType::Q6_K: return &matmul_kernels::kSuperBlockFamily;
+    case DType::Q6_K: return kernels().superblock_family;
     default: return nullptr;
   }
 }

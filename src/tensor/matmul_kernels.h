@@ -1,15 +1,17 @@
 #pragma once
-// Internal to matmul.cpp: the three kernel families (plain floats, 32-element
-// blocks, 256-element super-blocks). Each prepares the activations once per
-// matmul call (shared read-only by the threads) and computes a range of output
-// rows. Up to kDecodeTokens tokens, each row is unpacked in registers and run
+// The interface between matmul.cpp and the kernel families of each instruction
+// set (tensor/kernel_set.h): plain floats, 32-element blocks, 256-element
+// super-blocks. Each prepares the activations once per matmul call (shared
+// read-only by the threads) and computes a range of output rows. Up to kDecodeTokens tokens, each row is unpacked in registers and run
 // against every token at once; with more, rows are unpacked a few at a time
 // into a per-thread scratch buffer (integer weights + expanded scales, laid
 // out for the SIMD inner loop) and reused for every token. Either way the
 // weights come from memory once per call (9-32 tokens go through the decode
 // kernels in slices of 8, the rows staying in cache between slices).
-#include <immintrin.h>
-
+//
+// The helpers here are compiled into every instruction set's folder, so they
+// live in an unnamed namespace: each folder gets its own copy, and the linker
+// cannot hand the baseline code one built for another target.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -46,10 +48,6 @@ struct Family {
   void (*rows)(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end);
 };
 
-extern const Family kFloatFamily;       // F32, F16, BF16: f32 FMA on f32 activations
-extern const Family kBlock32Family;     // Q4_0, Q5_0, Q8_0: int8 VNNI on Q8_0-style activations
-extern const Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 VNNI on Q8_K-style activations
-
 // Up to this many tokens the integer families unpack each weight row in
 // registers and run it against every token at once (the decode kernels).
 constexpr int kDecodeTokens = 8;
@@ -69,6 +67,8 @@ uint8_t* scratch(int slot, size_t bytes);
 // they are reading in the row about kPrefetchBytes ahead.
 constexpr size_t kPrefetchBytes = 4096;
 
+namespace {
+
 // Bytes from a weight to the same column kPrefetchBytes or more rows on.
 inline size_t prefetch_distance(const WeightMatrix& w) {
   const size_t row = std::max<size_t>(1, row_bytes(w.type, uint64_t(w.cols)));
@@ -79,8 +79,8 @@ inline size_t prefetch_distance(const WeightMatrix& w) {
 // branches in the kernels); never faults, even past the end of the weights.
 template <size_t Bytes>
 inline void prefetch_span(const uint8_t* p) {
-  for (size_t i = 0; i < Bytes; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
-  _mm_prefetch(reinterpret_cast<const char*>(p + Bytes - 1), _MM_HINT_T0);
+  for (size_t i = 0; i < Bytes; i += 64) __builtin_prefetch(p + i, 0, 3);
+  __builtin_prefetch(p + Bytes - 1, 0, 3);
 }
 
 // Calls f(std::integral_constant<int, n>) for n in [1, Max]: register tiles
@@ -92,5 +92,7 @@ inline void with_count(int n, F&& f) {
     with_count<Max - 1>(n, f);
   }
 }
+
+}  // namespace
 
 }  // namespace s1::matmul_kernels

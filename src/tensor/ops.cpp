@@ -4,83 +4,10 @@
 #include <cmath>
 
 #include "tensor/blocks.h"
+#include "tensor/kernel_set.h"
 #include "util/error.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#define S1_OPS_AVX2 1
-#endif
-
 namespace s1::ops {
-
-namespace {
-
-#ifdef S1_OPS_AVX2
-float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-#endif
-
-float dot_f32(const float* a, const float* b, int64_t n) {
-  int64_t i = 0;
-  float sum = 0.0f;
-#ifdef S1_OPS_AVX2
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  sum = hsum(_mm256_add_ps(acc0, acc1));
-#endif
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-float dot_f16(const float* a, const f16_bits* b, int64_t n) {
-  int64_t i = 0;
-  float sum = 0.0f;
-#ifdef S1_OPS_AVX2
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 16 <= n; i += 16) {
-    __m256 b0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
-    __m256 b1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8)));
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), b0, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), b1, acc1);
-  }
-  sum = hsum(_mm256_add_ps(acc0, acc1));
-#endif
-  for (; i < n; ++i) sum += a[i] * f16_to_f32(b[i]);
-  return sum;
-}
-
-// out[i] += w * x[i]
-void axpy_f32(float w, const float* x, float* out, int64_t n) {
-  int64_t i = 0;
-#ifdef S1_OPS_AVX2
-  __m256 wv = _mm256_set1_ps(w);
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(out + i)));
-#endif
-  for (; i < n; ++i) out[i] += w * x[i];
-}
-
-void axpy_f16(float w, const f16_bits* x, float* out, int64_t n) {
-  int64_t i = 0;
-#ifdef S1_OPS_AVX2
-  __m256 wv = _mm256_set1_ps(w);
-  for (; i + 8 <= n; i += 8) {
-    __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, xv, _mm256_loadu_ps(out + i)));
-  }
-#endif
-  for (; i < n; ++i) out[i] += w * f16_to_f32(x[i]);
-}
-
-}  // namespace
 
 void rmsnorm(const float* x, const float* weight, float* out, int64_t n, float eps) {
   double sum_sq = 0.0;  // double: a long row of large activations must not lose the small ones
@@ -155,14 +82,15 @@ void attention_head(const float* q, int head_dim, float scale, DType kv_type, st
     fail("attention: KV cache type {} is not supported (f32, f16)", dtype_name(kv_type));
   const bool f16 = kv_type == DType::F16;
   const size_t elem = f16 ? 2 : 4;
+  const KernelSet& k = kernels();
 
   // Scores: scale * q·k for every cached position.
   int64_t n = 0;
   for (const KvRun& run : runs) {
     for (int r = 0; r < run.n_rows; ++r) {
-      const uint8_t* k = run.k + (size_t(r) * row_stride + head_offset) * elem;
-      const float d = f16 ? dot_f16(q, reinterpret_cast<const f16_bits*>(k), head_dim)
-                          : dot_f32(q, reinterpret_cast<const float*>(k), head_dim);
+      const uint8_t* key = run.k + (size_t(r) * row_stride + head_offset) * elem;
+      const float d = f16 ? k.dot_f16(q, reinterpret_cast<const f16_bits*>(key), head_dim)
+                          : k.dot_f32(q, reinterpret_cast<const float*>(key), head_dim);
       scores[n++] = d * scale;
     }
   }
@@ -175,9 +103,9 @@ void attention_head(const float* q, int head_dim, float scale, DType kv_type, st
     for (int r = 0; r < run.n_rows; ++r) {
       const uint8_t* v = run.v + (size_t(r) * row_stride + head_offset) * elem;
       if (f16)
-        axpy_f16(scores[n++], reinterpret_cast<const f16_bits*>(v), out, head_dim);
+        k.axpy_f16(scores[n++], reinterpret_cast<const f16_bits*>(v), out, head_dim);
       else
-        axpy_f32(scores[n++], reinterpret_cast<const float*>(v), out, head_dim);
+        k.axpy_f32(scores[n++], reinterpret_cast<const float*>(v), out, head_dim);
     }
   }
 }

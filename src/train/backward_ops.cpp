@@ -3,9 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include "tensor/simd_x86.h"  // its pragmas keep GCC 12's _mm512_reduce_add_ps quiet
-#endif
+#include "tensor/kernel_set.h"
 
 namespace s1::train {
 
@@ -52,37 +50,9 @@ float cross_entropy(const float* logits, int64_t n_vocab, int32_t target, float 
   return float(std::log(sum) - double(logits[target] - max));
 }
 
-float dot(const float* a, const float* b, int64_t n) {
-  int64_t i = 0;
-  float sum = 0.0f;
-#if defined(__AVX512F__)
-  __m512 acc = _mm512_setzero_ps();
-  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
-  if (i < n) {
-    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + i), _mm512_maskz_loadu_ps(tail, b + i), acc);
-    i = n;
-  }
-  sum = _mm512_reduce_add_ps(acc);
-#endif
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
+float dot(const float* a, const float* b, int64_t n) { return kernels().dot_f32(a, b, n); }
 
-void axpy(float alpha, const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-#if defined(__AVX512F__)
-  const __m512 av = _mm512_set1_ps(alpha);
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, tail,
-                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, y + i)));
-    i = n;
-  }
-#endif
-  for (; i < n; ++i) y[i] += alpha * x[i];
-}
+void axpy(float alpha, const float* x, float* y, int64_t n) { kernels().axpy_f32(alpha, x, y, n); }
 
 void transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t row_begin, int64_t row_end) {
   constexpr int64_t kTile = 32;  // cache-sized tiles: both sides stream whole lines

@@ -1,7 +1,7 @@
 #pragma once
 // A BF16 matrix product for training (opt-in, `s1 train --bf16`): weights and
-// activations rounded to bfloat16, products summed in f32 with AVX512-BF16's
-// vdpbf16ps (two multiply-adds per lane and instruction). Deterministic: each
+// activations rounded to bfloat16, products summed in f32 by the kernel set's
+// bf16_rows (AVX512-BF16's vdpbf16ps). Deterministic: each
 // output is summed by one thread in a fixed order.
 #include <cstdint>
 #include <vector>
@@ -12,7 +12,7 @@ class ThreadPool;
 
 namespace s1::train {
 
-// Whether this CPU and build have AVX512-BF16.
+// Whether the kernels in use have a BF16 product (AVX512-BF16).
 bool bf16_matmul_available();
 
 // Rows of bf16 values, each padded with zeros to a multiple of 32 elements.

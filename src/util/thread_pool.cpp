@@ -30,6 +30,8 @@ constexpr auto kSpinTime = std::chrono::microseconds(200);
 void cpu_relax() {
 #if defined(__x86_64__)
   _mm_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
 #endif
 }
 

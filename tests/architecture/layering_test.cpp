@@ -34,7 +34,8 @@ TEST(Layering, IncludesPointDownTheLayerList) {
   for (const auto& layer : layers) {
     const fs::path dir = s1test::source_dir() / "src" / layer;
     if (!fs::is_directory(dir)) continue;
-    for (const auto& entry : fs::directory_iterator(dir)) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file()) continue;
       ++files;
       std::istringstream text(s1test::read_file(entry.path()));
       for (std::string line; std::getline(text, line);) {

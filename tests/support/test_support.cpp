@@ -5,12 +5,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+
+#include "tensor/kernel_set.h"
+#include "util/error.h"
 
 namespace s1test {
 
@@ -111,3 +118,33 @@ std::vector<float> gaussian_values(int n, float stddev, uint32_t seed) {
 }
 
 }  // namespace s1test
+
+namespace {
+
+// CTest runs the kernel, model and conformance suites once per instruction set
+// with S1_CPU forced (tests/CMakeLists.txt). A set this CPU cannot run, or the
+// best set again (S1_TEST_SKIP_DEFAULT_SET: the plain run already covers it),
+// skips the whole binary instead of failing every test.
+class ForcedKernelSet : public testing::Environment {
+ public:
+  void SetUp() override {
+    const char* forced = std::getenv("S1_CPU");
+    if (!forced || !*forced) return;
+    std::string reason;
+    try {
+      s1::kernels();
+    } catch (const s1::Error& e) {
+      reason = e.what();
+    }
+    const char* skip_default = std::getenv("S1_TEST_SKIP_DEFAULT_SET");
+    if (reason.empty() && skip_default && *skip_default && s1::usable_kernel_sets().front()->name == forced)
+      reason = std::string(forced) + " is the set the unforced run uses";
+    if (reason.empty()) return;
+    std::printf("kernel set skipped: %s\n", reason.c_str());
+    GTEST_SKIP() << reason;
+  }
+};
+
+const auto* const forced_kernel_set = testing::AddGlobalTestEnvironment(new ForcedKernelSet);
+
+}  // namespace

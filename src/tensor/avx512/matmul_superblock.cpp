@@ -18,8 +18,10 @@
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
-namespace s1::matmul_kernels {
+namespace s1::avx512 {
 namespace {
+
+using namespace matmul_kernels;
 
 constexpr int kRows = 2;
 constexpr int kTokens = 6;        // a 2 x 6 tile (measured best: 1.8x the 1 x 8 tile at 512 tokens)
@@ -327,6 +329,6 @@ void super_rows(const WeightMatrix& w, const Activations& act, float* out, int64
 
 }  // namespace
 
-const Family kSuperBlockFamily = {sizeof(ActSuper), super_prepare, super_rows};
+extern const matmul_kernels::Family kSuperBlockFamily = {sizeof(ActSuper), super_prepare, super_rows};
 
-}  // namespace s1::matmul_kernels
+}  // namespace s1::avx512

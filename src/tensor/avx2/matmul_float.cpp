@@ -4,54 +4,68 @@
 // at a time (vcvtph2ps / a 16-bit shift), then share the F32 tile kernel.
 #include "tensor/simd_x86.h"
 
-#include <algorithm>
 #include <cstring>
 
+#include "tensor/avx2/kernels.h"
 #include "tensor/matmul_kernels.h"
 
-namespace s1::matmul_kernels {
+namespace s1::avx2 {
 namespace {
 
-constexpr int kRows = 4;    // weight rows per register tile
-constexpr int kTokens = 4;  // tokens per register tile
+using namespace matmul_kernels;
 
-// acc[r][t] += W[r][0..cols) . X[t][0..cols); the last partial vector is masked.
+// A 4 x 2 tile: 8 accumulators (two FMA ports of 4 cycles' latency need 8
+// independent sums), 4 weight vectors and one activation vector of the 16 ymm
+// registers. Per 8 columns it loads 6 vectors for 8 FMAs, under the 2 loads a
+// cycle that keep the FMA ports busy.
+constexpr int kRows = 4;    // weight rows per register tile
+constexpr int kTokens = 2;  // tokens per register tile
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// acc[r][t] += W[r][0..cols) . X[t][0..cols); the last partial vector is a
+// masked load (vmaskmovps reads nothing past the end).
 template <int R, int T>
 void float_tile(const float* const* w, const float* x, int64_t x_stride, int64_t cols, float* out,
                 int64_t out_stride) {
-  __m512 acc[R][T];
+  __m256 acc[R][T];
   S1_UNROLL
   for (int r = 0; r < R; ++r)
     S1_UNROLL
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   int64_t c = 0;
-  for (; c + 16 <= cols; c += 16) {
-    __m512 wv[R];
+  for (; c + 8 <= cols; c += 8) {
+    __m256 wv[R];
     S1_UNROLL
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_ps(w[r] + c);
+    for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_ps(w[r] + c);
     S1_UNROLL
     for (int t = 0; t < T; ++t) {
-      const __m512 xv = _mm512_loadu_ps(x + t * x_stride + c);
+      const __m256 xv = _mm256_loadu_ps(x + t * x_stride + c);
       S1_UNROLL
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
   if (c < cols) {
-    const __mmask16 tail = __mmask16((1u << (cols - c)) - 1);
-    __m512 wv[R];
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(cols - c)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 wv[R];
     S1_UNROLL
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_ps(tail, w[r] + c);
+    for (int r = 0; r < R; ++r) wv[r] = _mm256_maskload_ps(w[r] + c, tail);
     S1_UNROLL
     for (int t = 0; t < T; ++t) {
-      const __m512 xv = _mm512_maskz_loadu_ps(tail, x + t * x_stride + c);
+      const __m256 xv = _mm256_maskload_ps(x + t * x_stride + c, tail);
       S1_UNROLL
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }
   S1_UNROLL
   for (int t = 0; t < T; ++t)
     S1_UNROLL
-    for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
+    for (int r = 0; r < R; ++r) out[t * out_stride + r] = hsum(acc[r][t]);
 }
 
 template <int R>
@@ -60,21 +74,19 @@ void float_tiles(const float* const* w, const float* x, int64_t x_stride, int64_
   int64_t t = 0;
   for (; t + kTokens <= n_tokens; t += kTokens)
     float_tile<R, kTokens>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
-  with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    float_tile<R, n()>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
-  });
+  if (t < n_tokens) float_tile<R, 1>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
 }
 
 void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
   int64_t c = 0;
   const auto* h = reinterpret_cast<const uint16_t*>(src);
   if (type == DType::F16) {
-    for (; c + 16 <= cols; c += 16) _mm512_storeu_ps(dst + c, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(h + c))));
+    for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(dst + c, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(h + c))));
     for (; c < cols; ++c) dst[c] = _cvtsh_ss(h[c]);
   } else {  // BF16: the f32 with the same top 16 bits
-    for (; c + 16 <= cols; c += 16) {
-      const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(h + c)));
-      _mm512_storeu_ps(dst + c, _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)));
+    for (; c + 8 <= cols; c += 8) {
+      const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(h + c)));
+      _mm256_storeu_ps(dst + c, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
     }
     for (; c < cols; ++c) {
       const uint32_t bits = uint32_t(h[c]) << 16;
@@ -90,12 +102,12 @@ void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64
   const auto* x = reinterpret_cast<const float*>(act.data);
   const int64_t x_stride = int64_t(act.stride / sizeof(float));
   const bool widen = w.type != DType::F32;
-  const int64_t widened_stride = (cols + 15) / 16 * 16;
+  const int64_t widened_stride = (cols + 7) / 8 * 8;
   float* widened = widen ? reinterpret_cast<float*>(scratch(1, kRows * widened_stride * sizeof(float))) : nullptr;
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
-    const int64_t n_block = std::min(kTokenBlock, act.n_tokens - tb);
+    const int64_t n_block = act.n_tokens - tb < kTokenBlock ? act.n_tokens - tb : kTokenBlock;
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
-      const int n_rows = int(std::min<int64_t>(kRows, row_end - r0));
+      const int n_rows = row_end - r0 < kRows ? int(row_end - r0) : kRows;
       const float* rows[kRows];
       for (int r = 0; r < n_rows; ++r) {
         const uint8_t* src = w.data + (r0 + r) * w.row_stride;
@@ -119,6 +131,6 @@ void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64
 
 }  // namespace
 
-const Family kFloatFamily = {0, float_prepare, float_rows};
+extern const matmul_kernels::Family kFloatFamily = {0, float_prepare, float_rows};
 
-}  // namespace s1::matmul_kernels
+}  // namespace s1::avx2

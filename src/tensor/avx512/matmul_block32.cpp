@@ -21,8 +21,10 @@
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
-namespace s1::matmul_kernels {
+namespace s1::avx512 {
 namespace {
+
+using namespace matmul_kernels;
 
 constexpr int kRows = 2;
 constexpr int kTokens = 6;        // a 2 x 6 tile: 12 group sums + 12 accumulators in registers
@@ -285,6 +287,6 @@ void block32_rows(const WeightMatrix& w, const Activations& act, float* out, int
 
 }  // namespace
 
-const Family kBlock32Family = {kActGroupBytes, block32_prepare, block32_rows};
+extern const matmul_kernels::Family kBlock32Family = {kActGroupBytes, block32_prepare, block32_rows};
 
-}  // namespace s1::matmul_kernels
+}  // namespace s1::avx512

@@ -1,0 +1,26 @@
+#include "tensor/kernel_set.h"
+#include "tensor/scalar/kernels.h"
+
+namespace s1 {
+
+const KernelSet& scalar_kernels() {
+  static const KernelSet set = {
+      "scalar",
+      &scalar::kDequantizeFamily,
+      &scalar::kDequantizeFamily,
+      &scalar::kDequantizeFamily,
+      scalar::max_value,
+      scalar::first_equal,
+      scalar::log_sum_exp,
+      scalar::count_at_least,
+      scalar::indices_at_least,
+      scalar::dot_f32,
+      scalar::dot_f16,
+      scalar::axpy_f32,
+      scalar::axpy_f16,
+      nullptr,
+  };
+  return set;
+}
+
+}  // namespace s1

@@ -1,0 +1,128 @@
+// The dispatch between instruction sets: which sets this CPU gets, how S1_CPU
+// and bad names are answered, and every usable set's vector arithmetic against
+// double-precision sums. (The matmul, reduction, model and conformance suites
+// run once per set through S1_CPU: see tests/CMakeLists.txt.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/test_support.h"
+#include "tensor/blocks.h"
+#include "tensor/cpu_features.h"
+#include "tensor/kernel_set.h"
+#include "util/error.h"
+
+namespace {
+
+std::string error_of(std::string_view name) {
+  try {
+    s1::use_kernels(name);
+  } catch (const s1::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Restores the set in use when a test that switches sets ends.
+struct KeepKernels {
+  std::string name{s1::kernels().name};
+  ~KeepKernels() { s1::use_kernels(name); }
+};
+
+TEST(KernelSets, ScalarIsAlwaysUsableAndLast) {
+  const auto sets = s1::usable_kernel_sets();
+  ASSERT_FALSE(sets.empty());
+  EXPECT_EQ(sets.back()->name, "scalar");
+  const s1::CpuFeatures& f = s1::cpu_features();
+  std::vector<std::string> names;
+  for (const auto* set : sets) names.emplace_back(set->name);
+#if defined(__x86_64__)
+  const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+  EXPECT_EQ(avx512, names.front() == "avx512");
+  EXPECT_EQ(f.avx2 && f.fma && f.f16c, std::find(names.begin(), names.end(), "avx2") != names.end());
+#elif defined(__aarch64__)
+  EXPECT_EQ(names.front(), "neon");
+#endif
+}
+
+TEST(KernelSets, DefaultIsTheBestUnlessForced) {
+  const char* forced = std::getenv("S1_CPU");
+  if (forced && *forced)
+    EXPECT_EQ(s1::kernels().name, forced);
+  else
+    EXPECT_EQ(s1::kernels().name, s1::usable_kernel_sets().front()->name);
+}
+
+TEST(KernelSets, UnknownNamesAndMissingSetsAreClearErrors) {
+  KeepKernels keep;
+  EXPECT_NE(error_of("sse9").find("unknown instruction set (expected avx512|avx2|neon|scalar)"), std::string::npos)
+      << error_of("sse9");
+#if defined(__x86_64__)
+  EXPECT_NE(error_of("neon").find("this binary has no neon kernels"), std::string::npos) << error_of("neon");
+  if (s1::usable_kernel_sets().front()->name != "avx512") {
+    const std::string e = error_of("avx512");
+    EXPECT_NE(e.find("this CPU cannot run the avx512 kernels"), std::string::npos) << e;
+    EXPECT_NE(e.find("it has: " + s1::cpu_features().list()), std::string::npos) << e;
+  }
+#elif defined(__aarch64__)
+  EXPECT_NE(error_of("avx2").find("this binary has no avx2 kernels"), std::string::npos) << error_of("avx2");
+#endif
+}
+
+TEST(KernelSets, TheCliNamesTheSetAndRefusesABadOne) {
+  const auto info = s1test::run_s1({"info", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("\"kernels\":\"" + std::string(s1::kernels().name) + "\""), std::string::npos) << info.out;
+
+  std::optional<std::string> before;
+  if (const char* v = std::getenv("S1_CPU")) before = v;
+  setenv("S1_CPU", "scalar", 1);
+  const auto scalar = s1test::run_s1({"info", "--json"});
+  setenv("S1_CPU", "bogus", 1);
+  const auto bogus = s1test::run_s1({"info"});
+  if (before) setenv("S1_CPU", before->c_str(), 1); else unsetenv("S1_CPU");
+  EXPECT_NE(scalar.out.find("\"kernels\":\"scalar\""), std::string::npos) << scalar.out;
+  EXPECT_EQ(bogus.exit_code, 1);
+  EXPECT_EQ(bogus.err, "error: S1_CPU=bogus: unknown instruction set (expected avx512|avx2|neon|scalar)\n");
+}
+
+class VectorOps : public testing::TestWithParam<const s1::KernelSet*> {};
+
+TEST_P(VectorOps, DotAndAxpyMatchDoubleArithmeticAtEveryTail) {
+  const s1::KernelSet& k = *GetParam();
+  for (int n = 0; n <= 70; ++n) {
+    const auto a = s1test::gaussian_values(n, 1.0f, 7u + uint32_t(n));
+    const auto b = s1test::gaussian_values(n, 1.0f, 1000u + uint32_t(n));
+    std::vector<uint16_t> b16(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) b16[size_t(i)] = s1::f32_to_f16(b[size_t(i)]);
+    double dot = 0, dot16 = 0, scale = 1e-30;
+    for (int i = 0; i < n; ++i) {
+      dot += double(a[size_t(i)]) * b[size_t(i)];
+      dot16 += double(a[size_t(i)]) * s1::f16_to_f32(b16[size_t(i)]);
+      scale += std::abs(double(a[size_t(i)]) * b[size_t(i)]);
+    }
+    EXPECT_NEAR(k.dot_f32(a.data(), b.data(), n), dot, 1e-6 * scale) << k.name << " n=" << n;
+    EXPECT_NEAR(k.dot_f16(a.data(), b16.data(), n), dot16, 1e-6 * scale) << k.name << " n=" << n;
+
+    std::vector<float> y(size_t(n) + 1, 0.5f), y16(size_t(n) + 1, 0.5f);  // one past the end must stay
+    k.axpy_f32(0.25f, b.data(), y.data(), n);
+    k.axpy_f16(0.25f, b16.data(), y16.data(), n);
+    for (int i = 0; i < n; ++i) {
+      EXPECT_FLOAT_EQ(y[size_t(i)], 0.5f + 0.25f * b[size_t(i)]) << k.name << " n=" << n;
+      EXPECT_FLOAT_EQ(y16[size_t(i)], 0.5f + 0.25f * s1::f16_to_f32(b16[size_t(i)])) << k.name << " n=" << n;
+    }
+    EXPECT_EQ(y[size_t(n)], 0.5f);
+    EXPECT_EQ(y16[size_t(n)], 0.5f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Usable, VectorOps, testing::ValuesIn(s1::usable_kernel_sets().begin(),
+                                                               s1::usable_kernel_sets().end()),
+                         [](const auto& info) { return std::string(info.param->name); });
+
+}  // namespace
