@@ -6,9 +6,9 @@ namespace s1 {
 const KernelSet& scalar_kernels() {
   static const KernelSet set = {
       "scalar",
-      &scalar::kDequantizeFamily,
-      &scalar::kDequantizeFamily,
-      &scalar::kDequantizeFamily,
+      &scalar::kFloatFamily,
+      &scalar::kInt8Family,
+      &scalar::kInt8Family,
       scalar::max_value,
       scalar::first_equal,
       scalar::log_sum_exp,

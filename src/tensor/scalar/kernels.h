@@ -7,9 +7,11 @@
 
 namespace s1::scalar {
 
-// Every weight type: each row dequantized to f32 exactly (tensor/quant.h),
-// then f32 dot products with the f32 activations (no rounding of either).
-extern const matmul_kernels::Family kDequantizeFamily;
+// F32, F16, BF16: each row widened to f32, then f32 dot products with the f32
+// activations (no rounding of either).
+extern const matmul_kernels::Family kFloatFamily;
+// The block and super-block formats: int8 products on int8 activations.
+extern const matmul_kernels::Family kInt8Family;
 
 float max_value(const float* x, int64_t n);
 int64_t first_equal(const float* x, int64_t n, float value);

@@ -1,5 +1,5 @@
-// Every weight type on plain C++: a tile of kRows weight rows is dequantized
-// to f32 (quant.cpp, bit-exact with ggml) into scratch, then each token of a
+// F32 / F16 / BF16 weights on plain C++: a tile of kRows weight rows is
+// widened to f32 (quant.cpp) into scratch, then each token of a
 // block is dotted with all of them at once, so an activation load serves
 // kRows products. Eight independent partial sums per product let the
 // compiler keep them in vector registers of the baseline target.
@@ -33,9 +33,9 @@ void dot_rows(const float* const* rows, const float* x, int64_t n, float* out, i
   }
 }
 
-void dequantize_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
+void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 
-void dequantize_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
+void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
   const int64_t cols = w.cols;
   const auto* x = reinterpret_cast<const float*>(act.data);
   const int64_t x_stride = int64_t(act.stride / sizeof(float));
@@ -68,6 +68,6 @@ void dequantize_rows(const WeightMatrix& w, const Activations& act, float* out, 
 
 }  // namespace
 
-extern const Family kDequantizeFamily = {0, dequantize_prepare, dequantize_rows};
+extern const Family kFloatFamily = {0, float_prepare, float_rows};
 
 }  // namespace s1::scalar
