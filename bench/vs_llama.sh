@@ -4,6 +4,7 @@
 #
 #   bench/vs_llama.sh [--models LIST] [--rounds N] [--threads N] [--s1 PATH]
 #                     [--peer DIR] [--work DIR] [--json OUT] [--vocab GGUF] [--prepare]
+#                     [--peer-passive]
 #
 #   --models LIST  comma-separated SIZE-TYPE (default 0.5b-q4_k_m,0.5b-q8_0,1.5b-q4_k_m,1.5b-q8_0).
 #                  SIZE: 0.5b or 1.5b (the qwen2.5 shapes); TYPE: f16 or any `s1 quantize` type.
@@ -17,6 +18,7 @@
 #   --json OUT     also write the samples and the table as JSON to OUT
 #   --vocab GGUF   tokenizer source (default /work/shared/tokenizer/ggml-vocab-qwen2.gguf)
 #   --prepare      only make the model files (no peer needed), then stop
+#   --peer-passive run llama.cpp with OMP_WAIT_POLICY=passive (see below)
 #   --prompt N --gen N --batch-prompt N   sizes (default 512, 64, 128; small ones for a smoke test)
 #
 # The environment passes through, so `S1_CPU=avx2 bench/vs_llama.sh --peer .../build-avx2/bin`
@@ -36,6 +38,12 @@
 # llama-bench warms up (one untimed run) before each test; s1 bench does not, so its prefill
 # includes first touching the memory-mapped weights.
 #
+# On a shared machine whose run queue is longer than its cores (others compiling), the peer's
+# OpenMP threads spin at every barrier (libgomp's default active wait) and its decode collapses
+# (seen: 0.4 tok/s with -t 2 against 9 with -t 1); s1's pool spins briefly, then sleeps. The
+# header prints the load average. --peer-passive (OMP_WAIT_POLICY=passive for the peer only)
+# measures its kernels rather than its spinning; an OMP_WAIT_POLICY in the environment reaches both.
+#
 # Needs: bash, jq, lscpu. The peer: /work/shared/peer/build.sh [--avx2] (about 10 minutes).
 set -euo pipefail
 shopt -s inherit_errexit  # a failing step inside $(...) stops the script too
@@ -54,6 +62,7 @@ gen=64
 batch=8
 batch_prompt=128
 prepare=0
+peer_env=(env)
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 need_arg() { [ $# -ge 2 ] || { echo "vs_llama.sh: $1 needs a value" >&2; exit 2; }; }
@@ -68,6 +77,7 @@ while [ $# -gt 0 ]; do
     --json) need_arg "$@"; json_out=$2; shift 2 ;;
     --vocab) need_arg "$@"; vocab=$2; shift 2 ;;
     --prepare) prepare=1; shift ;;
+    --peer-passive) peer_env=(env OMP_WAIT_POLICY=passive); shift ;;
     --prompt) need_arg "$@"; prompt=$2; shift 2 ;;
     --gen) need_arg "$@"; gen=$2; shift 2 ;;
     --batch-prompt) need_arg "$@"; batch_prompt=$2; shift 2 ;;
@@ -174,11 +184,11 @@ s1_batch() {
   record "$1" "batch$batch" s1 "$3" "$(grep '^{' <<< "$out" | tail -n 1 | jq '.decode_tps')"
 }
 peer_single() {
-  if run "llama-bench pp$prompt" "$peer/llama-bench" -m "$2" -t "$threads" -p "$prompt" -n 0 -r 1 -o json; then
+  if run "llama-bench pp$prompt" "${peer_env[@]}" "$peer/llama-bench" -m "$2" -t "$threads" -p "$prompt" -n 0 -r 1 -o json; then
     record "$1" prefill llama "$3" "$(jq '.[0].avg_ts' <<< "$out")"
     [ -n "$peer_info" ] || peer_info=$(jq -r '.[0] | "llama.cpp build \(.build_commit) (\(.build_number)), \(.backends), flash_attn \(.flash_attn), n_batch \(.n_batch), n_ubatch \(.n_ubatch), threads \(.n_threads)"' <<< "$out")
   fi
-  if run "llama-bench tg$gen@d$prompt" "$peer/llama-bench" -m "$2" -t "$threads" -p 0 -n "$gen" -d "$prompt" -r 1 -o json; then
+  if run "llama-bench tg$gen@d$prompt" "${peer_env[@]}" "$peer/llama-bench" -m "$2" -t "$threads" -p 0 -n "$gen" -d "$prompt" -r 1 -o json; then
     record "$1" decode llama "$3" "$(jq '.[0].avg_ts' <<< "$out")"
   fi
   return 0
@@ -186,7 +196,7 @@ peer_single() {
 peer_batch() {
   local ctx=$(( (batch_prompt + gen) * batch * 2 ))
   [ "$ctx" -ge 2048 ] || ctx=2048
-  run "llama-batched-bench pl$batch" "$peer/llama-batched-bench" -m "$2" -t "$threads" -c "$ctx" \
+  run "llama-batched-bench pl$batch" "${peer_env[@]}" "$peer/llama-batched-bench" -m "$2" -t "$threads" -c "$ctx" \
     -npp "$batch_prompt" -ntg "$gen" -npl "$batch" -pps --output-format jsonl || return 0
   record "$1" "batch$batch" llama "$3" "$(grep '^{"n_kv_max"' <<< "$out" | tail -n 1 | jq '.speed_tg')"
 }
@@ -226,7 +236,8 @@ summary=$(jq -s --arg models "$models" '
 
 echo "CPU: $cpu"
 echo "s1: $s1${S1_CPU:+ (S1_CPU=$S1_CPU)}${kernels:+, kernels: $kernels}"
-echo "llama.cpp: $peer${peer_info:+ ($peer_info)}"
+peer_wait=$("${peer_env[@]}" sh -c 'echo "${OMP_WAIT_POLICY:-}"')
+echo "llama.cpp: $peer${peer_info:+ ($peer_info)}${peer_wait:+, OMP_WAIT_POLICY=$peer_wait}"
 echo "threads $threads, rounds $rounds, files in $work; $elapsed s in all; $(date '+%F %T')"
 echo "load average (1/5/15 min) at start $load_start, at end $load_end on $(nproc) CPUs"
 echo "prefill = $prompt-token prompt; decode = $gen tokens after it; batch$batch = $batch sequences x $gen steps after a shared $batch_prompt-token prompt, aggregate"
@@ -251,10 +262,10 @@ fi
 
 if [ -n "$json_out" ]; then
   jq -s --arg cpu "$cpu" --arg s1 "$s1" --arg s1_cpu "${S1_CPU:-}" --arg kernels "$kernels" \
-    --arg peer "$peer" --arg peer_info "$peer_info" --argjson threads "$threads" --argjson rounds "$rounds" \
+    --arg peer "$peer" --arg peer_info "$peer_info" --arg peer_wait "$peer_wait" --argjson threads "$threads" --argjson rounds "$rounds" \
     --argjson prompt "$prompt" --argjson gen "$gen" --argjson batch "$batch" --argjson batch_prompt "$batch_prompt" \
     --argjson elapsed "$elapsed" --argjson table "$summary" --arg load_start "$load_start" --arg load_end "$load_end" \
-    '{cpu: $cpu, load_start: $load_start, load_end: $load_end, s1: $s1, s1_cpu: $s1_cpu, kernels: $kernels, peer: $peer, peer_info: $peer_info,
+    '{cpu: $cpu, load_start: $load_start, load_end: $load_end, s1: $s1, s1_cpu: $s1_cpu, kernels: $kernels, peer: $peer, peer_info: $peer_info, peer_omp_wait_policy: $peer_wait,
       threads: $threads, rounds: $rounds, prompt: $prompt, gen: $gen, batch: $batch, batch_prompt: $batch_prompt,
       elapsed_s: $elapsed, table: $table, samples: .}' "$samples" > "$json_out"
   echo
