@@ -23,7 +23,11 @@ fs::path executable_path() {
 std::vector<fs::path> bundled_model_candidates() {
   std::vector<fs::path> candidates;
   const fs::path exe = executable_path();
-  if (!exe.empty()) candidates.push_back(exe.parent_path().parent_path() / kBundledModel);
+  if (!exe.empty()) {
+    const fs::path prefix = exe.parent_path().parent_path();
+    candidates.push_back(prefix / kBundledModel);               // build/s1, or bin/s1 of the release tarball
+    candidates.push_back(prefix / "share/s1" / kBundledModel);  // /usr/bin/s1 of the .deb
+  }
   std::error_code ec;
   const fs::path cwd = fs::current_path(ec);
   candidates.push_back(ec ? fs::path(kBundledModel) : cwd / kBundledModel);

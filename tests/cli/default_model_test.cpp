@@ -1,5 +1,6 @@
 // Without -m, model-running commands use the bundled models/mini.gguf: beside
-// the build folder that holds the binary, else under the current directory;
+// the build folder that holds the binary (or under share/s1 beside its bin
+// folder, as the .deb installs it), else under the current directory;
 // when neither exists, one error names every searched path. The binary is
 // copied into scratch layouts (its own path decides the first place searched).
 #include <gtest/gtest.h>
@@ -67,6 +68,20 @@ TEST(DefaultModel, FoundUnderTheCurrentDirectory) {
   const fs::path cwd = s1test::temp_dir("default-model-here");
   install(cwd, true);
   auto info = run_in(cwd, s1, "info --json");
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("bundled-test"), std::string::npos) << info.output;
+}
+
+// The .deb's layout (scripts/package): /usr/bin/s1 and /usr/share/s1/models/mini.gguf.
+TEST(DefaultModel, FoundInTheDebianLayout) {
+  const fs::path root = s1test::temp_dir("default-model-deb");
+  fs::create_directories(root / "bin");
+  fs::copy_file(S1_BINARY, root / "bin" / "s1");
+  const fs::path share = s1test::temp_dir("default-model-deb-share");
+  install(share, true);
+  fs::create_directories(root / "share" / "s1");
+  fs::rename(share / "models", root / "share" / "s1" / "models");
+  auto info = run_in(s1test::temp_dir("default-model-deb-cwd"), root / "bin" / "s1", "info --json");
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("bundled-test"), std::string::npos) << info.output;
 }
