@@ -5,22 +5,30 @@
 //
 // The 4- and 5-bit values go in unsigned, as stored (q4: 0..15, q5: 0..31,
 // w = u - offset): u * a pairs stay far from saturating. The offset's share,
-// -offset * d_w * (sum of the block's activations), is one FMA per group of 8
-// blocks and token: the activations carry -offset * (each block's sum) as 8
-// float lanes, the weights their 8 block scales. Q8_0's signed values would
-// saturate as u + 128, so they take the sign trick (|w| times a with w's sign,
-// 128 * 127 * 2 < 32768), one vpsignb more per block and token.
+// -offset * d_w * (sum of the block's activations), comes from the
+// activations' per-block sums, once per group of 8 blocks and token. Q8_0's
+// signed values would saturate as u + 128, so they take the sign trick (|w|
+// times a with w's sign, 128 * 127 * 2 < 32768), one vpsignb more per block
+// and token.
 //
-// Block scales and the activation scale meet in one vector per group, row and
-// token (8 weight scales times the token's scale), stored and broadcast per
-// block (a load, off the vector ports): per block and token that leaves
-// vpmaddubsw, vpmaddwd, vcvtdq2ps and one FMA into a single accumulator, and
-// no per-group sums taking registers.
-#include "tensor/simd_x86.h"
-
+// Decode keeps each block in one vector, in element order, as stored: per
+// block and token vpmaddubsw, vpmaddwd, vcvtdq2ps and one FMA with the block
+// scale times the token's scale (8 per group, stored once per group and
+// broadcast per block: a load, off the vector ports).
+//
+// Prefill lays a group's 8 blocks out transposed (vector k holds values
+// 4k..4k+3 of every block, so int32 lane i is block i's), the weights as they
+// are unpacked and the activations once per token block. Then the products of
+// the 8 vectors add up before the scales apply: in int16 straight from
+// vpmaddubsw while the sums cannot overflow (Q4_0: 8 vectors, 8 * 2 * 15 * 127
+// < 32768; Q5_0: 4), in int32 past vpmaddwd (Q8_0: 1), and one vcvtdq2ps,
+// multiply and FMA per group apply the 8 block scales and the token's scale.
+// Per block and token: Q4_0 one vpmaddubsw and one vpaddw, Q8_0 vpsignb,
+// vpmaddubsw, vpmaddwd and vpaddd, where decode spends 4 and 5 instructions.
 #include <cstring>
 
 #include "tensor/avx2/kernels.h"
+#include "tensor/avx2/simd.h"
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
@@ -29,27 +37,38 @@ namespace {
 
 using namespace matmul_kernels;
 
-// A 2 x 4 prefill tile: 8 accumulators, a weight vector, the product and the
-// broadcast scale (13 of the 16 ymm registers, the activations read from L1 as
-// operands).
+// Prefill tiles of 2 rows by Layout::tile_tokens tokens: 12 integer sums with
+// the weight vector and the product fill 14 of the 16 ymm registers (the
+// activations are read from L1 as operands; Q8_0's sign trick takes two more,
+// so 10 sums); the float accumulators, touched once per group, live in L1.
 constexpr int kRows = 2;
-constexpr int kTokens = 4;
 constexpr int kGroupBlocks = kGroupCols / QK;  // blocks per activation scale (8)
 
-// A token's prepared group of 256 activations.
+// A token's prepared group of 256 activations, blocks in element order.
 struct ActGroup {
   float d;  // the scale of q
   float padding[7];
   float offset_sums[kGroupBlocks];  // -offset * sum of each block's q; 0 past the row end
-  int8_t q[kGroupBlocks][QK];
+  int8_t q[kGroupBlocks][QK];       // 0 past the row end
 };
 static_assert(sizeof(ActGroup) == 320 && sizeof(ActGroup) % 64 == 0);
 
-// A weight row's group unpacked for prefill: the bytes vpmaddubsw takes
-// unsigned (u for Q4_0/Q5_0, |w| for Q8_0), Q8_0's signed values, the scales.
+// The same, transposed for prefill: q[k] bytes 4i..4i+3 are block i's values
+// 4k..4k+3.
+struct PrefillActGroup {
+  int8_t q[kGroupBlocks][QK];
+  int32_t offset_sums[kGroupBlocks];
+  float d;
+  float padding[7];
+};
+static_assert(sizeof(PrefillActGroup) % 32 == 0);
+
+// A weight row's group unpacked for prefill, transposed likewise: the bytes
+// vpmaddubsw takes unsigned (u for Q4_0/Q5_0, |w| for Q8_0), Q8_0's signed
+// values, the block scales.
 struct WeightGroup {
-  uint8_t u[kGroupBlocks][QK];
-  float d[kGroupBlocks];  // 0 past the row end
+  uint8_t u[kGroupBlocks][QK];  // 0 past the row end
+  float d[kGroupBlocks];        // 0 past the row end
 };
 struct WeightGroupQ8 {
   uint8_t u[kGroupBlocks][QK];
@@ -64,35 +83,27 @@ struct Layout<DType::Q8_0> {
   using Block = block_q8_0;
   using Group = WeightGroupQ8;
   static constexpr int offset = 0;
+  static constexpr int int16_run = 1;  // vectors whose int16 products add up before vpmaddwd
+  static constexpr int tile_tokens = 5;
 };
 template <>
 struct Layout<DType::Q4_0> {
   using Block = block_q4_0;
   using Group = WeightGroup;
   static constexpr int offset = 8;
+  static constexpr int int16_run = 8;
+  static constexpr int tile_tokens = 6;
 };
 template <>
 struct Layout<DType::Q5_0> {
   using Block = block_q5_0;
   using Group = WeightGroup;
   static constexpr int offset = 16;
+  static constexpr int int16_run = 4;
+  static constexpr int tile_tokens = 6;
 };
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-inline int hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-  return _mm_cvtsi128_si32(s);
-}
 
 void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const int64_t n_blocks = cols / QK;
@@ -106,24 +117,18 @@ void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, s
     const float* v = x + b0 * QK;
     __m256 amax = _mm256_setzero_ps();
     for (int i = 0; i < n * QK; i += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + i)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    const float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    const float m = hmax(amax);
     const __m256 inv = _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f);
     g->d = m / 127.0f;
     for (int b = 0; b < kGroupBlocks; ++b) {
       if (b >= n) {
         g->offset_sums[b] = 0.0f;
+        _mm256_store_si256((__m256i*)g->q[b], _mm256_setzero_si256());
         continue;
       }
-      const float* vb = v + b * QK;
-      __m256i i[4];
-      for (int k = 0; k < 4; ++k) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(vb + 8 * k), inv));
-      g->offset_sums[b] = -offset * float(hsum(_mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]))));
-      // The packs interleave 128-bit lanes: dwords [i0 0-3, i1 0-3, i2 0-3, i3 0-3, i0 4-7, ...] back to order.
-      const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
-      _mm256_store_si256((__m256i*)g->q[b],
-                         _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+      int low, high;
+      _mm256_store_si256((__m256i*)g->q[b], quantize32(v + b * QK, inv, &low, &high));
+      g->offset_sums[b] = -offset * float(low + high);
     }
   }
 }
@@ -162,10 +167,15 @@ inline __m256i block_values(const uint8_t* row, int64_t b) {
 }
 
 // Block scales b0 .. b0 + 7 as floats, 0 from the n-th on. Built from
-// registers: a vector load of scalar stores would stall.
+// registers (a vector load of scalar stores would stall), inline: decode
+// takes it once per group of every row.
 template <DType T>
-inline __m256 group_scales(const uint8_t* row, int64_t b0, int n) {
-  auto d = [&](int i) { return i < n ? short(block_at<T>(row, b0 + i).d) : short(0); };
+[[gnu::always_inline]] inline __m256 group_scales(const uint8_t* row, int64_t b0, int n) {
+  const auto* blk = &block_at<T>(row, b0);
+  if (n == kGroupBlocks)
+    return _mm256_cvtph_ps(_mm_setr_epi16(short(blk[0].d), short(blk[1].d), short(blk[2].d), short(blk[3].d),
+                                          short(blk[4].d), short(blk[5].d), short(blk[6].d), short(blk[7].d)));
+  auto d = [&](int i) { return i < n ? short(blk[i].d) : short(0); };
   return _mm256_cvtph_ps(_mm_setr_epi16(d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7)));
 }
 
@@ -220,64 +230,130 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
   for (int t = 0; t < NT; ++t) out[t * out_stride] = hsum(acc[t]);
 }
 
+// A row's last group of up to 4 blocks (896 = 3.5 groups, Qwen2.5-0.5B's
+// width) takes 4 vectors, not 8 mostly empty ones: vector k holds values
+// 4k..4k+3 of the blocks in lanes 0-3 and values 4k+16.. in lanes 4-7.
+inline bool half_group(int n) { return n <= kGroupBlocks / 2; }
+
+// The transposed vectors of blocks v[0..n) (v[n..8) zero): 8, or 4 for a half group.
+inline void transpose_group(__m256i* v, int n) {
+  transpose8(v);
+  if (half_group(n))
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_permute2x128_si256(v[k], v[k + 4], 0x20);
+}
+
+// Lanes 0-3 repeated in 4-7 for a half group (its block scales).
+inline __m256 half_group_lanes(__m256 v, int n) {
+  return half_group(n) ? _mm256_permute2f128_ps(v, v, 0x00) : v;
+}
+
 template <DType T>
 void unpack_row(const uint8_t* row, int64_t n_blocks, typename Layout<T>::Group* dst) {
   for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroupBlocks, ++dst) {
     const int n = int(min64(kGroupBlocks, n_blocks - b0));
-    for (int i = 0; i < n; ++i) {
-      const __m256i w32 = block_values<T>(row, b0 + i);
-      if constexpr (T == DType::Q8_0) {
-        _mm256_store_si256((__m256i*)dst->u[i], _mm256_sign_epi8(w32, w32));
-        _mm256_store_si256((__m256i*)dst->w[i], w32);
-      } else {
-        _mm256_store_si256((__m256i*)dst->u[i], w32);
+    __m256i w[kGroupBlocks];
+    for (int i = 0; i < kGroupBlocks; ++i) w[i] = i < n ? block_values<T>(row, b0 + i) : _mm256_setzero_si256();
+    if constexpr (T == DType::Q8_0) {
+      __m256i u[kGroupBlocks];
+      for (int i = 0; i < kGroupBlocks; ++i) u[i] = _mm256_sign_epi8(w[i], w[i]);
+      transpose_group(u, n);
+      for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)dst->u[k], u[k]);
+      transpose_group(w, n);
+      for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)dst->w[k], w[k]);
+    } else {
+      transpose_group(w, n);
+      for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)dst->u[k], w[k]);
+    }
+    _mm256_store_ps(dst->d, half_group_lanes(group_scales<T>(row, b0, n), n));
+  }
+}
+
+// Tokens [0, n_tokens) of the prepared activations (from group pointer `a`)
+// transposed for prefill: group g of token t at dst[g * n_tokens + t].
+void transpose_activations(const uint8_t* a, size_t group_stride, int64_t n_tokens, int64_t n_blocks,
+                           PrefillActGroup* dst) {
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroupBlocks) {
+    const int n = int(min64(kGroupBlocks, n_blocks - b0));
+    for (int64_t t = 0; t < n_tokens; ++t, ++dst) {
+      const ActGroup& src = act_at(a + b0 / kGroupBlocks * group_stride, int(t));
+      __m256i q[kGroupBlocks];
+      for (int i = 0; i < kGroupBlocks; ++i) q[i] = _mm256_load_si256((const __m256i*)src.q[i]);
+      transpose_group(q, n);
+      for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)dst->q[k], q[k]);
+      // A half group's lanes 4-7 are its blocks again: their offsets count once, in lanes 0-3.
+      _mm256_store_si256((__m256i*)dst->offset_sums, _mm256_cvtps_epi32(_mm256_load_ps(src.offset_sums)));
+      dst->d = src.d;
+    }
+  }
+}
+
+// acc[r][t] += the products of group g (V transposed vectors) of the rows and
+// tokens, scaled.
+template <DType T, int R, int NT, int V>
+[[gnu::always_inline]] inline void group_products(const typename Layout<T>::Group* const* w, int64_t g,
+                                                  const PrefillActGroup* ag, __m256 (&acc)[R][NT]) {
+  constexpr int run = Layout<T>::int16_run < V ? Layout<T>::int16_run : V;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i dot[R][NT];  // int32 lane i: block i (of a half group: block i % 4)
+  S1_UNROLL
+  for (int k0 = 0; k0 < V; k0 += run) {
+    __m256i sum[R][NT];  // int16 products of vectors k0 .. k0 + run - 1 (Q4_0, Q5_0)
+    S1_UNROLL
+    for (int k = k0; k < k0 + run; ++k) {
+      S1_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m256i u = _mm256_load_si256((const __m256i*)w[r][g].u[k]);
+        S1_UNROLL
+        for (int t = 0; t < NT; ++t) {
+          const __m256i aq = _mm256_load_si256((const __m256i*)ag[t].q[k]);
+          if constexpr (T == DType::Q8_0) {
+            const __m256i pairs =
+                _mm256_maddubs_epi16(u, _mm256_sign_epi8(aq, _mm256_load_si256((const __m256i*)w[r][g].w[k])));
+            const __m256i s32 = _mm256_madd_epi16(pairs, ones);
+            dot[r][t] = k == 0 ? s32 : pinned(_mm256_add_epi32(dot[r][t], s32));
+          } else {
+            const __m256i pairs = _mm256_maddubs_epi16(u, aq);
+            sum[r][t] = k == k0 ? pairs : pinned(_mm256_add_epi16(sum[r][t], pairs));
+          }
+        }
       }
     }
-    _mm256_store_ps(dst->d, group_scales<T>(row, b0, n));
+    if constexpr (T != DType::Q8_0) {
+      S1_UNROLL
+      for (int r = 0; r < R; ++r)
+        S1_UNROLL
+        for (int t = 0; t < NT; ++t) {
+          const __m256i s32 = _mm256_madd_epi16(sum[r][t], ones);
+          dot[r][t] = k0 == 0 ? s32 : pinned(_mm256_add_epi32(dot[r][t], s32));
+        }
+    }
+  }
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m256 dw = _mm256_load_ps(w[r][g].d);
+    S1_UNROLL
+    for (int t = 0; t < NT; ++t) {
+      __m256i d = dot[r][t];
+      if constexpr (Layout<T>::offset != 0)
+        d = _mm256_add_epi32(d, _mm256_load_si256((const __m256i*)ag[t].offset_sums));
+      acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), dw), _mm256_broadcast_ss(&ag[t].d), acc[r][t]);
+    }
   }
 }
 
 template <DType T, int R, int NT>
-void block32_tile(const typename Layout<T>::Group* const* w, const uint8_t* a, size_t group_stride, int64_t n_blocks,
-                  float* out, int64_t out_stride) {
+void block32_tile(const typename Layout<T>::Group* const* w, const PrefillActGroup* a, int64_t group_stride,
+                  int64_t n_blocks, float* out, int64_t out_stride) {
   __m256 acc[R][NT];
   S1_UNROLL
   for (int r = 0; r < R; ++r)
     S1_UNROLL
     for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
-  for (int64_t g = 0; g * kGroupBlocks < n_blocks; ++g) {
-    const uint8_t* group = a + g * group_stride;
-    const int n = int(min64(kGroupBlocks, n_blocks - g * kGroupBlocks));
-    alignas(32) float scale[R][NT][kGroupBlocks];
-    S1_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m256 dw = _mm256_load_ps(w[r][g].d);
-      S1_UNROLL
-      for (int t = 0; t < NT; ++t) {
-        const __m256 s = _mm256_mul_ps(dw, _mm256_broadcast_ss(&act_at(group, t).d));
-        _mm256_store_ps(scale[r][t], s);
-        if constexpr (Layout<T>::offset != 0)
-          acc[r][t] = _mm256_fmadd_ps(s, _mm256_load_ps(act_at(group, t).offset_sums), acc[r][t]);
-      }
-    }
-    for (int i = 0; i < n; ++i) {
-      S1_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m256i u = _mm256_load_si256((const __m256i*)w[r][g].u[i]);
-        S1_UNROLL
-        for (int t = 0; t < NT; ++t) {
-          const __m256i aq = _mm256_load_si256((const __m256i*)act_at(group, t).q[i]);
-          __m256i dot;
-          if constexpr (T == DType::Q8_0) {
-            dot = block_dot<T>(u, _mm256_load_si256((const __m256i*)w[r][g].w[i]), aq);
-          } else {
-            dot = block_dot<T>(u, u, aq);
-          }
-          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale[r][t][i]), acc[r][t]);
-        }
-      }
-    }
-  }
+  const int64_t n_groups = (n_blocks + kGroupBlocks - 1) / kGroupBlocks;
+  const bool half = half_group(int(n_blocks - (n_groups - 1) * kGroupBlocks));
+  const int64_t n_whole = half ? n_groups - 1 : n_groups;
+  for (int64_t g = 0; g < n_whole; ++g) group_products<T, R, NT, kGroupBlocks>(w, g, a + g * group_stride, acc);
+  if (half) group_products<T, R, NT, kGroupBlocks / 2>(w, n_whole, a + n_whole * group_stride, acc);
   S1_UNROLL
   for (int t = 0; t < NT; ++t)
     S1_UNROLL
@@ -285,14 +361,14 @@ void block32_tile(const typename Layout<T>::Group* const* w, const uint8_t* a, s
 }
 
 template <DType T, int R>
-void block32_tiles(const typename Layout<T>::Group* const* w, const uint8_t* a, size_t group_stride,
-                   int64_t n_tokens, int64_t n_blocks, float* out, int64_t out_stride) {
+void block32_tiles(const typename Layout<T>::Group* const* w, const PrefillActGroup* a, int64_t n_tokens,
+                   int64_t n_blocks, float* out, int64_t out_stride) {
+  constexpr int tile = Layout<T>::tile_tokens;
   int64_t t = 0;
-  for (; t + kTokens <= n_tokens; t += kTokens)
-    block32_tile<T, R, kTokens>(w, a + t * sizeof(ActGroup), group_stride, n_blocks, out + t * out_stride,
-                                out_stride);
-  with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    block32_tile<T, R, n()>(w, a + t * sizeof(ActGroup), group_stride, n_blocks, out + t * out_stride, out_stride);
+  for (; t + tile <= n_tokens; t += tile)
+    block32_tile<T, R, tile>(w, a + t, n_tokens, n_blocks, out + t * out_stride, out_stride);
+  with_count<tile - 1>(int(n_tokens - t), [&](auto n) {
+    block32_tile<T, R, n()>(w, a + t, n_tokens, n_blocks, out + t * out_stride, out_stride);
   });
 }
 
@@ -310,11 +386,15 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
+  // One scratch buffer: a token block's transposed activations, then the rows' unpacked groups.
   const int64_t n_groups = (n_blocks + kGroupBlocks - 1) / kGroupBlocks;
-  auto* unpacked = reinterpret_cast<Group*>(scratch(1, kRows * n_groups * sizeof(Group)));
+  const size_t act_bytes = size_t(n_groups * min64(kTokenBlock, act.n_tokens)) * sizeof(PrefillActGroup);
+  uint8_t* buffer = scratch(1, act_bytes + kRows * n_groups * sizeof(Group));
+  auto* transposed = reinterpret_cast<PrefillActGroup*>(buffer);
+  auto* unpacked = reinterpret_cast<Group*>(buffer + act_bytes);
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
     const int64_t n_block = min64(kTokenBlock, act.n_tokens - tb);
-    const uint8_t* a = act.data + tb * sizeof(ActGroup);
+    transpose_activations(act.data + tb * sizeof(ActGroup), act.group_stride, n_block, n_blocks, transposed);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = int(min64(kRows, row_end - r0));
       const Group* rows[kRows];
@@ -324,10 +404,9 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
       }
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        block32_tiles<T, kRows>(rows, a, act.group_stride, n_block, n_blocks, o, w.rows);
+        block32_tiles<T, kRows>(rows, transposed, n_block, n_blocks, o, w.rows);
       } else {
-        for (int r = 0; r < n_rows; ++r)
-          block32_tiles<T, 1>(rows + r, a, act.group_stride, n_block, n_blocks, o + r, w.rows);
+        for (int r = 0; r < n_rows; ++r) block32_tiles<T, 1>(rows + r, transposed, n_block, n_blocks, o + r, w.rows);
       }
     }
   }

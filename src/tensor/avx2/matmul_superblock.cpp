@@ -5,20 +5,27 @@
 // super-block.
 //
 // A super-block is unpacked into eight 32-element chunks of unsigned bytes q
-// (0..15, 0..31 or 0..63) and, per chunk, its sub-block scales as 16 int16
-// lanes (one per byte pair). Per chunk and token: vpmaddubsw (q * a, pairs
-// summed to int16, no saturation for these ranges), vpmaddwd (times the scale,
-// summed to int32) and vpaddd into the super-block's integer sum: three
-// instructions per 32 products, where AVX-512 VNNI fuses the last two. The
+// (0..15, 0..31 or 0..63), multiplied by the activations with vpmaddubsw (q *
+// a, pairs summed to int16, no saturation for these ranges), then by the
+// sub-block scales with vpmaddwd (int16 lanes, summed to int32). The
 // per-sub-block constants (K-quant mins, Q6_K's -32 offset) come from the
 // activations' sums: one FMA per super-block and token against the weights'
 // scaled mins (sums of 32, scaled), or for Q6_K, whose constant shares the main
 // scale, one vpmaddwd into the integer sum (sums of 16).
-#include "tensor/simd_x86.h"
-
+//
+// Decode keeps each chunk in one vector, in element order, with its scales
+// spread to the int16 lanes: vpmaddubsw, vpmaddwd and vpaddd per chunk and
+// token, where AVX-512 VNNI fuses the last two. Prefill lays the chunks out
+// transposed (vector k holds values 4k..4k+3 of every chunk, so int32 lane c is
+// chunk c's), the weights as they are unpacked and the activations once per
+// token block: then vpmaddubsw's int16 products of several vectors add up
+// before one vpmaddwd applies the scales (Q4_K: all 8 vectors, 8 * 2 * 15 *
+// 127 < 32768; Q5_K: 4; Q6_K: 2, whose 16-value sub-blocks are vectors 0-3 and
+// 4-7 of a chunk), about 2.5 instructions per chunk and token instead of 3.
 #include <cstring>
 
 #include "tensor/avx2/kernels.h"
+#include "tensor/avx2/simd.h"
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
@@ -27,14 +34,15 @@ namespace {
 
 using namespace matmul_kernels;
 
-// A 2 x 4 prefill tile: 8 integer super-block sums in registers with a weight
-// chunk, its scales and the product; the 8 float accumulators, touched once per
-// super-block, live in L1.
+// A 2 x 6 prefill tile: 12 integer sums with the weight vector and the
+// product fill 14 of the 16 ymm registers (the activations and scales are read
+// from L1 as operands); the float accumulators, touched once per super-block,
+// live in L1.
 constexpr int kRows = 2;
-constexpr int kTokens = 4;
+constexpr int kTokens = 6;
 constexpr int kChunks = QK_K / 32;
 
-// Prepared activation super-block.
+// Prepared activation super-block, values in element order.
 struct ActSuper {
   int8_t q[QK_K];
   float scaled_sums[kChunks];  // d * sum of each 32 q, times the Q4_K/Q5_K mins
@@ -44,10 +52,22 @@ struct ActSuper {
 };
 static_assert(sizeof(ActSuper) == 384 && sizeof(ActSuper) % 64 == 0);
 
-// Unpacked weight super-block (prefill: unpacked once, used by many tokens).
+// The same for prefill, q transposed: q[k] bytes 4c..4c+3 are chunk c's values 4k..4k+3.
+struct PrefillActSuper {
+  int8_t q[kChunks][32];
+  float scaled_sums[kChunks];
+  int16_t sums[16];
+  float d;
+  float padding[7];
+};
+static_assert(sizeof(PrefillActSuper) % 32 == 0);
+
+// Unpacked weight super-block for prefill, q transposed likewise.
 struct WeightSuper {
   uint8_t q[kChunks][32];
-  int16_t scale[kChunks][16];  // per byte pair of q
+  // int16 lanes 2c, 2c + 1: chunk c's scale (Q4_K/Q5_K: scale[0] only), or for
+  // Q6_K that of its first 16 values (scale[0]: vectors 0-3), then its last 16.
+  int16_t scale[2][16];
   union {
     float scaled_mins[kChunks];  // Q4_K/Q5_K: -dmin * min of each 32, times the activations' scaled sums
     int16_t offset_coef[16];     // Q6_K: -32 * scale of each 16, times the activations' sums
@@ -74,19 +94,20 @@ struct BlockOf<DType::Q6_K> {
   using type = block_q6_K;
 };
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-inline int hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-  return _mm_cvtsi128_si32(s);
-}
+template <DType T>
+struct Run;
+template <>
+struct Run<DType::Q4_K> {
+  static constexpr int vectors = 8;  // transposed vectors whose int16 products add up before vpmaddwd
+};
+template <>
+struct Run<DType::Q5_K> {
+  static constexpr int vectors = 4;
+};
+template <>
+struct Run<DType::Q6_K> {
+  static constexpr int vectors = 2;
+};
 
 void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -94,21 +115,15 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
     auto* out = reinterpret_cast<ActSuper*>(token + s * group_stride);
     __m256 amax = _mm256_setzero_ps();
     for (int i = 0; i < QK_K; i += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    const float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    const float m = hmax(amax);
     out->d = m / 127.0f;
     const __m256 inv = _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f);
     for (int c = 0; c < kChunks; ++c) {
-      __m256i i[4];
-      for (int k = 0; k < 4; ++k) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * k), inv));
-      out->sums[2 * c] = int16_t(hsum(_mm256_add_epi32(i[0], i[1])));
-      out->sums[2 * c + 1] = int16_t(hsum(_mm256_add_epi32(i[2], i[3])));
-      out->scaled_sums[c] = float(out->sums[2 * c] + out->sums[2 * c + 1]) * out->d;
-      // The packs interleave 128-bit lanes: dwords [i0 0-3, i1 0-3, i2 0-3, i3 0-3, i0 4-7, ...] back to order.
-      const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i[0], i[1]), _mm256_packs_epi32(i[2], i[3]));
-      _mm256_store_si256((__m256i*)(out->q + 32 * c),
-                         _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+      int low, high;
+      _mm256_store_si256((__m256i*)(out->q + 32 * c), quantize32(x + 32 * c, inv, &low, &high));
+      out->sums[2 * c] = int16_t(low);
+      out->sums[2 * c + 1] = int16_t(high);
+      out->scaled_sums[c] = float(low + high) * out->d;
     }
   }
 }
@@ -257,42 +272,77 @@ void super_decode_row(const uint8_t* row, size_t ahead, const uint8_t* a, size_t
 template <DType T>
 void unpack_super_to(const uint8_t* src, WeightSuper& dst) {
   const SuperHead h = super_head<T>(src);
-  S1_UNROLL
-  for (int c = 0; c < kChunks; ++c) {
-    _mm256_store_si256((__m256i*)dst.q[c], chunk_values<T>(src, c));
-    _mm256_store_si256((__m256i*)dst.scale[c], chunk_scale<T>(h, c));
-  }
+  __m256i q[kChunks];
+  for (int c = 0; c < kChunks; ++c) q[c] = chunk_values<T>(src, c);
+  transpose8(q);
+  for (int k = 0; k < kChunks; ++k) _mm256_store_si256((__m256i*)dst.q[k], q[k]);
+  const __m128i bytes = _mm256_castsi256_si128(h.scales);
   if constexpr (T == DType::Q6_K) {
+    const __m128i first = _mm_setr_epi8(0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14);
+    const __m128i last = _mm_add_epi8(first, _mm_set1_epi8(1));
+    _mm256_store_si256((__m256i*)dst.scale[0], _mm256_cvtepi8_epi16(_mm_shuffle_epi8(bytes, first)));
+    _mm256_store_si256((__m256i*)dst.scale[1], _mm256_cvtepi8_epi16(_mm_shuffle_epi8(bytes, last)));
     _mm256_store_si256((__m256i*)dst.offset_coef, h.offset_coef);
   } else {
+    _mm256_store_si256((__m256i*)dst.scale[0], _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(bytes, bytes)));
     _mm256_store_ps(dst.scaled_mins, h.scaled_mins);
   }
   dst.d = h.d;
 }
 
+// Tokens [0, n_tokens) of the prepared activations (from `a`) transposed for
+// prefill: super-block s of token t at dst[s * n_tokens + t].
+void transpose_activations(const uint8_t* a, size_t group_stride, int64_t n_tokens, int64_t n_super,
+                           PrefillActSuper* dst) {
+  for (int64_t s = 0; s < n_super; ++s) {
+    for (int64_t t = 0; t < n_tokens; ++t, ++dst) {
+      const ActSuper& src = act_at(a, group_stride, t, s);
+      __m256i q[kChunks];
+      for (int c = 0; c < kChunks; ++c) q[c] = _mm256_load_si256((const __m256i*)(src.q + 32 * c));
+      transpose8(q);
+      for (int k = 0; k < kChunks; ++k) _mm256_store_si256((__m256i*)dst->q[k], q[k]);
+      _mm256_store_ps(dst->scaled_sums, _mm256_load_ps(src.scaled_sums));
+      _mm256_store_si256((__m256i*)dst->sums, _mm256_load_si256((const __m256i*)src.sums));
+      dst->d = src.d;
+    }
+  }
+}
+
 template <DType T, int R, int NT>
-void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_super, float* out,
-                int64_t out_stride) {
+void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t super_stride, int64_t n_super,
+                float* out, int64_t out_stride) {
+  constexpr int run = Run<T>::vectors;
   __m256 acc[R][NT];
   S1_UNROLL
   for (int r = 0; r < R; ++r)
     S1_UNROLL
     for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
-    __m256i dot[R][NT];
+    const PrefillActSuper* as = a + s * super_stride;
+    __m256i dot[R][NT];  // int32 lane c: chunk c
     S1_UNROLL
-    for (int r = 0; r < R; ++r)
+    for (int k0 = 0; k0 < kChunks; k0 += run) {
+      __m256i sum[R][NT];  // int16 products of vectors k0 .. k0 + run - 1
       S1_UNROLL
-      for (int t = 0; t < NT; ++t) dot[r][t] = _mm256_setzero_si256();
-    for (int c = 0; c < kChunks; ++c) {
+      for (int k = k0; k < k0 + run; ++k) {
+        S1_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m256i q = _mm256_load_si256((const __m256i*)w[r][s].q[k]);
+          S1_UNROLL
+          for (int t = 0; t < NT; ++t) {
+            const __m256i pairs = _mm256_maddubs_epi16(q, _mm256_load_si256((const __m256i*)as[t].q[k]));
+            sum[r][t] = k == k0 ? pairs : pinned(_mm256_add_epi16(sum[r][t], pairs));
+          }
+        }
+      }
       S1_UNROLL
       for (int r = 0; r < R; ++r) {
-        const WeightSuper& ws = w[r][s];
-        const __m256i q = _mm256_load_si256((const __m256i*)ws.q[c]);
-        const __m256i scale = _mm256_load_si256((const __m256i*)ws.scale[c]);
+        const __m256i scale = _mm256_load_si256((const __m256i*)w[r][s].scale[T == DType::Q6_K && k0 >= kChunks / 2]);
         S1_UNROLL
-        for (int t = 0; t < NT; ++t)
-          dot[r][t] = _mm256_add_epi32(dot[r][t], chunk_dot(q, scale, act_at(a, group_stride, t, s).q + 32 * c));
+        for (int t = 0; t < NT; ++t) {
+          const __m256i s32 = _mm256_madd_epi16(sum[r][t], scale);
+          dot[r][t] = k0 == 0 ? s32 : pinned(_mm256_add_epi32(dot[r][t], s32));
+        }
       }
     }
     S1_UNROLL
@@ -301,7 +351,7 @@ void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stri
       const __m256 d_main = _mm256_broadcast_ss(&ws.d);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {
-        const ActSuper& at = act_at(a, group_stride, t, s);
+        const PrefillActSuper& at = as[t];
         if constexpr (T == DType::Q6_K)
           dot[r][t] = _mm256_add_epi32(dot[r][t], _mm256_madd_epi16(_mm256_load_si256((const __m256i*)at.sums),
                                                                     _mm256_load_si256((const __m256i*)ws.offset_coef)));
@@ -319,13 +369,13 @@ void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stri
 }
 
 template <DType T, int R>
-void super_tiles(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_tokens,
-                 int64_t n_super, float* out, int64_t out_stride) {
+void super_tiles(const WeightSuper* const* w, const PrefillActSuper* a, int64_t n_tokens, int64_t n_super,
+                 float* out, int64_t out_stride) {
   int64_t t = 0;
   for (; t + kTokens <= n_tokens; t += kTokens)
-    super_tile<T, R, kTokens>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
+    super_tile<T, R, kTokens>(w, a + t, n_tokens, n_super, out + t * out_stride, out_stride);
   with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    super_tile<T, R, n()>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
+    super_tile<T, R, n()>(w, a + t, n_tokens, n_super, out + t * out_stride, out_stride);
   });
 }
 
@@ -342,10 +392,15 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
-  auto* unpacked = reinterpret_cast<WeightSuper*>(scratch(1, kRows * n_super * sizeof(WeightSuper)));
+  // One scratch buffer: a token block's transposed activations, then the rows' unpacked super-blocks.
+  const int64_t max_block = act.n_tokens < kTokenBlock ? act.n_tokens : kTokenBlock;
+  const size_t act_bytes = size_t(n_super * max_block) * sizeof(PrefillActSuper);
+  uint8_t* buffer = scratch(1, act_bytes + kRows * n_super * sizeof(WeightSuper));
+  auto* transposed = reinterpret_cast<PrefillActSuper*>(buffer);
+  auto* unpacked = reinterpret_cast<WeightSuper*>(buffer + act_bytes);
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
     const int64_t n_block = act.n_tokens - tb < kTokenBlock ? act.n_tokens - tb : kTokenBlock;
-    const uint8_t* ab = act.data + tb * sizeof(ActSuper);
+    transpose_activations(act.data + tb * sizeof(ActSuper), act.group_stride, n_block, n_super, transposed);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = row_end - r0 < kRows ? int(row_end - r0) : kRows;
       const WeightSuper* rows[kRows];
@@ -357,10 +412,9 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
       }
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        super_tiles<T, kRows>(rows, ab, act.group_stride, n_block, n_super, o, w.rows);
+        super_tiles<T, kRows>(rows, transposed, n_block, n_super, o, w.rows);
       } else {
-        for (int r = 0; r < n_rows; ++r)
-          super_tiles<T, 1>(rows + r, ab, act.group_stride, n_block, n_super, o + r, w.rows);
+        for (int r = 0; r < n_rows; ++r) super_tiles<T, 1>(rows + r, transposed, n_block, n_super, o + r, w.rows);
       }
     }
   }
