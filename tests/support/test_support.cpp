@@ -59,11 +59,16 @@ CliResult run_s1(const std::vector<std::string>& args, const std::string& stdin_
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
     std::vector<char*> argv;
     std::string binary = S1_BINARY;
+    // A cross build's tests run under qemu-user (scripts/cross-test), which
+    // cannot exec a foreign binary itself: S1_TEST_EMULATOR names the emulator.
+    const char* emulator = std::getenv("S1_TEST_EMULATOR");
+    std::string emulator_path = emulator && *emulator ? emulator : "";
+    if (!emulator_path.empty()) argv.push_back(emulator_path.data());
     argv.push_back(binary.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
