@@ -1,0 +1,127 @@
+// F32 / F16 / BF16 weights against f32 activations with exact f32 FMA (no
+// rounding of the activations: these are the types whose logits must match
+// llama.cpp to 1e-3). F16 and BF16 rows are widened to f32 into scratch a tile
+// at a time (FCVTL / a 16-bit shift), then share the F32 tile kernel.
+#include <cstring>
+
+#include "tensor/matmul_kernels.h"
+#include "tensor/neon/kernels.h"
+#include "tensor/neon/simd.h"
+
+namespace s1::neon {
+namespace {
+
+using namespace matmul_kernels;
+
+// A 4 x 4 tile: 16 accumulators (two FMA pipes of 4 cycles' latency need 8
+// independent sums; 16 halve the loads per FMA), 4 weight vectors and one
+// activation vector of the 32 registers. Per 4 columns it loads 8 vectors for
+// 16 FMAs.
+constexpr int kRows = 4;    // weight rows per register tile
+constexpr int kTokens = 4;  // tokens per register tile
+
+// out[t * out_stride + r] = W[r][0..cols) . X[t][0..cols); the last columns
+// (under 4) are scalar FMAs, since NEON has no masked load to stop at the end.
+template <int R, int T>
+void float_tile(const float* const* w, const float* x, int64_t x_stride, int64_t cols, float* out,
+                int64_t out_stride) {
+  float32x4_t acc[R][T];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r)
+    S1_UNROLL
+    for (int t = 0; t < T; ++t) acc[r][t] = vdupq_n_f32(0.0f);
+  int64_t c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    float32x4_t wv[R];
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) wv[r] = vld1q_f32(w[r] + c);
+    S1_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const float32x4_t xv = vld1q_f32(x + t * x_stride + c);
+      S1_UNROLL
+      for (int r = 0; r < R; ++r) acc[r][t] = vfmaq_f32(acc[r][t], wv[r], xv);
+    }
+  }
+  S1_UNROLL
+  for (int t = 0; t < T; ++t)
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) {
+      float sum = vaddvq_f32(acc[r][t]);
+      for (int64_t k = c; k < cols; ++k) sum = __builtin_fmaf(w[r][k], x[t * x_stride + k], sum);
+      out[t * out_stride + r] = sum;
+    }
+}
+
+template <int R>
+void float_tiles(const float* const* w, const float* x, int64_t x_stride, int64_t n_tokens, int64_t cols,
+                 float* out, int64_t out_stride) {
+  int64_t t = 0;
+  for (; t + kTokens <= n_tokens; t += kTokens)
+    float_tile<R, kTokens>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
+  with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
+    float_tile<R, n()>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
+  });
+}
+
+void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
+  int64_t c = 0;
+  const auto* h = reinterpret_cast<const uint16_t*>(src);
+  if (type == DType::F16) {
+    for (; c + 8 <= cols; c += 8) {
+      const float16x8_t v = vreinterpretq_f16_u16(vld1q_u16(h + c));
+      vst1q_f32(dst + c, vcvt_f32_f16(vget_low_f16(v)));
+      vst1q_f32(dst + c + 4, vcvt_high_f32_f16(v));
+    }
+    for (; c < cols; ++c) dst[c] = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h[c]))), 0);
+  } else {  // BF16: the f32 with the same top 16 bits
+    for (; c + 8 <= cols; c += 8) {
+      const uint16x8_t v = vld1q_u16(h + c);
+      vst1q_f32(dst + c, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16)));
+      vst1q_f32(dst + c + 4, vreinterpretq_f32_u32(vshll_high_n_u16(v, 16)));
+    }
+    for (; c < cols; ++c) {
+      const uint32_t bits = uint32_t(h[c]) << 16;
+      std::memcpy(dst + c, &bits, 4);
+    }
+  }
+}
+
+void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
+
+void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
+  const int64_t cols = w.cols;
+  const auto* x = reinterpret_cast<const float*>(act.data);
+  const int64_t x_stride = int64_t(act.stride / sizeof(float));
+  const bool widen = w.type != DType::F32;
+  const int64_t widened_stride = (cols + 3) / 4 * 4;  // each widened row 16-byte aligned
+  float* widened = widen ? reinterpret_cast<float*>(scratch(1, kRows * widened_stride * sizeof(float))) : nullptr;
+  for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
+    const int64_t n_block = act.n_tokens - tb < kTokenBlock ? act.n_tokens - tb : kTokenBlock;
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
+      const int n_rows = row_end - r0 < kRows ? int(row_end - r0) : kRows;
+      const float* rows[kRows];
+      for (int r = 0; r < n_rows; ++r) {
+        const uint8_t* src = w.data + (r0 + r) * w.row_stride;
+        if (widen) {
+          widen_row(w.type, src, cols, widened + r * widened_stride);
+          rows[r] = widened + r * widened_stride;
+        } else {
+          rows[r] = reinterpret_cast<const float*>(src);
+        }
+      }
+      float* o = out + tb * w.rows + r0;
+      const float* xb = x + tb * x_stride;
+      if (n_rows == kRows) {
+        float_tiles<kRows>(rows, xb, x_stride, n_block, cols, o, w.rows);
+      } else {
+        for (int r = 0; r < n_rows; ++r) float_tiles<1>(rows + r, xb, x_stride, n_block, cols, o + r, w.rows);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+extern const matmul_kernels::Family kFloatFamily = {0, float_prepare, float_rows};
+
+}  // namespace s1::neon
