@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "tensor/avx2/kernels.h"
-#include "tensor/simd_x86.h"
+#include "tensor/avx2/simd.h"
 
 namespace s1::avx2 {
 
@@ -25,20 +25,6 @@ inline __m256 load_or(const float* x, int64_t i, int64_t n, float fill) {
 
 // NaN lanes as -inf.
 inline __m256 drop_nan(__m256 v) { return _mm256_blendv_ps(_mm256_set1_ps(kNegInf), v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
-
-inline float hmax(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // exp(x) for x <= 0 as the other sets compute it (see avx512/reduce.cpp).
 inline __m256 exp_ps(__m256 x) {

@@ -1,19 +1,11 @@
 // Dot products and axpy on AVX2 + FMA + F16C (attention over the KV cache, the
 // trainer's attention backward): two 8-lane accumulators, scalar tails.
 #include "tensor/avx2/kernels.h"
-#include "tensor/blocks.h"
-#include "tensor/simd_x86.h"
+#include "tensor/avx2/simd.h"
 
 namespace s1::avx2 {
 
 namespace {
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }

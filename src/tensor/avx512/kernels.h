@@ -10,16 +10,7 @@ extern const matmul_kernels::Family kFloatFamily;       // F32, F16, BF16: f32 F
 extern const matmul_kernels::Family kBlock32Family;     // Q4_0, Q5_0, Q8_0: int8 VNNI on 256-element activation groups
 extern const matmul_kernels::Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 on Q8_K-style activations
 
-float max_value(const float* x, int64_t n);
-int64_t first_equal(const float* x, int64_t n, float value);
-double log_sum_exp(const float* x, int64_t n, float max);
-int64_t count_at_least(const float* x, int64_t n, float threshold);
-int64_t indices_at_least(const float* x, int64_t n, float threshold, int32_t base, int32_t* out);
-
-float dot_f32(const float* a, const float* b, int64_t n);
-float dot_f16(const float* a, const uint16_t* b, int64_t n);
-void axpy_f32(float w, const float* x, float* y, int64_t n);
-void axpy_f16(float w, const uint16_t* x, float* y, int64_t n);
+#include "tensor/kernel_entries.inc"  // max_value ... axpy_f16
 
 // AVX512-BF16 (vdpbf16ps); compiled apart with that extension enabled.
 void bf16_rows(const uint16_t* const* w, int n_rows, const uint16_t* const* x, int n_tokens, int64_t stride,

@@ -16,15 +16,6 @@ extern const matmul_kernels::Family kSuperBlockFamily;      // Q4_K, Q5_K, Q6_K:
 extern const matmul_kernels::Family kBlock32DotFamily;      // as kBlock32Family, on SDOT
 extern const matmul_kernels::Family kSuperBlockDotFamily;   // as kSuperBlockFamily, on SDOT
 
-float max_value(const float* x, int64_t n);
-int64_t first_equal(const float* x, int64_t n, float value);
-double log_sum_exp(const float* x, int64_t n, float max);
-int64_t count_at_least(const float* x, int64_t n, float threshold);
-int64_t indices_at_least(const float* x, int64_t n, float threshold, int32_t base, int32_t* out);
-
-float dot_f32(const float* a, const float* b, int64_t n);
-float dot_f16(const float* a, const uint16_t* b, int64_t n);
-void axpy_f32(float w, const float* x, float* y, int64_t n);
-void axpy_f16(float w, const uint16_t* x, float* y, int64_t n);
+#include "tensor/kernel_entries.inc"  // max_value ... axpy_f16
 
 }  // namespace s1::neon
