@@ -46,6 +46,7 @@ TEST(KernelSets, ScalarIsAlwaysUsableAndLast) {
   EXPECT_EQ(avx512, names.front() == "avx512");
   EXPECT_EQ(f.avx2 && f.fma && f.f16c, std::find(names.begin(), names.end(), "avx2") != names.end());
 #elif defined(__aarch64__)
+  EXPECT_TRUE(f.neon);
   EXPECT_EQ(names.front(), "neon");
 #endif
 }

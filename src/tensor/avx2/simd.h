@@ -2,6 +2,7 @@
 // Helpers of the AVX2 matmul families. Internal linkage (an unnamed
 // namespace): every file of this folder gets its own copy, built for AVX2, and
 // the linker has none to hand the baseline code.
+#include "tensor/matmul_kernels.h"
 #include "tensor/simd_x86.h"
 
 namespace s1::avx2 {
@@ -59,6 +60,26 @@ inline void transpose8(__m256i* v) {
     v[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
     v[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
   }
+}
+
+// Tokens per prefill block: each block's activations are transposed into
+// scratch and every weight row is unpacked once per block, so a block takes as
+// many tokens as keep their transposed activations within about 256 KB of L2
+// (Qwen2.5-0.5B's 896 columns: 204 tokens, a third of the unpacking of 64),
+// at least matmul_kernels::kTokenBlock, a multiple of the tile's tokens.
+inline int64_t prefill_block_tokens(int64_t n_tokens, size_t bytes_per_token, int tile_tokens) {
+  constexpr size_t kActivationBytes = size_t(256) << 10;
+  int64_t block = int64_t(kActivationBytes / bytes_per_token) / tile_tokens * tile_tokens;
+  if (block < matmul_kernels::kTokenBlock) block = matmul_kernels::kTokenBlock;
+  return block < n_tokens ? block : n_tokens;
+}
+
+// Prefill fetches the next row tile's weights into L2 while a tile computes:
+// in a call's first token block they come from memory, and the hardware
+// prefetcher, idle through the tile, has not run ahead of them.
+inline void prefetch_rows(const uint8_t* first, int n_rows, size_t row_stride, size_t row_bytes) {
+  for (int r = 0; r < n_rows; ++r)
+    for (size_t i = 0; i < row_bytes; i += 64) _mm_prefetch((const char*)first + r * row_stride + i, _MM_HINT_T1);
 }
 
 // Integer adds reassociate: left free, GCC computes all of a tile's products
