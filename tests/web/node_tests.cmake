@@ -2,6 +2,9 @@
 # `openai` npm client, and the chat UI in headless Chromium driven by
 # playwright-core. They need `npm ci` in web/ (scripts/setup runs it); the UI
 # test also needs the built UI (web/dist, embedded into s1) and Debian's chromium.
+if(CMAKE_CROSSCOMPILING)
+  return()  # node would start a foreign-architecture s1
+endif()
 find_program(S1_NODE node)
 find_program(S1_CHROMIUM chromium)
 set(web_dir ${PROJECT_SOURCE_DIR}/web)
