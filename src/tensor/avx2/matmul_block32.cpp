@@ -18,7 +18,7 @@
 //
 // Prefill lays a group's 8 blocks out transposed (vector k holds values
 // 4k..4k+3 of every block, so int32 lane i is block i's), the weights as they
-// are unpacked and the activations once per token block. Then the products of
+// are unpacked and the activations in prepare. Then the products of
 // the 8 vectors add up before the scales apply: in int16 straight from
 // vpmaddubsw while the sums cannot overflow (Q4_0: 8 vectors, 8 * 2 * 15 * 127
 // < 32768; Q5_0: 4), in int32 past vpmaddwd (Q8_0: 1), and one vcvtdq2ps,
@@ -45,24 +45,23 @@ using namespace matmul_kernels;
 constexpr int kRows = 2;
 constexpr int kGroupBlocks = kGroupCols / QK;  // blocks per activation scale (8)
 
-// A token's prepared group of 256 activations, blocks in element order.
+// A token's prepared group of 256 activations, twice: in element order for
+// decode, and transposed for prefill (q_t[k] bytes 4i..4i+3 are block i's
+// values 4k..4k+3; a last group of up to 4 blocks packed as the weights' are).
+// prepare cannot tell which kernels will read them, and transposing once here
+// costs less than in each of the calls of every thread.
 struct ActGroup {
   float d;  // the scale of q
   float padding[7];
-  float offset_sums[kGroupBlocks];  // -offset * sum of each block's q; 0 past the row end
-  int8_t q[kGroupBlocks][QK];       // 0 past the row end
+  float offset_sums[kGroupBlocks];    // -offset * sum of each block's q; 0 past the row end
+  int32_t offset_ints[kGroupBlocks];  // the same, for prefill's integer sums
+  int32_t padding2[8];
+  int8_t q[kGroupBlocks][QK];    // 0 past the row end
+  int8_t q_t[kGroupBlocks][QK];  // transposed
 };
-static_assert(sizeof(ActGroup) == 320 && sizeof(ActGroup) % 64 == 0);
-
-// The same, transposed for prefill: q[k] bytes 4i..4i+3 are block i's values
-// 4k..4k+3.
-struct PrefillActGroup {
-  int8_t q[kGroupBlocks][QK];
-  int32_t offset_sums[kGroupBlocks];
-  float d;
-  float padding[7];
-};
-static_assert(sizeof(PrefillActGroup) % 32 == 0);
+static_assert(sizeof(ActGroup) == 640 && sizeof(ActGroup) % 64 == 0);
+// What prefill reads of a token's group: all but q.
+constexpr size_t kPrefillActBytes = sizeof(ActGroup) - sizeof(ActGroup::q);
 
 // A weight row's group unpacked for prefill, transposed likewise: the bytes
 // vpmaddubsw takes unsigned (u for Q4_0/Q5_0, |w| for Q8_0), Q8_0's signed
@@ -106,6 +105,23 @@ struct Layout<DType::Q5_0> {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// A row's last group of up to 4 blocks (896 = 3.5 groups, Qwen2.5-0.5B's
+// width) takes 4 vectors, not 8 mostly empty ones: vector k holds values
+// 4k..4k+3 of the blocks in lanes 0-3 and values 4k+16.. in lanes 4-7.
+inline bool half_group(int n) { return n <= kGroupBlocks / 2; }
+
+// The transposed vectors of blocks v[0..n) (v[n..8) zero): 8, or 4 for a half group.
+inline void transpose_group(__m256i* v, int n) {
+  transpose8(v);
+  if (half_group(n))
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_permute2x128_si256(v[k], v[k + 4], 0x20);
+}
+
+// Lanes 0-3 repeated in 4-7 for a half group (its block scales).
+inline __m256 half_group_lanes(__m256 v, int n) {
+  return half_group(n) ? _mm256_permute2f128_ps(v, v, 0x00) : v;
+}
+
 void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const int64_t n_blocks = cols / QK;
   const float offset = float(type == DType::Q4_0 ? Layout<DType::Q4_0>::offset
@@ -121,16 +137,16 @@ void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, s
     const float m = hmax(amax);
     const __m256 inv = _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f);
     g->d = m / 127.0f;
+    __m256i q[kGroupBlocks];
     for (int b = 0; b < kGroupBlocks; ++b) {
-      if (b >= n) {
-        g->offset_sums[b] = 0.0f;
-        _mm256_store_si256((__m256i*)g->q[b], _mm256_setzero_si256());
-        continue;
-      }
-      int low, high;
-      _mm256_store_si256((__m256i*)g->q[b], quantize32(v + b * QK, inv, &low, &high));
+      int low = 0, high = 0;
+      q[b] = b < n ? quantize32(v + b * QK, inv, &low, &high) : _mm256_setzero_si256();
+      _mm256_store_si256((__m256i*)g->q[b], q[b]);
       g->offset_sums[b] = -offset * float(low + high);
+      g->offset_ints[b] = -int(offset) * (low + high);
     }
+    transpose_group(q, n);
+    for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)g->q_t[k], q[k]);
   }
 }
 
@@ -195,7 +211,9 @@ inline const ActGroup& act_at(const uint8_t* group, int t) {
 }
 
 // Decode: one weight row against up to kDecodeTokens tokens, unpacked in
-// registers (no scratch round trip; the weight stream is the bound here).
+// registers (no scratch round trip; the weight stream is the bound here). It
+// prefetches ahead even for one token: at AVX2's pace the hardware prefetcher
+// alone leaves a single token waiting on memory (measured: +20% decode).
 template <DType T, int NT>
 void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
                         float* out, int64_t out_stride) {
@@ -217,7 +235,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
     S1_UNROLL
     for (int i = 0; i < kGroupBlocks; ++i) {
       if (i == n) break;
-      if (NT > 1) prefetch_span<block_bytes>(row + (b0 + i) * block_bytes + ahead);
+      prefetch_span<block_bytes>(row + (b0 + i) * block_bytes + ahead);
       const __m256i w32 = block_values<T>(row, b0 + i);
       const __m256i u = T == DType::Q8_0 ? _mm256_sign_epi8(w32, w32) : w32;
       S1_UNROLL
@@ -229,23 +247,6 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
   }
   S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = hsum(acc[t]);
-}
-
-// A row's last group of up to 4 blocks (896 = 3.5 groups, Qwen2.5-0.5B's
-// width) takes 4 vectors, not 8 mostly empty ones: vector k holds values
-// 4k..4k+3 of the blocks in lanes 0-3 and values 4k+16.. in lanes 4-7.
-inline bool half_group(int n) { return n <= kGroupBlocks / 2; }
-
-// The transposed vectors of blocks v[0..n) (v[n..8) zero): 8, or 4 for a half group.
-inline void transpose_group(__m256i* v, int n) {
-  transpose8(v);
-  if (half_group(n))
-    for (int k = 0; k < 4; ++k) v[k] = _mm256_permute2x128_si256(v[k], v[k + 4], 0x20);
-}
-
-// Lanes 0-3 repeated in 4-7 for a half group (its block scales).
-inline __m256 half_group_lanes(__m256 v, int n) {
-  return half_group(n) ? _mm256_permute2f128_ps(v, v, 0x00) : v;
 }
 
 template <DType T>
@@ -267,30 +268,11 @@ void unpack_row(const uint8_t* row, int64_t n_blocks, typename Layout<T>::Group*
   }
 }
 
-// Tokens [0, n_tokens) of the prepared activations (from group pointer `a`)
-// transposed for prefill: group g of token t at dst[g * n_tokens + t].
-void transpose_activations(const uint8_t* a, size_t group_stride, int64_t n_tokens, int64_t n_blocks,
-                           PrefillActGroup* dst) {
-  for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroupBlocks) {
-    const int n = int(min64(kGroupBlocks, n_blocks - b0));
-    for (int64_t t = 0; t < n_tokens; ++t, ++dst) {
-      const ActGroup& src = act_at(a + b0 / kGroupBlocks * group_stride, int(t));
-      __m256i q[kGroupBlocks];
-      for (int i = 0; i < kGroupBlocks; ++i) q[i] = _mm256_load_si256((const __m256i*)src.q[i]);
-      transpose_group(q, n);
-      for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)dst->q[k], q[k]);
-      // A half group's lanes 4-7 are its blocks again: their offsets count once, in lanes 0-3.
-      _mm256_store_si256((__m256i*)dst->offset_sums, _mm256_cvtps_epi32(_mm256_load_ps(src.offset_sums)));
-      dst->d = src.d;
-    }
-  }
-}
-
 // acc[r][t] += the products of group g (V transposed vectors) of the rows and
 // tokens, scaled.
 template <DType T, int R, int NT, int V>
 [[gnu::always_inline]] inline void group_products(const typename Layout<T>::Group* const* w, int64_t g,
-                                                  const PrefillActGroup* ag, __m256 (&acc)[R][NT]) {
+                                                  const ActGroup* ag, __m256 (&acc)[R][NT]) {
   constexpr int run = Layout<T>::int16_run < V ? Layout<T>::int16_run : V;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i dot[R][NT];  // int32 lane i: block i (of a half group: block i % 4)
@@ -304,7 +286,7 @@ template <DType T, int R, int NT, int V>
         const __m256i u = _mm256_load_si256((const __m256i*)w[r][g].u[k]);
         S1_UNROLL
         for (int t = 0; t < NT; ++t) {
-          const __m256i aq = _mm256_load_si256((const __m256i*)ag[t].q[k]);
+          const __m256i aq = _mm256_load_si256((const __m256i*)ag[t].q_t[k]);
           if constexpr (T == DType::Q8_0) {
             const __m256i pairs =
                 _mm256_maddubs_epi16(u, _mm256_sign_epi8(aq, _mm256_load_si256((const __m256i*)w[r][g].w[k])));
@@ -334,14 +316,14 @@ template <DType T, int R, int NT, int V>
     for (int t = 0; t < NT; ++t) {
       __m256i d = dot[r][t];
       if constexpr (Layout<T>::offset != 0)
-        d = _mm256_add_epi32(d, _mm256_load_si256((const __m256i*)ag[t].offset_sums));
+        d = _mm256_add_epi32(d, _mm256_load_si256((const __m256i*)ag[t].offset_ints));
       acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), dw), _mm256_broadcast_ss(&ag[t].d), acc[r][t]);
     }
   }
 }
 
 template <DType T, int R, int NT>
-void block32_tile(const typename Layout<T>::Group* const* w, const PrefillActGroup* a, int64_t group_stride,
+void block32_tile(const typename Layout<T>::Group* const* w, const uint8_t* a, size_t group_stride,
                   int64_t n_blocks, float* out, int64_t out_stride) {
   __m256 acc[R][NT];
   S1_UNROLL
@@ -351,8 +333,8 @@ void block32_tile(const typename Layout<T>::Group* const* w, const PrefillActGro
   const int64_t n_groups = (n_blocks + kGroupBlocks - 1) / kGroupBlocks;
   const bool half = half_group(int(n_blocks - (n_groups - 1) * kGroupBlocks));
   const int64_t n_whole = half ? n_groups - 1 : n_groups;
-  for (int64_t g = 0; g < n_whole; ++g) group_products<T, R, NT, kGroupBlocks>(w, g, a + g * group_stride, acc);
-  if (half) group_products<T, R, NT, kGroupBlocks / 2>(w, n_whole, a + n_whole * group_stride, acc);
+  for (int64_t g = 0; g < n_whole; ++g) group_products<T, R, NT, kGroupBlocks>(w, g, &act_at(a + g * group_stride, 0), acc);
+  if (half) group_products<T, R, NT, kGroupBlocks / 2>(w, n_whole, &act_at(a + n_whole * group_stride, 0), acc);
   S1_UNROLL
   for (int t = 0; t < NT; ++t)
     S1_UNROLL
@@ -360,14 +342,14 @@ void block32_tile(const typename Layout<T>::Group* const* w, const PrefillActGro
 }
 
 template <DType T, int R>
-void block32_tiles(const typename Layout<T>::Group* const* w, const PrefillActGroup* a, int64_t n_tokens,
-                   int64_t n_blocks, float* out, int64_t out_stride) {
+void block32_tiles(const typename Layout<T>::Group* const* w, const uint8_t* a, size_t group_stride,
+                   int64_t n_tokens, int64_t n_blocks, float* out, int64_t out_stride) {
   constexpr int tile = Layout<T>::tile_tokens;
   int64_t t = 0;
   for (; t + tile <= n_tokens; t += tile)
-    block32_tile<T, R, tile>(w, a + t, n_tokens, n_blocks, out + t * out_stride, out_stride);
+    block32_tile<T, R, tile>(w, a + t * sizeof(ActGroup), group_stride, n_blocks, out + t * out_stride, out_stride);
   with_count<tile - 1>(int(n_tokens - t), [&](auto n) {
-    block32_tile<T, R, n()>(w, a + t, n_tokens, n_blocks, out + t * out_stride, out_stride);
+    block32_tile<T, R, n()>(w, a + t * sizeof(ActGroup), group_stride, n_blocks, out + t * out_stride, out_stride);
   });
 }
 
@@ -385,16 +367,12 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
-  // One scratch buffer: a token block's transposed activations, then the rows' unpacked groups.
   const int64_t n_groups = (n_blocks + kGroupBlocks - 1) / kGroupBlocks;
-  const int64_t block = prefill_block_tokens(act.n_tokens, n_groups * sizeof(PrefillActGroup), Layout<T>::tile_tokens);
-  const size_t act_bytes = size_t(n_groups * block) * sizeof(PrefillActGroup);
-  uint8_t* buffer = scratch(1, act_bytes + kRows * n_groups * sizeof(Group));
-  auto* transposed = reinterpret_cast<PrefillActGroup*>(buffer);
-  auto* unpacked = reinterpret_cast<Group*>(buffer + act_bytes);
+  const int64_t block = prefill_block_tokens(act.n_tokens, n_groups * kPrefillActBytes, Layout<T>::tile_tokens);
+  auto* unpacked = reinterpret_cast<Group*>(scratch(1, kRows * n_groups * sizeof(Group)));
   for (int64_t tb = 0; tb < act.n_tokens; tb += block) {
     const int64_t n_block = min64(block, act.n_tokens - tb);
-    transpose_activations(act.data + tb * sizeof(ActGroup), act.group_stride, n_block, n_blocks, transposed);
+    const uint8_t* a = act.data + tb * sizeof(ActGroup);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = int(min64(kRows, row_end - r0));
       const Group* rows[kRows];
@@ -407,9 +385,10 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
                     size_t(n_blocks) * sizeof(typename Layout<T>::Block));
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        block32_tiles<T, kRows>(rows, transposed, n_block, n_blocks, o, w.rows);
+        block32_tiles<T, kRows>(rows, a, act.group_stride, n_block, n_blocks, o, w.rows);
       } else {
-        for (int r = 0; r < n_rows; ++r) block32_tiles<T, 1>(rows + r, transposed, n_block, n_blocks, o + r, w.rows);
+        for (int r = 0; r < n_rows; ++r)
+          block32_tiles<T, 1>(rows + r, a, act.group_stride, n_block, n_blocks, o + r, w.rows);
       }
     }
   }

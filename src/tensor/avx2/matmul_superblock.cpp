@@ -17,8 +17,8 @@
 // spread to the int16 lanes: vpmaddubsw, vpmaddwd and vpaddd per chunk and
 // token, where AVX-512 VNNI fuses the last two. Prefill lays the chunks out
 // transposed (vector k holds values 4k..4k+3 of every chunk, so int32 lane c is
-// chunk c's), the weights as they are unpacked and the activations once per
-// token block: then vpmaddubsw's int16 products of several vectors add up
+// chunk c's), the weights as they are unpacked and the activations in
+// prepare: then vpmaddubsw's int16 products of several vectors add up
 // before one vpmaddwd applies the scales (Q4_K: all 8 vectors, 8 * 2 * 15 *
 // 127 < 32768; Q5_K: 4; Q6_K: 2, whose 16-value sub-blocks are vectors 0-3 and
 // 4-7 of a chunk): 2 to 2.4 instructions per chunk and token instead of 3
@@ -43,27 +43,23 @@ constexpr int kRows = 2;
 constexpr int kTokens = 6;
 constexpr int kChunks = QK_K / 32;
 
-// Prepared activation super-block, values in element order.
+// Prepared activation super-block. q twice: in element order for decode, and
+// transposed for prefill (q_t[k] bytes 4c..4c+3 are chunk c's values
+// 4k..4k+3); prepare cannot tell which kernels will read them, and transposing
+// once here costs less than in each of the calls of every thread.
 struct ActSuper {
   int8_t q[QK_K];
+  int8_t q_t[kChunks][32];
   float scaled_sums[kChunks];  // d * sum of each 32 q, times the Q4_K/Q5_K mins
   int16_t sums[16];            // sum of each 16 q, times Q6_K's offset
   float d;
   float padding[15];
 };
-static_assert(sizeof(ActSuper) == 384 && sizeof(ActSuper) % 64 == 0);
+static_assert(sizeof(ActSuper) == 640 && sizeof(ActSuper) % 64 == 0);
+// What prefill reads of a token's super-block: all but q.
+constexpr size_t kPrefillActBytes = sizeof(ActSuper) - sizeof(ActSuper::q);
 
-// The same for prefill, q transposed: q[k] bytes 4c..4c+3 are chunk c's values 4k..4k+3.
-struct PrefillActSuper {
-  int8_t q[kChunks][32];
-  float scaled_sums[kChunks];
-  int16_t sums[16];
-  float d;
-  float padding[7];
-};
-static_assert(sizeof(PrefillActSuper) % 32 == 0);
-
-// Unpacked weight super-block for prefill, q transposed likewise.
+// Unpacked weight super-block for prefill, q transposed as the activations' q_t.
 struct WeightSuper {
   uint8_t q[kChunks][32];
   // int16 lanes 2c, 2c + 1: chunk c's scale (Q4_K/Q5_K: scale[0] only), or for
@@ -119,13 +115,17 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
     const float m = hmax(amax);
     out->d = m / 127.0f;
     const __m256 inv = _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f);
+    __m256i q[kChunks];
     for (int c = 0; c < kChunks; ++c) {
       int low, high;
-      _mm256_store_si256((__m256i*)(out->q + 32 * c), quantize32(x + 32 * c, inv, &low, &high));
+      q[c] = quantize32(x + 32 * c, inv, &low, &high);
+      _mm256_store_si256((__m256i*)(out->q + 32 * c), q[c]);
       out->sums[2 * c] = int16_t(low);
       out->sums[2 * c + 1] = int16_t(high);
       out->scaled_sums[c] = float(low + high) * out->d;
     }
+    transpose8(q);
+    for (int k = 0; k < kChunks; ++k) _mm256_store_si256((__m256i*)out->q_t[k], q[k]);
   }
 }
 
@@ -291,27 +291,9 @@ void unpack_super_to(const uint8_t* src, WeightSuper& dst) {
   dst.d = h.d;
 }
 
-// Tokens [0, n_tokens) of the prepared activations (from `a`) transposed for
-// prefill: super-block s of token t at dst[s * n_tokens + t].
-void transpose_activations(const uint8_t* a, size_t group_stride, int64_t n_tokens, int64_t n_super,
-                           PrefillActSuper* dst) {
-  for (int64_t s = 0; s < n_super; ++s) {
-    for (int64_t t = 0; t < n_tokens; ++t, ++dst) {
-      const ActSuper& src = act_at(a, group_stride, t, s);
-      __m256i q[kChunks];
-      for (int c = 0; c < kChunks; ++c) q[c] = _mm256_load_si256((const __m256i*)(src.q + 32 * c));
-      transpose8(q);
-      for (int k = 0; k < kChunks; ++k) _mm256_store_si256((__m256i*)dst->q[k], q[k]);
-      _mm256_store_ps(dst->scaled_sums, _mm256_load_ps(src.scaled_sums));
-      _mm256_store_si256((__m256i*)dst->sums, _mm256_load_si256((const __m256i*)src.sums));
-      dst->d = src.d;
-    }
-  }
-}
-
 template <DType T, int R, int NT>
-void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t super_stride, int64_t n_super,
-                float* out, int64_t out_stride) {
+void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_super, float* out,
+                int64_t out_stride) {
   constexpr int run = Run<T>::vectors;
   __m256 acc[R][NT];
   S1_UNROLL
@@ -319,7 +301,7 @@ void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t s
     S1_UNROLL
     for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
   for (int64_t s = 0; s < n_super; ++s) {
-    const PrefillActSuper* as = a + s * super_stride;
+    const ActSuper* as = &act_at(a, group_stride, 0, s);
     __m256i dot[R][NT];  // int32 lane c: chunk c
     S1_UNROLL
     for (int k0 = 0; k0 < kChunks; k0 += run) {
@@ -331,7 +313,7 @@ void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t s
           const __m256i q = _mm256_load_si256((const __m256i*)w[r][s].q[k]);
           S1_UNROLL
           for (int t = 0; t < NT; ++t) {
-            const __m256i pairs = _mm256_maddubs_epi16(q, _mm256_load_si256((const __m256i*)as[t].q[k]));
+            const __m256i pairs = _mm256_maddubs_epi16(q, _mm256_load_si256((const __m256i*)as[t].q_t[k]));
             sum[r][t] = k == k0 ? pairs : pinned(_mm256_add_epi16(sum[r][t], pairs));
           }
         }
@@ -352,7 +334,7 @@ void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t s
       const __m256 d_main = _mm256_broadcast_ss(&ws.d);
       S1_UNROLL
       for (int t = 0; t < NT; ++t) {
-        const PrefillActSuper& at = as[t];
+        const ActSuper& at = as[t];
         if constexpr (T == DType::Q6_K)
           dot[r][t] = _mm256_add_epi32(dot[r][t], _mm256_madd_epi16(_mm256_load_si256((const __m256i*)at.sums),
                                                                     _mm256_load_si256((const __m256i*)ws.offset_coef)));
@@ -370,13 +352,13 @@ void super_tile(const WeightSuper* const* w, const PrefillActSuper* a, int64_t s
 }
 
 template <DType T, int R>
-void super_tiles(const WeightSuper* const* w, const PrefillActSuper* a, int64_t n_tokens, int64_t n_super,
-                 float* out, int64_t out_stride) {
+void super_tiles(const WeightSuper* const* w, const uint8_t* a, size_t group_stride, int64_t n_tokens,
+                 int64_t n_super, float* out, int64_t out_stride) {
   int64_t t = 0;
   for (; t + kTokens <= n_tokens; t += kTokens)
-    super_tile<T, R, kTokens>(w, a + t, n_tokens, n_super, out + t * out_stride, out_stride);
+    super_tile<T, R, kTokens>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
   with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    super_tile<T, R, n()>(w, a + t, n_tokens, n_super, out + t * out_stride, out_stride);
+    super_tile<T, R, n()>(w, a + t * sizeof(ActSuper), group_stride, n_super, out + t * out_stride, out_stride);
   });
 }
 
@@ -393,15 +375,11 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
-  // One scratch buffer: a token block's transposed activations, then the rows' unpacked super-blocks.
-  const int64_t block = prefill_block_tokens(act.n_tokens, n_super * sizeof(PrefillActSuper), kTokens);
-  const size_t act_bytes = size_t(n_super * block) * sizeof(PrefillActSuper);
-  uint8_t* buffer = scratch(1, act_bytes + kRows * n_super * sizeof(WeightSuper));
-  auto* transposed = reinterpret_cast<PrefillActSuper*>(buffer);
-  auto* unpacked = reinterpret_cast<WeightSuper*>(buffer + act_bytes);
+  const int64_t block = prefill_block_tokens(act.n_tokens, n_super * kPrefillActBytes, kTokens);
+  auto* unpacked = reinterpret_cast<WeightSuper*>(scratch(1, kRows * n_super * sizeof(WeightSuper)));
   for (int64_t tb = 0; tb < act.n_tokens; tb += block) {
     const int64_t n_block = act.n_tokens - tb < block ? act.n_tokens - tb : block;
-    transpose_activations(act.data + tb * sizeof(ActSuper), act.group_stride, n_block, n_super, transposed);
+    const uint8_t* a = act.data + tb * sizeof(ActSuper);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
       const int n_rows = row_end - r0 < kRows ? int(row_end - r0) : kRows;
       const WeightSuper* rows[kRows];
@@ -416,9 +394,9 @@ void super_rows_of(const WeightMatrix& w, const Activations& act, float* out, in
                     size_t(n_super) * block_bytes);
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        super_tiles<T, kRows>(rows, transposed, n_block, n_super, o, w.rows);
+        super_tiles<T, kRows>(rows, a, act.group_stride, n_block, n_super, o, w.rows);
       } else {
-        for (int r = 0; r < n_rows; ++r) super_tiles<T, 1>(rows + r, transposed, n_block, n_super, o + r, w.rows);
+        for (int r = 0; r < n_rows; ++r) super_tiles<T, 1>(rows + r, a, act.group_stride, n_block, n_super, o + r, w.rows);
       }
     }
   }
