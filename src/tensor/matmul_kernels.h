@@ -93,6 +93,41 @@ inline void with_count(int n, F&& f) {
   }
 }
 
+// The float families' walk over a call's rows, the same in every set: blocks
+// of kTokenBlock tokens, and within each, tiles of Rows weight rows, read in
+// place (F32) or widened into scratch by the set's `widen(type, src, cols,
+// dst)` (F16, BF16). `tile(rows, n_rows, x, x_stride, n_tokens, cols, out,
+// out_stride)` computes one tile's products for the block: x is its first
+// token, out the tile's first output.
+template <int Rows, typename Widen, typename Tile>
+void float_row_tiles(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end,
+                     Widen widen, Tile tile) {
+  const int64_t cols = w.cols;
+  const auto* x = reinterpret_cast<const float*>(act.data);
+  const int64_t x_stride = int64_t(act.stride / sizeof(float));
+  const bool widened_rows = w.type != DType::F32;
+  const int64_t widened_stride = (cols + 15) / 16 * 16;  // each widened row 64-byte aligned
+  float* widened =
+      widened_rows ? reinterpret_cast<float*>(scratch(1, size_t(Rows * widened_stride) * sizeof(float))) : nullptr;
+  for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
+    const int64_t n_block = act.n_tokens - tb < kTokenBlock ? act.n_tokens - tb : kTokenBlock;
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += Rows) {
+      const int n_rows = row_end - r0 < Rows ? int(row_end - r0) : Rows;
+      const float* rows[Rows];
+      for (int r = 0; r < n_rows; ++r) {
+        const uint8_t* src = w.data + (r0 + r) * w.row_stride;
+        if (widened_rows) {
+          widen(w.type, src, cols, widened + r * widened_stride);
+          rows[r] = widened + r * widened_stride;
+        } else {
+          rows[r] = reinterpret_cast<const float*>(src);
+        }
+      }
+      tile(rows, n_rows, x + tb * x_stride, x_stride, n_block, cols, out + tb * w.rows + r0, w.rows);
+    }
+  }
+}
+
 }  // namespace
 
 }  // namespace s1::matmul_kernels

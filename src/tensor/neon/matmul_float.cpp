@@ -89,35 +89,16 @@ void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
 void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 
 void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
-  const int64_t cols = w.cols;
-  const auto* x = reinterpret_cast<const float*>(act.data);
-  const int64_t x_stride = int64_t(act.stride / sizeof(float));
-  const bool widen = w.type != DType::F32;
-  const int64_t widened_stride = (cols + 3) / 4 * 4;  // each widened row 16-byte aligned
-  float* widened = widen ? reinterpret_cast<float*>(scratch(1, kRows * widened_stride * sizeof(float))) : nullptr;
-  for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
-    const int64_t n_block = act.n_tokens - tb < kTokenBlock ? act.n_tokens - tb : kTokenBlock;
-    for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
-      const int n_rows = row_end - r0 < kRows ? int(row_end - r0) : kRows;
-      const float* rows[kRows];
-      for (int r = 0; r < n_rows; ++r) {
-        const uint8_t* src = w.data + (r0 + r) * w.row_stride;
-        if (widen) {
-          widen_row(w.type, src, cols, widened + r * widened_stride);
-          rows[r] = widened + r * widened_stride;
-        } else {
-          rows[r] = reinterpret_cast<const float*>(src);
-        }
-      }
-      float* o = out + tb * w.rows + r0;
-      const float* xb = x + tb * x_stride;
-      if (n_rows == kRows) {
-        float_tiles<kRows>(rows, xb, x_stride, n_block, cols, o, w.rows);
-      } else {
-        for (int r = 0; r < n_rows; ++r) float_tiles<1>(rows + r, xb, x_stride, n_block, cols, o + r, w.rows);
-      }
-    }
-  }
+  float_row_tiles<kRows>(w, act, out, row_begin, row_end, widen_row,
+                         [](const float* const* rows, int n_rows, const float* x, int64_t x_stride, int64_t n_tokens,
+                            int64_t cols, float* o, int64_t out_stride) {
+                           if (n_rows == kRows) {
+                             float_tiles<kRows>(rows, x, x_stride, n_tokens, cols, o, out_stride);
+                           } else {
+                             for (int r = 0; r < n_rows; ++r)
+                               float_tiles<1>(rows + r, x, x_stride, n_tokens, cols, o + r, out_stride);
+                           }
+                         });
 }
 
 }  // namespace

@@ -36,34 +36,19 @@ void dot_rows(const float* const* rows, const float* x, int64_t n, float* out, i
 void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 
 void float_rows(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin, int64_t row_end) {
-  const int64_t cols = w.cols;
-  const auto* x = reinterpret_cast<const float*>(act.data);
-  const int64_t x_stride = int64_t(act.stride / sizeof(float));
-  auto* unpacked = reinterpret_cast<float*>(scratch(1, size_t(kRows * cols) * sizeof(float)));
-  for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
-    const int64_t te = std::min(act.n_tokens, tb + kTokenBlock);
-    for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
-      const int n_rows = int(std::min<int64_t>(kRows, row_end - r0));
-      const float* rows[kRows];
-      for (int r = 0; r < n_rows; ++r) {
-        const uint8_t* src = w.data + (r0 + r) * w.row_stride;
-        if (w.type == DType::F32) {
-          rows[r] = reinterpret_cast<const float*>(src);
-        } else {
-          dequantize_row(w.type, src, unpacked + r * cols, cols);
-          rows[r] = unpacked + r * cols;
-        }
-      }
-      for (int64_t t = tb; t < te; ++t) {
-        float* o = out + t * w.rows + r0;
-        if (n_rows == kRows) {
-          dot_rows<kRows>(rows, x + t * x_stride, cols, o, 1);
-        } else {
-          for (int r = 0; r < n_rows; ++r) dot_rows<1>(rows + r, x + t * x_stride, cols, o + r, 1);
-        }
-      }
-    }
-  }
+  auto widen = [](DType type, const uint8_t* src, int64_t cols, float* dst) { dequantize_row(type, src, dst, cols); };
+  float_row_tiles<kRows>(w, act, out, row_begin, row_end, widen,
+                         [](const float* const* rows, int n_rows, const float* x, int64_t x_stride, int64_t n_tokens,
+                            int64_t cols, float* o, int64_t out_stride) {
+                           for (int64_t t = 0; t < n_tokens; ++t) {
+                             if (n_rows == kRows) {
+                               dot_rows<kRows>(rows, x + t * x_stride, cols, o + t * out_stride, 1);
+                             } else {
+                               for (int r = 0; r < n_rows; ++r)
+                                 dot_rows<1>(rows + r, x + t * x_stride, cols, o + t * out_stride + r, 1);
+                             }
+                           }
+                         });
 }
 
 }  // namespace
