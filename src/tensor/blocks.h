@@ -59,6 +59,22 @@ static_assert(sizeof(block_q5_K) == 176);
 static_assert(sizeof(block_q6_K) == 210);
 static_assert(sizeof(block_q8_K) == 292);
 
+// The 8 six-bit scales then the 8 six-bit mins of a Q4_K/Q5_K super-block's
+// 12 packed bytes (ggml's get_scale_min_k4 for all 8 sub-blocks at once), as
+// 16 bytes in out[0..4). In an unnamed namespace: every kernel set's folder
+// gets its own copy, built for its own target.
+namespace {
+inline void k4_scales_mins(const uint8_t* packed, uint32_t out[4]) {
+  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  out[0] = u[0] & kmask1;
+  out[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+  out[2] = u[1] & kmask1;
+  out[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+}
+}  // namespace
+
 // Scalar conversions; the kernels use the F16C / AVX-512 forms.
 inline float f16_to_f32(f16_bits h) {
   uint32_t sign = uint32_t(h & 0x8000) << 16;

@@ -68,18 +68,11 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
   }
 }
 
-// The 8 six-bit scales then the 8 six-bit mins of a Q4_K/Q5_K super-block, as
-// bytes (ggml's get_scale_min_k4 for all 8 at once).
+// The 8 scales then the 8 mins of a Q4_K/Q5_K super-block as bytes, built from
+// registers: a 16-byte load of four 4-byte stores would stall.
 inline __m128i k4_scales_mins(const uint8_t* packed) {
-  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
   uint32_t u[4];
-  std::memcpy(u, packed, 12);
-  u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-  const uint32_t mins_low = u[1] & kmask1;
-  u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-  u[2] = mins_low;
-  u[0] &= kmask1;
-  // Built from registers: a 16-byte load of four 4-byte stores would stall.
+  s1::k4_scales_mins(packed, u);
   return _mm_set_epi64x(int64_t(u[2]) | int64_t(u[3]) << 32, int64_t(u[0]) | int64_t(u[1]) << 32);
 }
 

@@ -97,17 +97,6 @@ void unpack_q5_0(const uint8_t* row, int64_t n_blocks, const Unpacked& u) {
   }
 }
 
-// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block.
-inline void scale_min_k4(int j, const uint8_t* s, int& scale, int& min) {
-  if (j < 4) {
-    scale = s[j] & 63;
-    min = s[j + 4] & 63;
-  } else {
-    scale = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
 template <DType T>
 void unpack_k4(const uint8_t* row, int64_t n_super, const Unpacked& u) {
   using Block = std::conditional_t<T == DType::Q4_K, block_q4_K, block_q5_K>;
@@ -115,6 +104,10 @@ void unpack_k4(const uint8_t* row, int64_t n_super, const Unpacked& u) {
   for (int64_t s = 0; s < n_super; ++s) {
     const Block& b = blocks[s];
     const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
+    uint32_t packed[4];
+    k4_scales_mins(b.scales, packed);
+    uint8_t scale_min[16];  // 8 scales, then 8 mins
+    std::memcpy(scale_min, packed, 16);
     int8_t* q = u.q + s * QK_K;
     for (int sub = 0; sub < 8; sub += 2) {  // 64 elements: low nibbles of 32 bytes, then their high nibbles
       const uint8_t* qs = b.qs + 16 * sub;
@@ -127,11 +120,8 @@ void unpack_k4(const uint8_t* row, int64_t n_super, const Unpacked& u) {
         q[32 * sub + l] = int8_t(lo);
         q[32 * sub + 32 + l] = int8_t(hi);
       }
-      for (int h = 0; h < 2; ++h) {
-        int sc, m;
-        scale_min_k4(sub + h, b.scales, sc, m);
-        set_chunks(u, s * (QK_K / kChunk) + 2 * (sub + h), 2, d * float(sc), -dmin * float(m));
-      }
+      for (int j = sub; j < sub + 2; ++j)
+        set_chunks(u, s * (QK_K / kChunk) + 2 * j, 2, d * float(scale_min[j]), -dmin * float(scale_min[8 + j]));
     }
   }
 }
