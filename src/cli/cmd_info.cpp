@@ -50,7 +50,7 @@ ordered_json describe(const gguf::File& f) {
   auto heads = f.get_int(key("attention.head_count"));
   auto head_dim = f.get_int(key("attention.key_length"));
   if (!head_dim && embd && heads && *heads > 0) head_dim = *embd / *heads;
-  auto traits = arch_traits(a);
+  const ArchInfo* arch_info = find_arch(a);
 
   std::map<std::string, int64_t> weight_types;
   uint64_t parameters = 0;
@@ -82,7 +82,7 @@ ordered_json describe(const gguf::File& f) {
   j["feed_forward"] = or_null(f.get_int(key("feed_forward_length")));
   j["context_length"] = or_null(f.get_int(key("context_length")));
   j["rope_theta"] = or_null(f.get_float(key("rope.freq_base")));
-  j["rope_type"] = traits ? ordered_json(traits->rope) : ordered_json(nullptr);
+  j["rope_type"] = arch_info ? ordered_json(arch_info->rope == ops::RopeStyle::neox ? "neox" : "normal") : ordered_json(nullptr);
   j["rms_epsilon"] = or_null(f.get_float(key("attention.layer_norm_rms_epsilon")));
   j["tied_output"] = or_null(tied);
   j["tensors"] = f.tensors().size();

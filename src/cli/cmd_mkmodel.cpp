@@ -1,5 +1,5 @@
 // `s1 mkmodel`: a random-weight model with exactly the tensor names, shapes
-// and metadata llama.cpp expects for qwen2 / qwen3 / llama, for tests and
+// and metadata llama.cpp expects (model/config.h, model/tensors.h), for tests and
 // benchmarks at real sizes without downloading weights. Tensors are generated
 // while the file is written (one at a time), so memory stays near the largest
 // single tensor even for billion-parameter shapes.
@@ -14,6 +14,7 @@
 #include "cli/mkmodel.h"
 #include "gguf/gguf.h"
 #include "model/shapes.h"
+#include "model/tensors.h"
 #include "tensor/blocks.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -27,11 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using gguf::Value;
-
-struct Plan {
-  ModelShape shape;
-  ArchTraits arch;
-};
 
 // Splitmix64: tiny, fast and identical everywhere (std distributions are not).
 struct Rng {
@@ -63,8 +59,10 @@ void fill_normal(std::span<float> out, uint64_t seed, float stddev) {
   }
 }
 
-Plan make_plan(const MkmodelOptions& o) {
-  Plan p{};
+// The model's configuration: the shape (--shape, or the architecture's small
+// default), then the size flags, then each --set, then what is derived.
+ModelConfig make_config(const MkmodelOptions& o) {
+  ModelConfig c;
   if (!o.shape.empty()) {
     const ModelShape* s = find_model_shape(o.shape);
     if (!s) {
@@ -74,32 +72,33 @@ Plan make_plan(const MkmodelOptions& o) {
     }
     if (!o.arch.empty() && o.arch != s->arch)
       fail("--shape {} is a {} model but --arch says {}", o.shape, s->arch, o.arch);
-    p.shape = *s;
+    c = shape_config(*s);
   } else {
-    if (o.arch.empty()) fail("mkmodel needs --arch with custom dimensions (or --shape NAME)");
-    if (o.layers <= 0 || o.embd <= 0 || o.heads <= 0 || o.kv_heads <= 0 || o.ff <= 0)
-      fail("mkmodel needs --layers, --embd, --heads, --kv-heads and --ff (all positive), or --shape NAME");
-    if (!o.head_dim && o.embd % o.heads != 0)
-      fail("--embd {} is not a multiple of --heads {}; give --head-dim", o.embd, o.heads);
-    auto traits = arch_traits(o.arch);
-    p.shape = ModelShape{"custom", o.arch, o.layers, o.embd, o.heads, o.kv_heads,
-                         o.head_dim ? o.head_dim : o.embd / o.heads, o.ff, o.tied, 4096,
-                         traits ? traits->rope_theta : 0};
+    if (o.arch.empty()) fail("mkmodel needs --arch ARCH or --shape NAME");
+    if (!find_arch(o.arch)) fail("unknown --arch '{}' (known: {})", o.arch, supported_architectures());
+    c = shape_config(default_shape(o.arch));
   }
-  auto traits = arch_traits(p.shape.arch);
-  if (!traits) fail("unknown --arch '{}' (known: qwen2, qwen3, llama)", p.shape.arch);
-  p.arch = *traits;
-  if (o.tied) p.shape.tied_output = true;
-  if (o.ctx > 0) p.shape.context_length = o.ctx;
-  if (p.shape.n_heads % p.shape.n_kv_heads != 0)
-    fail("--heads {} is not a multiple of --kv-heads {}", p.shape.n_heads, p.shape.n_kv_heads);
-  if (p.shape.head_dim <= 0 || p.shape.head_dim % 2 != 0)
-    fail("head dim {} must be positive and even (rope rotates pairs)", p.shape.head_dim);
-  return p;
+  const std::pair<const char*, int> aliases[] = {
+      {"block_count", o.layers},          {"embedding_length", o.embd},
+      {"attention.head_count", o.heads},  {"attention.head_count_kv", o.kv_heads},
+      {"feed_forward_length", o.ff},      {"attention.key_length", o.head_dim},
+      {"attention.value_length", o.head_dim}, {"context_length", o.ctx}};
+  for (auto [key, value] : aliases)
+    if (value != 0) set_config_key(c, key, std::to_string(value));
+  // An --embd / --heads pair without --head-dim keeps heads of embd / heads.
+  if (o.head_dim == 0 && (o.embd != 0 || o.heads != 0)) c.head_dim = c.value_dim = 0;
+  for (const std::string& pair : o.sets) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) fail("--set '{}' is not KEY=VALUE", pair);
+    set_config_key(c, std::string_view(pair).substr(0, eq), std::string_view(pair).substr(eq + 1));
+  }
+  if (o.tied) c.tied_output = true;
+  complete_config(c, "mkmodel");
+  return c;
 }
 
 fs::path find_shared_vocab(std::string_view arch) {
-  std::string file = arch == "llama" ? "ggml-vocab-llama-bpe.gguf" : "ggml-vocab-qwen2.gguf";
+  const std::string file(find_arch(arch)->vocab_file);
   std::vector<fs::path> roots;
   if (const char* env = std::getenv("S1_SHARED")) roots.emplace_back(env);
   roots.emplace_back("../shared");
@@ -175,35 +174,34 @@ uint32_t float_file_type(DType t) { return t == DType::F16 ? 1 : t == DType::BF1
 
 class ModelBuilder {
  public:
-  ModelBuilder(gguf::Writer& w, DType weight_type, uint64_t seed) : w_(w), weight_type_(weight_type), seed_(seed) {}
+  ModelBuilder(gguf::Writer& w, uint64_t seed, float stddev) : w_(w), seed_(seed), stddev_(stddev) {}
 
-  void matrix(const std::string& name, uint64_t cols, uint64_t rows) { random(name, weight_type_, {cols, rows}); }
-  void bias(const std::string& name, uint64_t n) { random(name, DType::F32, {n}); }
-  void norm(const std::string& name, uint64_t n) {
-    w_.add_tensor_generated(name, DType::F32, {n}, [](std::span<uint8_t> out) {
+  void norm(const std::string& name, std::vector<uint64_t> shape) {
+    w_.add_tensor_generated(name, DType::F32, std::move(shape), [](std::span<uint8_t> out) {
       std::span<float> v(reinterpret_cast<float*>(out.data()), out.size() / 4);
       std::fill(v.begin(), v.end(), 1.0f);
     });
   }
 
- private:
   void random(const std::string& name, DType type, std::vector<uint64_t> shape) {
     uint64_t seed = tensor_seed(seed_, name);
     w_.add_tensor_generated(name, type, std::move(shape),
-                            [seed, type](std::span<uint8_t> out) { fill_random(out, type, seed); });
+                            [seed, type, stddev = stddev_](std::span<uint8_t> out) { fill_random(out, type, seed, stddev); });
   }
 
   // Values come in fixed-size chunks, each from its own seed, and are then
   // stored as f32, f16 or bf16: the f16 file of a seed is the f32 file rounded,
   // and no f32 copy of a whole tensor is ever held.
-  static void fill_random(std::span<uint8_t> out, DType type, uint64_t seed) {
+
+ private:
+  static void fill_random(std::span<uint8_t> out, DType type, uint64_t seed, float stddev) {
     constexpr size_t kChunk = 1 << 16;
     std::vector<float> f(kChunk);
     size_t n = out.size() / (type == DType::F32 ? 4 : 2);
     Rng chunk_seeds{seed};
     for (size_t i = 0; i < n; i += kChunk) {
       size_t k = std::min(kChunk, n - i);
-      fill_normal({f.data(), k}, chunk_seeds.next(), 0.02f);
+      fill_normal({f.data(), k}, chunk_seeds.next(), stddev);
       if (type == DType::F32) {
         std::memcpy(out.data() + 4 * i, f.data(), 4 * k);
         continue;
@@ -214,74 +212,40 @@ class ModelBuilder {
   }
 
   gguf::Writer& w_;
-  DType weight_type_;
   uint64_t seed_;
+  float stddev_;
 };
 
-void build_model(gguf::Writer& w, const Plan& p, const MkmodelOptions& o, DType weight_type) {
-  const ModelShape& s = p.shape;
-  const std::string a(s.arch);
-  auto key = [&](const char* suffix) { return a + "." + suffix; };
-  w.set("general.architecture", Value{a});
-  std::string name = o.shape.empty() ? fmt::format("random-{}-{}x{}", a, s.n_layers, s.n_embd)
-                                     : fmt::format("random-{}", s.name);
-  w.set("general.name", Value{o.name.empty() ? name : o.name});
-  w.set("general.file_type", Value{float_file_type(weight_type)});
-  w.set(key("block_count"), Value{uint32_t(s.n_layers)});
-  w.set(key("context_length"), Value{uint32_t(s.context_length)});
-  w.set(key("embedding_length"), Value{uint32_t(s.n_embd)});
-  w.set(key("feed_forward_length"), Value{uint32_t(s.n_ff)});
-  w.set(key("attention.head_count"), Value{uint32_t(s.n_heads)});
-  w.set(key("attention.head_count_kv"), Value{uint32_t(s.n_kv_heads)});
-  w.set(key("rope.freq_base"), Value{float(s.rope_theta)});
-  w.set(key("attention.layer_norm_rms_epsilon"), Value{float(p.arch.rms_eps)});
-  if (p.arch.qk_norm || s.head_dim * s.n_heads != s.n_embd) {
-    w.set(key("attention.key_length"), Value{uint32_t(s.head_dim)});
-    w.set(key("attention.value_length"), Value{uint32_t(s.head_dim)});
-  }
-  if (a == "llama") w.set(key("rope.dimension_count"), Value{uint32_t(s.head_dim)});
-
+void build_model(gguf::Writer& w, ModelConfig& c, const MkmodelOptions& o, DType weight_type) {
   std::string vocab_path = o.vocab_from;
   if (vocab_path.empty() && !o.shape.empty()) {
-    vocab_path = find_shared_vocab(s.arch).string();
-    if (vocab_path.empty()) log_warn("no shared vocabulary found for {}; using the tiny byte vocabulary", s.name);
+    vocab_path = find_shared_vocab(c.arch).string();
+    if (vocab_path.empty()) log_warn("no shared vocabulary found for {}; using the tiny byte vocabulary", o.shape);
   }
-  int64_t n_vocab = vocab_path.empty() ? set_tiny_vocab(w) : copy_vocab(w, vocab_path);
-  if (a == "llama") w.set(key("vocab_size"), Value{uint32_t(n_vocab)});
+  w.set("general.architecture", Value{c.arch});
+  const std::string name = o.shape.empty() ? fmt::format("random-{}-{}x{}", c.arch, c.n_layer, c.n_embd)
+                                           : fmt::format("random-{}", o.shape);
+  w.set("general.name", Value{o.name.empty() ? name : o.name});
+  w.set("general.file_type", Value{float_file_type(weight_type)});
+  c.n_vocab = int(vocab_path.empty() ? set_tiny_vocab(w) : copy_vocab(w, vocab_path));
+  write_model_config(c, w);
 
-  const uint64_t embd = s.n_embd, q_dim = uint64_t(s.n_heads) * s.head_dim,
-                 kv_dim = uint64_t(s.n_kv_heads) * s.head_dim, vocab = uint64_t(n_vocab);
-  ModelBuilder b(w, weight_type, o.seed);
-  b.matrix("token_embd.weight", embd, vocab);
-  b.norm("output_norm.weight", embd);
-  if (!s.tied_output) b.matrix("output.weight", embd, vocab);
-  for (int l = 0; l < s.n_layers; ++l) {
-    auto t = [&](const char* name) { return fmt::format("blk.{}.{}", l, name); };
-    b.norm(t("attn_norm.weight"), embd);
-    b.matrix(t("attn_q.weight"), embd, q_dim);
-    b.matrix(t("attn_k.weight"), embd, kv_dim);
-    b.matrix(t("attn_v.weight"), embd, kv_dim);
-    if (p.arch.qkv_bias) {
-      b.bias(t("attn_q.bias"), q_dim);
-      b.bias(t("attn_k.bias"), kv_dim);
-      b.bias(t("attn_v.bias"), kv_dim);
+  ModelBuilder b(w, o.seed, o.stddev);
+  for_each_tensor(c, [&](const TensorSpec& t) {
+    switch (t.kind) {
+      case TensorKind::matrix:
+      case TensorKind::experts: b.random(t.name, weight_type, t.shape); break;
+      case TensorKind::router:
+      case TensorKind::vector: b.random(t.name, DType::F32, t.shape); break;
+      case TensorKind::norm: b.norm(t.name, t.shape); break;
     }
-    if (p.arch.qk_norm) {
-      b.norm(t("attn_q_norm.weight"), uint64_t(s.head_dim));
-      b.norm(t("attn_k_norm.weight"), uint64_t(s.head_dim));
-    }
-    b.matrix(t("attn_output.weight"), q_dim, embd);
-    b.norm(t("ffn_norm.weight"), embd);
-    b.matrix(t("ffn_gate.weight"), embd, uint64_t(s.n_ff));
-    b.matrix(t("ffn_up.weight"), embd, uint64_t(s.n_ff));
-    b.matrix(t("ffn_down.weight"), uint64_t(s.n_ff), embd);
-  }
+  });
 }
 
 }  // namespace
 
 int run_mkmodel(const MkmodelOptions& o) {
-  Plan plan = make_plan(o);
+  ModelConfig config = make_config(o);
   auto type = parse_dtype(o.type);
   bool direct = type && (*type == DType::F32 || *type == DType::F16 || *type == DType::BF16);
   static const char* kQuantRecipes[] = {"q8_0", "q4_0", "q5_0", "q4_k_m", "q5_k_m", "q6_k"};
@@ -290,7 +254,7 @@ int run_mkmodel(const MkmodelOptions& o) {
     fail("unknown --type '{}' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m, q6_k)", o.type);
 
   gguf::Writer w;
-  build_model(w, plan, o, direct ? *type : DType::F32);
+  build_model(w, config, o, direct ? *type : DType::F32);
   if (direct) {
     w.write(o.output);
   } else {
@@ -308,33 +272,43 @@ int run_mkmodel(const MkmodelOptions& o) {
     fail("--type {} needs the quantizer (model/quantize.h), which this build does not have", o.type);
 #endif
   }
-  const ModelShape& s = plan.shape;
-  log_info("wrote {} ({} {}: {} layers, embd {}, {} heads / {} kv, ff {})", o.output, s.arch, o.type, s.n_layers,
-           s.n_embd, s.n_heads, s.n_kv_heads, s.n_ff);
+  const ModelConfig& c = config;
+  if (c.moe())
+    log_info("wrote {} ({} {}: {} layers, embd {}, {} heads / {} kv, {} experts of ff {}, {} used)", o.output, c.arch,
+             o.type, c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.n_expert, c.n_ff_exp, c.n_expert_used);
+  else
+    log_info("wrote {} ({} {}: {} layers, embd {}, {} heads / {} kv, ff {})", o.output, c.arch, o.type, c.n_layer,
+             c.n_embd, c.n_head, c.n_head_kv, c.n_ff);
   return 0;
 }
 
 void add_model_shape_options(CLI::App& app, MkmodelOptions& o, const std::string& arch_flag,
                              const std::string& shape_flag) {
-  app.add_option(arch_flag, o.arch, "Architecture: qwen2, qwen3 or llama");
-  app.add_option(shape_flag, o.shape, "A real model's shape: qwen2.5-0.5b, qwen2.5-1.5b, qwen3-0.6b, llama-3.2-1b");
-  app.add_option("--layers", o.layers, "Transformer blocks");
-  app.add_option("--embd", o.embd, "Embedding width");
-  app.add_option("--heads", o.heads, "Attention heads");
-  app.add_option("--kv-heads", o.kv_heads, "Key/value heads");
-  app.add_option("--ff", o.ff, "Feed-forward width");
-  app.add_option("--head-dim", o.head_dim, "Head dimension (default embd / heads)");
+  std::string shapes;
+  for (const auto& m : model_shapes()) shapes += fmt::format("{}{}", shapes.empty() ? "" : ", ", m.name);
+  app.add_option(arch_flag, o.arch, "Architecture: " + supported_architectures() + " (small default shape)");
+  app.add_option(shape_flag, o.shape, "A real model's shape: " + shapes);
+  app.add_option("--set", o.sets,
+                 "KEY=VALUE: any {arch}. metadata key without the prefix (block_count, expert_count, ...); repeatable");
+  app.add_option("--layers", o.layers, "Transformer blocks (= --set block_count=N)");
+  app.add_option("--embd", o.embd, "Embedding width (= --set embedding_length=N)");
+  app.add_option("--heads", o.heads, "Attention heads (= --set attention.head_count=N)");
+  app.add_option("--kv-heads", o.kv_heads, "Key/value heads (= --set attention.head_count_kv=N)");
+  app.add_option("--ff", o.ff, "Feed-forward width (= --set feed_forward_length=N)");
+  app.add_option("--head-dim", o.head_dim, "Head dimension (default embd / heads; = --set attention.key_length=N)");
   app.add_option("--vocab-from", o.vocab_from, "Copy the tokenizer from this GGUF (default: tiny byte vocab)");
   app.add_flag("--tied", o.tied, "Share token_embd as the output projection");
-  app.add_option("--ctx", o.ctx, "Context length to record");
+  app.add_option("--ctx", o.ctx, "Context length to record (= --set context_length=N)");
 }
 
 }  // namespace s1::cli
 
-S1_COMMAND(mkmodel, "Write a random-weight qwen2/qwen3/llama GGUF that llama.cpp can load") {
+S1_COMMAND(mkmodel, "Write a random-weight GGUF of any supported architecture that llama.cpp can load") {
   auto o = std::make_shared<s1::cli::MkmodelOptions>();
   s1::cli::add_model_shape_options(app, *o, "--arch", "--shape");
   app.add_option("--seed", o->seed, "Random seed (same seed, same file)");
+  app.add_option("--stddev", o->stddev, "Standard deviation of the random weights (default 0.02)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--type", o->type, "f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m or q6_k");
   app.add_option("--name", o->name, "general.name");
   app.add_option("-o,--output", o->output, "Output GGUF file")->required();

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace s1::cli {
 
@@ -12,9 +13,11 @@ struct MkmodelOptions {
   std::string arch;
   std::string shape;
   int layers = 0, embd = 0, heads = 0, kv_heads = 0, ff = 0, head_dim = 0;
+  std::vector<std::string> sets;  // --set KEY=VALUE
   std::string vocab_from;
   bool tied = false;
   uint64_t seed = 1;
+  float stddev = 0.02f;  // of the random weights (norms are 1)
   std::string type = "f32";
   int ctx = 0;
   std::string name;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "tensor/blocks.h"
+#include "tensor/kernel_set.h"
 #include "tensor/matmul.h"
 #include "tensor/quant.h"
 #include "util/error.h"
@@ -59,8 +60,15 @@ Context::Context(const Model& model, ContextParams params)
   att_.resize(t * size_t(c.q_dim()));
   k_.resize(t * size_t(c.kv_dim()));
   v_.resize(t * size_t(c.kv_dim()));
-  gate_.resize(t * size_t(c.n_ff));
-  up_.resize(t * size_t(c.n_ff));
+  const size_t ff = size_t(std::max(c.n_ff, c.n_ff_exp));
+  gate_.resize(t * ff);
+  up_.resize(t * ff);
+  if (c.moe()) {
+    router_.resize(t * size_t(c.n_expert));
+    routes_.resize(size_t(c.n_expert));
+    expert_in_.resize(t * size_t(c.n_embd));
+    expert_out_.resize(t * size_t(c.n_embd));
+  }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
 }
 
@@ -144,7 +152,10 @@ int Context::forward(const Batch::Token* tokens, int n, float* logits_out) {
   embed(tokens, n);
   for (int layer = 0; layer < config().n_layer; ++layer) {
     attention_block(layer, tokens, n);
-    ffn_block(layer, n);
+    if (config().moe())
+      moe_block(layer, n);
+    else
+      ffn_block(layer, n);
   }
   return output_logits(tokens, n, logits_out);
 }
@@ -249,6 +260,65 @@ void Context::ffn_block(int layer, int n) {
   });
   matmul(w.w_down, gate_.data(), n, proj_.data(), *pool_);
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
+}
+
+// x += Σ over the token's top-k experts e of p_e · W_down,e · (silu(W_gate,e · h) * (W_up,e · h)),
+// h = rmsnorm(x), p = the router's softmax probabilities of the chosen
+// experts, renormalized to sum to 1 (qwen3moe's norm_topk_prob).
+//
+// The chunk's tokens are grouped by expert, so each chosen expert's matrices
+// are read once for all the tokens routed to it, and experts no token chose
+// are not read at all.
+void Context::moe_block(int layer, int n) {
+  const ModelConfig& c = config();
+  const LayerWeights& w = model_.layers()[size_t(layer)];
+  const int d = c.n_embd, ff = c.n_ff_exp;
+  for_each_token(n, [&](int i) {
+    ops::rmsnorm(&x_[size_t(i) * d], w.ffn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
+  });
+  route_tokens(w, n);
+
+  std::fill(proj_.begin(), proj_.begin() + size_t(n) * d, 0.0f);
+  for (int e = 0; e < c.n_expert; ++e) {
+    const std::vector<Route>& routed = routes_[size_t(e)];
+    const int m = int(routed.size());
+    if (m == 0) continue;
+    for (int j = 0; j < m; ++j)
+      std::copy_n(&xn_[size_t(routed[size_t(j)].token) * d], d, &expert_in_[size_t(j) * d]);
+    matmul(w.gate_exps.expert(e), expert_in_.data(), m, gate_.data(), *pool_);
+    matmul(w.up_exps.expert(e), expert_in_.data(), m, up_.data(), *pool_);
+    for (int j = 0; j < m; ++j) {
+      const size_t at = size_t(j) * ff;
+      ops::swiglu(&gate_[at], &up_[at], &gate_[at], ff);
+    }
+    matmul(w.down_exps.expert(e), gate_.data(), m, expert_out_.data(), *pool_);
+    for (int j = 0; j < m; ++j) {
+      const Route& r = routed[size_t(j)];
+      kernels().axpy_f32(r.weight, &expert_out_[size_t(j) * d], &proj_[size_t(r.token) * d], d);
+    }
+  }
+  ops::add(x_.data(), proj_.data(), int64_t(n) * d);
+}
+
+// Fills routes_: for every token of the chunk (normalized input in xn_), its
+// n_expert_used most probable experts and their renormalized weights.
+void Context::route_tokens(const LayerWeights& w, int n) {
+  const ModelConfig& c = config();
+  const int n_expert = c.n_expert, k = c.n_expert_used;
+  matmul(w.router, xn_.data(), n, router_.data(), *pool_);
+  for (auto& routed : routes_) routed.clear();
+  std::vector<int> order(static_cast<size_t>(n_expert));
+  for (int i = 0; i < n; ++i) {
+    float* p = &router_[size_t(i) * n_expert];
+    ops::softmax(p, n_expert);
+    for (int e = 0; e < n_expert; ++e) order[size_t(e)] = e;
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [p](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    float sum = 0;
+    for (int j = 0; j < k; ++j) sum += p[order[size_t(j)]];
+    sum = std::max(sum, 6.103515625e-5f);  // as llama.cpp clamps it (the smallest normal f16)
+    for (int j = 0; j < k; ++j) routes_[size_t(order[size_t(j)])].push_back({i, p[order[size_t(j)]] / sum});
+  }
 }
 
 // logits = W_out · rmsnorm(x) for the flagged tokens only (the vocabulary

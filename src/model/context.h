@@ -108,6 +108,8 @@ class Context {
   void embed(const Batch::Token* tokens, int n);
   void attention_block(int layer, const Batch::Token* tokens, int n);
   void ffn_block(int layer, int n);
+  void moe_block(int layer, int n);
+  void route_tokens(const LayerWeights& w, int n);
   void attend(int layer, const Batch::Token* tokens, int n);
   int output_logits(const Batch::Token* tokens, int n, float* logits_out);
   void for_each_token(int n, const std::function<void(int)>& fn);
@@ -123,6 +125,16 @@ class Context {
   // Activations of one chunk, row-major [n_tokens × width].
   std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_;
   std::vector<float> scores_;  // per thread: attention scores of one head
+  // Mixture of experts: router probabilities [n_tokens × n_expert]; per
+  // expert, the chunk's tokens routed to it and their weights; one expert's
+  // gathered inputs and outputs.
+  struct Route {
+    int token;
+    float weight;
+  };
+  std::vector<float> router_;
+  std::vector<std::vector<Route>> routes_;
+  std::vector<float> expert_in_, expert_out_;
   std::vector<float> logits_;
 };
 

@@ -2,11 +2,12 @@
 // A transformer language model read from a GGUF file: its configuration and
 // its weights, used in place from the file's memory map (no dequantized copy).
 //
-// The supported architectures (qwen2, qwen3, llama) are one decoder-only
+// The supported architectures (model/config.h) are one decoder-only
 // transformer with different switches — q/k/v biases, per-head q/k RMS norms,
-// rope style and frequency factors, tied output — so an architecture is a
-// ModelConfig, not a class. Loading checks every tensor's presence, shape and
-// type and throws s1::Error naming the file and the problem.
+// rope style and frequency factors, tied output, a dense or mixture-of-experts
+// feed-forward — so an architecture is a ModelConfig, not a class. Loading
+// walks the tensor list of model/tensors.h, checks every tensor's presence,
+// shape and type and throws s1::Error naming the file and the problem.
 //
 //   auto model = s1::Model::load("qwen2.5-0.5b-q4_k_m.gguf");
 //   s1::Context ctx(*model, {.n_ctx = 4096});      // see model/context.h
@@ -16,42 +17,23 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "model/config.h"
+#include "model/tensors.h"
 #include "tensor/matmul.h"
 #include "tensor/ops.h"
 
 namespace s1 {
 
-struct ModelConfig {
-  std::string arch;  // "qwen2", "qwen3" or "llama"
-  int n_layer = 0;
-  int n_embd = 0;
-  int n_head = 0;
-  int n_head_kv = 0;  // < n_head: grouped-query attention (1: multi-query)
-  int head_dim = 0;   // may differ from n_embd / n_head (qwen3)
-  int n_ff = 0;
-  int n_vocab = 0;
-  int n_ctx_train = 0;  // the context length the model was trained for
-  float rms_eps = 1e-6f;
-
-  ops::RopeStyle rope_style = ops::RopeStyle::neox;
-  int n_rot = 0;  // rotated dimensions per head
-  double rope_theta = 10000.0;
-  double rope_freq_scale = 1.0;  // 1 / linear scaling factor
-
-  bool qkv_bias = false;     // q/k/v projections have biases (qwen2)
-  bool qk_norm = false;      // per-head RMS norm of q and k before rope (qwen3)
-  bool tied_output = false;  // the output projection is the token embedding
-
-  int q_dim() const { return n_head * head_dim; }
-  int kv_dim() const { return n_head_kv * head_dim; }
+// n matrices of one shape stored back to back (a 3-D GGUF tensor).
+struct ExpertMatrices {
+  WeightMatrix first;      // expert 0
+  size_t expert_bytes = 0;  // from one expert's matrix to the next
+  WeightMatrix expert(int e) const {
+    WeightMatrix w = first;
+    w.data += size_t(e) * expert_bytes;
+    return w;
+  }
 };
-
-// The architectures load() accepts, for messages: "qwen2, qwen3, llama".
-const char* supported_architectures();
-
-// Reads the configuration from GGUF metadata ({arch}.block_count, ...); the
-// vocabulary size comes from token_embd.weight.
-ModelConfig read_model_config(const gguf::File& file);
 
 // One transformer block's weights. Matrices point into the mapped file; the
 // small vectors (norm weights, biases) are converted to f32 copies.
@@ -61,7 +43,11 @@ struct LayerWeights {
   std::vector<float> bq, bk, bv;      // empty unless config.qkv_bias
   std::vector<float> q_norm, k_norm;  // head_dim each; empty unless config.qk_norm
   std::vector<float> ffn_norm;
-  WeightMatrix w_gate, w_up, w_down;
+  WeightMatrix w_gate, w_up, w_down;  // dense feed-forward
+  // Mixture of experts: the router (F32 [n_expert × n_embd]) and the experts'
+  // gate, up and down matrices, each expert's in the file's type.
+  WeightMatrix router;
+  ExpertMatrices gate_exps, up_exps, down_exps;
 };
 
 class Model {
@@ -81,12 +67,14 @@ class Model {
   const WeightMatrix& output() const { return output_; }                       // token_embd when tied
   const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }  // empty when absent
 
-  // Bytes of weights one decode step reads: every matrix once (the embedding
-  // lookup reads a single row). The numerator of the decode efficiency.
+  // Bytes of weights one decode step of one token reads: every matrix once
+  // (the embedding lookup reads a single row; of the experts, the used
+  // ones). The numerator of the decode efficiency.
   uint64_t weight_bytes_per_step() const;
 
  private:
   explicit Model(gguf::File file);
+  void bind(const TensorSpec& spec, const gguf::TensorInfo& tensor);
   gguf::File file_;
   ModelConfig config_;
   WeightMatrix token_embd_;

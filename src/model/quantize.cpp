@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <optional>
+#include <set>
 #include <span>
 #include <thread>
 
+#include "model/tensors.h"
 #include "tensor/quant.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -68,8 +71,11 @@ int n_dims(const gguf::TensorInfo& t) {
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
 
-// Weight matrices are quantized; norms, biases, 1-D and tiny special tensors are copied.
-bool is_quantizable(const gguf::TensorInfo& t) {
+// Weight matrices are quantized; norms, biases, 1-D and tiny special tensors
+// are copied. For an architecture the engine runs, the tensor list says which
+// are weight matrices (model/tensors.h: matrix and experts; the router stays
+// F32); for any other GGUF, llama.cpp's name rules do.
+bool is_quantizable_by_name(const gguf::TensorInfo& t) {
   const std::string& name = t.name;
   return name.size() >= 6 && name.ends_with("weight") && n_dims(t) >= 2 && t.n_elements > 0 &&
          !contains(name, "_norm.weight") && !contains(name, "ffn_gate_inp.weight") &&
@@ -97,8 +103,31 @@ DType fit_row(DType type, const gguf::TensorInfo& t) {
 
 // Position-dependent choices need counters over the tensors in writing order,
 // like llama.cpp's quantize_state_impl.
+// The weight matrices of a model of an architecture we run; nullopt for any
+// other file (unknown architecture, or metadata that does not describe it).
+std::optional<std::set<std::string>> weight_matrices(const gguf::File& file) {
+  auto arch = file.get_string("general.architecture");
+  if (!arch || !find_arch(*arch)) return std::nullopt;
+  ModelConfig config;
+  try {
+    config = read_model_config(file);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::set<std::string> names;
+  for_each_tensor(config, [&](const TensorSpec& spec) {
+    if (spec.kind == TensorKind::matrix || spec.kind == TensorKind::experts) names.insert(spec.name);
+  });
+  return names;
+}
+
 struct Chooser {
   const Recipe& recipe;
+  std::optional<std::set<std::string>> matrices;  // when the architecture is one we run
+
+  bool is_quantizable(const gguf::TensorInfo& t) const {
+    return matrices ? matrices->count(t.name) > 0 && t.n_elements > 0 : is_quantizable_by_name(t);
+  }
   bool has_output = false;
   int n_attn_v = 0, i_attn_v = 0;
   int n_ffn_down = 0, i_ffn_down = 0;
@@ -136,7 +165,7 @@ Plan make_plan(const gguf::File& file, const Recipe& recipe) {
     return la != lb ? la < lb : a->name < b->name;
   });
 
-  Chooser choose{recipe};
+  Chooser choose{recipe, weight_matrices(file)};
   for (const auto* t : order) {
     if (contains(t->name, "attn_v.weight")) ++choose.n_attn_v;
     if (contains(t->name, "ffn_down")) ++choose.n_ffn_down;

@@ -2,32 +2,58 @@
 
 #include <array>
 
+#include "util/error.h"
+
 namespace s1 {
 namespace {
 
-constexpr std::array<ArchTraits, 3> kArchs = {{
-    {"qwen2", true, false, "neox", 1e6, 1e-6},
-    {"qwen3", false, true, "neox", 1e6, 1e-6},
-    {"llama", false, false, "normal", 5e5, 1e-5},
+// From the models' config.json files on Hugging Face.
+constexpr std::array<ModelShape, 5> kShapes = {{
+    {"qwen2.5-0.5b", "qwen2",
+     "block_count=24 embedding_length=896 attention.head_count=14 attention.head_count_kv=2 "
+     "feed_forward_length=4864 context_length=32768 rope.freq_base=1000000",
+     true},
+    {"qwen2.5-1.5b", "qwen2",
+     "block_count=28 embedding_length=1536 attention.head_count=12 attention.head_count_kv=2 "
+     "feed_forward_length=8960 context_length=32768 rope.freq_base=1000000",
+     true},
+    {"qwen3-0.6b", "qwen3",
+     "block_count=28 embedding_length=1024 attention.head_count=16 attention.head_count_kv=8 "
+     "attention.key_length=128 attention.value_length=128 feed_forward_length=3072 context_length=40960 "
+     "rope.freq_base=1000000",
+     true},
+    {"llama-3.2-1b", "llama",
+     "block_count=16 embedding_length=2048 attention.head_count=32 attention.head_count_kv=8 "
+     "feed_forward_length=8192 context_length=131072 rope.freq_base=500000",
+     true},
+    {"qwen3-30b-a3b", "qwen3moe",
+     "block_count=48 embedding_length=2048 attention.head_count=32 attention.head_count_kv=4 "
+     "attention.key_length=128 attention.value_length=128 feed_forward_length=6144 expert_count=128 "
+     "expert_used_count=8 expert_feed_forward_length=768 context_length=40960 rope.freq_base=1000000",
+     false},
 }};
 
-// From the models' config.json files on Hugging Face.
-constexpr std::array<ModelShape, 4> kShapes = {{
-    {"qwen2.5-0.5b", "qwen2", 24, 896, 14, 2, 64, 4864, true, 32768, 1e6},
-    {"qwen2.5-1.5b", "qwen2", 28, 1536, 12, 2, 128, 8960, true, 32768, 1e6},
-    {"qwen3-0.6b", "qwen3", 28, 1024, 16, 8, 128, 3072, true, 40960, 1e6},
-    {"llama-3.2-1b", "llama", 16, 2048, 32, 8, 64, 8192, true, 131072, 5e5},
+// Small enough for a test to make in milliseconds, large enough that every
+// kernel path (several blocks per row, grouped heads) is taken.
+constexpr std::array<ModelShape, 4> kDefaults = {{
+    {"qwen2-small", "qwen2",
+     "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
+     false},
+    {"qwen3-small", "qwen3",
+     "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
+     "attention.key_length=32 attention.value_length=32 feed_forward_length=128",
+     false},
+    {"llama-small", "llama",
+     "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
+     false},
+    {"qwen3moe-small", "qwen3moe",
+     "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
+     "attention.key_length=32 attention.value_length=32 feed_forward_length=64 expert_count=8 expert_used_count=2 "
+     "expert_feed_forward_length=32",
+     false},
 }};
 
 }  // namespace
-
-std::optional<ArchTraits> arch_traits(std::string_view arch) {
-  for (const auto& a : kArchs)
-    if (a.arch == arch) return a;
-  return std::nullopt;
-}
-
-std::span<const ArchTraits> known_archs() { return kArchs; }
 
 const ModelShape* find_model_shape(std::string_view name) {
   for (const auto& s : kShapes)
@@ -36,5 +62,27 @@ const ModelShape* find_model_shape(std::string_view name) {
 }
 
 std::span<const ModelShape> model_shapes() { return kShapes; }
+
+const ModelShape& default_shape(std::string_view arch) {
+  for (const auto& s : kDefaults)
+    if (s.arch == arch) return s;
+  fail("architecture '{}' has no default shape", arch);
+}
+
+ModelConfig shape_config(const ModelShape& shape) {
+  const ArchInfo* arch = find_arch(shape.arch);
+  if (!arch) fail("shape {}: unknown architecture '{}'", shape.name, shape.arch);
+  ModelConfig c = arch_config(*arch);
+  std::string_view rest = shape.keys;
+  while (!rest.empty()) {
+    const size_t end = std::min(rest.find(' '), rest.size());
+    const std::string_view pair = rest.substr(0, end);
+    const size_t eq = pair.find('=');
+    set_config_key(c, pair.substr(0, eq), pair.substr(eq + 1));
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
+  c.tied_output = shape.tied_output;
+  return c;
+}
 
 }  // namespace s1

@@ -1,39 +1,29 @@
 #pragma once
-// Transformer shapes: the per-architecture constants llama.cpp assumes
-// (biases, q/k norms, rope, epsilon) and the real model sizes `s1 mkmodel`
-// can imitate with random weights.
-#include <optional>
+// Model shapes `s1 mkmodel` can imitate with random weights: the real models'
+// sizes (from their config.json files) and, per architecture, a small default
+// for tests. A shape is a list of metadata keys (model/config.h), the same
+// KEY=VALUE pairs `s1 mkmodel --set` takes.
 #include <span>
 #include <string_view>
 
-namespace s1 {
+#include "model/config.h"
 
-struct ArchTraits {
-  std::string_view arch;    // general.architecture
-  bool qkv_bias;            // attn_q/k/v.bias (qwen2)
-  bool qk_norm;             // attn_q_norm/attn_k_norm per head (qwen3)
-  std::string_view rope;    // "neox" (rotate halves) or "normal" (rotate pairs), as llama.cpp picks per arch
-  double rope_theta;        // default rope.freq_base
-  double rms_eps;           // default attention.layer_norm_rms_epsilon
-};
-// nullopt for an architecture the engine does not know.
-std::optional<ArchTraits> arch_traits(std::string_view arch);
-std::span<const ArchTraits> known_archs();
+namespace s1 {
 
 struct ModelShape {
   std::string_view name;  // "qwen2.5-0.5b"
   std::string_view arch;
-  int n_layers;
-  int n_embd;
-  int n_heads;
-  int n_kv_heads;
-  int head_dim;  // embd / heads unless the architecture decouples them (qwen3)
-  int n_ff;
+  std::string_view keys;  // "block_count=24 embedding_length=896 ..."
   bool tied_output;
-  int context_length;
-  double rope_theta;
 };
 const ModelShape* find_model_shape(std::string_view name);
 std::span<const ModelShape> model_shapes();
+
+// The small shape of an architecture (every architecture has one).
+const ModelShape& default_shape(std::string_view arch);
+
+// The shape's configuration: the architecture's switches and the shape's
+// keys (complete_config not yet applied, so more keys can still be set).
+ModelConfig shape_config(const ModelShape& shape);
 
 }  // namespace s1

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "model/tensors.h"
 #include "tensor/quant.h"
 #include "util/error.h"
 
@@ -37,100 +38,41 @@ Tensor* Weights::find(const std::string& name) {
   return nullptr;
 }
 
-void Weights::link() {
+void Weights::add_model_tensors(const std::function<void(const TensorSpec&, Tensor&)>& fill) {
   const ModelConfig& c = config_;
-  auto must = [&](const std::string& name) {
-    Tensor* t = find(name);
-    if (!t) fail("training weights: tensor '{}' is missing", name);
-    return t;
-  };
-  token_embd_ = must("token_embd.weight");
-  output_norm_ = must("output_norm.weight");
-  output_ = c.tied_output ? nullptr : must("output.weight");
+  if (!find_arch(c.arch)->trainable) {
+    std::string trainable;
+    for (const auto& a : architectures())
+      if (a.trainable) trainable += fmt::format("{}{}", trainable.empty() ? "" : ", ", a.name);
+    fail("training does not support the {} architecture yet (it trains {})", c.arch, trainable);
+  }
   layers_.assign(size_t(c.n_layer), {});
-  for (int i = 0; i < c.n_layer; ++i) {
-    auto n = [i](const char* what) { return fmt::format("blk.{}.{}", i, what); };
-    LayerTensors& l = layers_[size_t(i)];
-    l.attn_norm = must(n("attn_norm.weight"));
-    l.wq = must(n("attn_q.weight"));
-    l.wk = must(n("attn_k.weight"));
-    l.wv = must(n("attn_v.weight"));
-    l.wo = must(n("attn_output.weight"));
-    if (c.qkv_bias) {
-      l.bq = must(n("attn_q.bias"));
-      l.bk = must(n("attn_k.bias"));
-      l.bv = must(n("attn_v.bias"));
+  for_each_tensor(c, [&](const TensorSpec& spec) {
+    if (spec.role == TensorRole::rope_freqs) return;  // a fixed property of the model, kept in rope_freqs_
+    Tensor& t = add(spec.name, spec.shape);
+    fill(spec, t);
+    t.grad.assign(t.value.size(), 0.0f);
+    switch (spec.role) {
+      case TensorRole::token_embd: token_embd_ = &t; return;
+      case TensorRole::output_norm: output_norm_ = &t; return;
+      case TensorRole::output: output_ = &t; return;
+      default: with_layer_slot(layers_[size_t(spec.layer)], spec.role, [&](Tensor*& slot) { slot = &t; });
     }
-    if (c.qk_norm) {
-      l.q_norm = must(n("attn_q_norm.weight"));
-      l.k_norm = must(n("attn_k_norm.weight"));
-    }
-    l.ffn_norm = must(n("ffn_norm.weight"));
-    l.w_gate = must(n("ffn_gate.weight"));
-    l.w_up = must(n("ffn_up.weight"));
-    l.w_down = must(n("ffn_down.weight"));
-  }
-  for (auto& t : tensors_) t->grad.assign(t->value.size(), 0.0f);
+  });
 }
-
-namespace {
-
-// The tensors of a configuration in GGUF order: (name, cols, rows; rows 0 = vector, is_norm).
-struct Spec {
-  std::string name;
-  uint64_t cols, rows;
-  bool norm;
-};
-
-std::vector<Spec> tensor_specs(const ModelConfig& c) {
-  const uint64_t d = uint64_t(c.n_embd), q = uint64_t(c.q_dim()), kv = uint64_t(c.kv_dim()),
-                 ff = uint64_t(c.n_ff), v = uint64_t(c.n_vocab), hd = uint64_t(c.head_dim);
-  std::vector<Spec> s = {{"token_embd.weight", d, v, false}, {"output_norm.weight", d, 0, true}};
-  if (!c.tied_output) s.push_back({"output.weight", d, v, false});
-  for (int i = 0; i < c.n_layer; ++i) {
-    auto n = [i](const char* what) { return fmt::format("blk.{}.{}", i, what); };
-    s.push_back({n("attn_norm.weight"), d, 0, true});
-    s.push_back({n("attn_q.weight"), d, q, false});
-    s.push_back({n("attn_k.weight"), d, kv, false});
-    s.push_back({n("attn_v.weight"), d, kv, false});
-    if (c.qkv_bias) {
-      s.push_back({n("attn_q.bias"), q, 0, false});
-      s.push_back({n("attn_k.bias"), kv, 0, false});
-      s.push_back({n("attn_v.bias"), kv, 0, false});
-    }
-    if (c.qk_norm) {
-      s.push_back({n("attn_q_norm.weight"), hd, 0, true});
-      s.push_back({n("attn_k_norm.weight"), hd, 0, true});
-    }
-    s.push_back({n("attn_output.weight"), q, d, false});
-    s.push_back({n("ffn_norm.weight"), d, 0, true});
-    s.push_back({n("ffn_gate.weight"), d, ff, false});
-    s.push_back({n("ffn_up.weight"), d, ff, false});
-    s.push_back({n("ffn_down.weight"), ff, d, false});
-  }
-  return s;
-}
-
-std::vector<uint64_t> shape_of(const Spec& s) {
-  return s.rows ? std::vector<uint64_t>{s.cols, s.rows} : std::vector<uint64_t>{s.cols};
-}
-
-}  // namespace
 
 Weights Weights::from_gguf(const gguf::File& file) {
   auto model = Model::from_file(file);  // validates names, shapes and types like inference does
   Weights w;
   w.config_ = model->config();
   w.rope_freqs_ = model->rope_freq_factors();
-  for (const Spec& s : tensor_specs(w.config_)) {
-    const gguf::TensorInfo* info = file.find_tensor(s.name);
-    Tensor& t = w.add(s.name, shape_of(s));
-    const int64_t rows = s.rows ? int64_t(s.rows) : 1, cols = int64_t(s.cols);
+  w.add_model_tensors([&](const TensorSpec& spec, Tensor& t) {
+    const gguf::TensorInfo* info = file.find_tensor(spec.name);
+    const int64_t rows = int64_t(spec.n_elements()) / spec.cols(), cols = spec.cols();
     const size_t stride = row_bytes(info->type, uint64_t(cols));
     for (int64_t r = 0; r < rows; ++r)
       dequantize_row(info->type, info->data + size_t(r) * stride, t.value.data() + r * cols, cols);
-  }
-  w.link();
+  });
   return w;
 }
 
@@ -145,14 +87,12 @@ Weights Weights::random(const ModelConfig& config, uint64_t seed, float stddev) 
     return z ^ (z >> 31);
   };
   auto uniform = [&] { return double((next() >> 11) + 1) * 0x1.0p-53; };
-  for (const Spec& s : tensor_specs(config)) {
-    Tensor& t = w.add(s.name, shape_of(s));
+  w.add_model_tensors([&](const TensorSpec& spec, Tensor& t) {
     for (float& x : t.value) {
       const double gauss = std::sqrt(-2.0 * std::log(uniform())) * std::cos(2.0 * M_PI * uniform());
-      x = s.norm ? 1.0f + float(gauss) * stddev : float(gauss) * stddev;
+      x = spec.kind == TensorKind::norm ? 1.0f + float(gauss) * stddev : float(gauss) * stddev;
     }
-  }
-  w.link();
+  });
   return w;
 }
 
@@ -266,25 +206,11 @@ void Weights::add_lora_to(gguf::Writer& writer) const {
 void Weights::add_to(gguf::Writer& writer, const gguf::File* base, bool with_lora) const {
   using gguf::Value;
   const ModelConfig& c = config_;
-  const std::string a = c.arch;
-  auto key = [&](const char* suffix) { return a + "." + suffix; };
   if (base)
     for (const auto& [k, v] : base->metadata())
       if (k != "general.alignment" && !k.starts_with("train.")) writer.set(k, v);
-  writer.set("general.architecture", Value{a});
+  write_model_config(c, writer);
   writer.set("general.file_type", Value{uint32_t(0)});  // all F32
-  writer.set(key("block_count"), Value{uint32_t(c.n_layer)});
-  writer.set(key("context_length"), Value{uint32_t(c.n_ctx_train)});
-  writer.set(key("embedding_length"), Value{uint32_t(c.n_embd)});
-  writer.set(key("feed_forward_length"), Value{uint32_t(c.n_ff)});
-  writer.set(key("attention.head_count"), Value{uint32_t(c.n_head)});
-  writer.set(key("attention.head_count_kv"), Value{uint32_t(c.n_head_kv)});
-  writer.set(key("attention.key_length"), Value{uint32_t(c.head_dim)});
-  writer.set(key("attention.value_length"), Value{uint32_t(c.head_dim)});
-  writer.set(key("rope.freq_base"), Value{float(c.rope_theta)});
-  writer.set(key("rope.dimension_count"), Value{uint32_t(c.n_rot)});
-  writer.set(key("attention.layer_norm_rms_epsilon"), Value{c.rms_eps});
-  if (c.arch == "llama") writer.set(key("vocab_size"), Value{uint32_t(c.n_vocab)});
   for (const auto& t : tensors_)
     if (with_lora || !is_lora(*t))
       writer.add_tensor_view(t->name, DType::F32, t->shape,

@@ -5,6 +5,7 @@
 // shapes and layout are the GGUF ones the engine loads (model/model.h), so a
 // saved model is a file `s1 run` reads.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct LayerTensors {
   Tensor *bq = nullptr, *bk = nullptr, *bv = nullptr;  // qkv_bias only
   Tensor *q_norm = nullptr, *k_norm = nullptr;         // qk_norm only
   Tensor *ffn_norm = nullptr, *w_gate = nullptr, *w_up = nullptr, *w_down = nullptr;
+  // Mixture-of-experts tensors: named so model/tensors.h's slot mapping
+  // applies; training refuses those architectures, so they stay null.
+  Tensor *router = nullptr, *gate_exps = nullptr, *up_exps = nullptr, *down_exps = nullptr;
 };
 
 class Weights {
@@ -92,7 +96,9 @@ class Weights {
  private:
   Weights() = default;
   Tensor& add(std::string name, std::vector<uint64_t> shape);
-  void link();  // fills the named pointers from tensors_
+  // Adds every tensor of the configuration (model/tensors.h), zero, in its
+  // slot, and calls fill(spec, tensor) on each.
+  void add_model_tensors(const std::function<void(const TensorSpec&, Tensor&)>& fill);
 
   ModelConfig config_;
   std::vector<float> rope_freqs_;

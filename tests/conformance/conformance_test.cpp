@@ -12,27 +12,16 @@
 
 #include "model/context.h"
 #include "model/model.h"
+#include "conformance/reference_files.h"
 #include "support/test_support.h"
 
 namespace {
 
 std::filesystem::path conformance_dir() { return s1test::shared_dir() / "conformance"; }
 
-std::vector<int32_t> read_ids(const std::filesystem::path& path) {
-  std::istringstream in(s1test::read_file(path));
-  std::vector<int32_t> ids;
-  for (int32_t id; in >> id;) ids.push_back(id);
-  return ids;
-}
-
-std::vector<float> read_f32(const std::filesystem::path& path) {
-  std::string bytes = s1test::read_file(path);
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);
-  return out;
-}
-
-int argmax(const float* row, int n) { return int(std::max_element(row, row + n) - row); }
+using s1test::argmax;
+using s1test::read_f32;
+using s1test::read_ids;
 
 struct Case {
   const char* model;
@@ -69,21 +58,10 @@ TEST_P(Conformance, LogitsAndGreedyMatchLlamaCpp) {
   auto logits = ctx.decode(batch);
   ASSERT_EQ(logits.size(), ref.size());
 
-  double max_ref = 0, max_err = 0, sq_err = 0, sq_ref = 0;
-  int agree = 0;
-  for (int p = 0; p < n; ++p) {
-    const float* got = logits.data() + size_t(p) * n_vocab;
-    const float* want = ref.data() + size_t(p) * n_vocab;
-    for (int j = 0; j < n_vocab; ++j) {
-      max_ref = std::max(max_ref, double(std::fabs(want[j])));
-      max_err = std::max(max_err, double(std::fabs(got[j] - want[j])));
-      sq_err += double(got[j] - want[j]) * (got[j] - want[j]);
-      sq_ref += double(want[j]) * want[j];
-    }
-    agree += argmax(got, n_vocab) == argmax(want, n_vocab);
-  }
-  const double rel_max = max_err / max_ref, rel_rms = std::sqrt(sq_err / sq_ref);
-  const double agreement = double(agree) / n;
+  const auto distance = s1test::logit_distance(logits.data(), ref.data(), n, n_vocab);
+  const double rel_max = distance.rel_max, rel_rms = distance.rel_rms;
+  const double agreement = distance.argmax_agreement;
+  const int agree = int(std::lround(agreement * n));
   std::printf("[ figures  ] %s: max error %.2e of max |ref|, relative RMS %.2e, argmax %d/%d\n", c.ref,
               rel_max, rel_rms, agree, n);
   RecordProperty("max_rel_error", std::to_string(rel_max));

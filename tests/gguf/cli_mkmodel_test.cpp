@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "gguf/gguf.h"
+#include "model/config.h"
 #include "model/shapes.h"
 #include "support/test_support.h"
 #include "tensor/blocks.h"
@@ -179,21 +180,60 @@ TEST(CliMkmodel, VocabFromCopiesTokenizer) {
 }
 
 TEST(CliMkmodel, NamedShapesMatchTheRealModels) {
-  const auto* q = s1::find_model_shape("qwen2.5-0.5b");
-  ASSERT_NE(q, nullptr);
-  EXPECT_EQ(q->n_layers, 24);
-  EXPECT_EQ(q->n_embd, 896);
-  EXPECT_EQ(q->head_dim, 64);
-  EXPECT_TRUE(q->tied_output);
-  const auto* q3 = s1::find_model_shape("qwen3-0.6b");
-  ASSERT_NE(q3, nullptr);
-  EXPECT_EQ(q3->head_dim * q3->n_heads, 2048);  // decoupled from embd 1024
-  const auto* l = s1::find_model_shape("llama-3.2-1b");
-  ASSERT_NE(l, nullptr);
-  EXPECT_EQ(l->rope_theta, 5e5);
+  auto config = [](const char* name) {
+    const auto* shape = s1::find_model_shape(name);
+    EXPECT_NE(shape, nullptr) << name;
+    s1::ModelConfig c = s1::shape_config(*shape);
+    s1::complete_config(c, name);
+    return c;
+  };
+  const auto q = config("qwen2.5-0.5b");
+  EXPECT_EQ(q.n_layer, 24);
+  EXPECT_EQ(q.n_embd, 896);
+  EXPECT_EQ(q.head_dim, 64);
+  EXPECT_TRUE(q.tied_output);
+  EXPECT_EQ(config("qwen3-0.6b").q_dim(), 2048);  // decoupled from embd 1024
+  EXPECT_EQ(config("llama-3.2-1b").rope_theta, 5e5);
+  const auto moe = config("qwen3-30b-a3b");
+  EXPECT_EQ(moe.n_expert, 128);
+  EXPECT_EQ(moe.n_expert_used, 8);
+  EXPECT_EQ(moe.n_ff_exp, 768);
+  EXPECT_FALSE(moe.tied_output);
   for (const auto& s : s1::model_shapes()) {
-    EXPECT_TRUE(s1::arch_traits(s.arch).has_value()) << s.name;
-    EXPECT_EQ(s.n_heads % s.n_kv_heads, 0) << s.name;
+    ASSERT_NE(s1::find_arch(s.arch), nullptr) << s.name;
+    config(std::string(s.name).c_str());
+  }
+  // Every architecture has a default shape that is a complete configuration.
+  for (const auto& a : s1::architectures()) {
+    s1::ModelConfig c = s1::shape_config(s1::default_shape(a.name));
+    s1::complete_config(c, a.name);
+  }
+}
+
+// `--set KEY=VALUE` writes any metadata key of the architecture; a model of
+// every architecture's default shape loads.
+TEST(CliMkmodel, SetKeysAndDefaultShapes) {
+  File f = File::open(make_model({"--arch", "qwen3moe", "--set", "expert_count=4", "--set", "expert_used_count=3",
+                                  "--set", "rope.freq_base=10000", "--layers", "3"}));
+  EXPECT_EQ(f.get_int("qwen3moe.block_count"), 3);
+  EXPECT_EQ(f.get_int("qwen3moe.expert_count"), 4);
+  EXPECT_EQ(f.get_int("qwen3moe.expert_used_count"), 3);
+  EXPECT_EQ(f.get_int("qwen3moe.expert_feed_forward_length"), 32);
+  EXPECT_EQ(f.get_float("qwen3moe.rope.freq_base"), 1e4);
+  expect_tensor(f, "blk.2.ffn_gate_inp.weight", {64, 4}, DType::F32);
+  expect_tensor(f, "blk.2.ffn_gate_exps.weight", {64, 32, 4}, DType::F32);
+  expect_tensor(f, "blk.2.ffn_up_exps.weight", {64, 32, 4}, DType::F32);
+  expect_tensor(f, "blk.2.ffn_down_exps.weight", {32, 64, 4}, DType::F32);
+  EXPECT_EQ(f.find_tensor("blk.0.ffn_up.weight"), nullptr);
+  expect_tensor(f, "blk.0.attn_q_norm.weight", {32}, DType::F32);
+
+  for (const auto& a : s1::architectures()) {
+    const std::string arch(a.name);
+    for (const char* type : {"f16", "q4_k_m"}) {
+      auto path = make_model({"--arch", arch, "--type", type}, arch + "-" + type + ".gguf");
+      auto r = s1test::run_s1({"run", "-m", path, "-p", "hello", "-n", "4", "--temp", "0"});
+      EXPECT_EQ(r.exit_code, 0) << arch << " " << type << ": " << r.err;
+    }
   }
 }
 
@@ -207,11 +247,15 @@ TEST(CliMkmodel, BadArgumentsAreErrors) {
   std::vector<Case> cases = {
       {{"--arch", "gpt9", "--layers", "1", "--embd", "64", "--heads", "4", "--kv-heads", "2", "--ff", "8"},
        "unknown --arch 'gpt9'"},
-      {{"--arch", "qwen2", "--layers", "1", "--embd", "64"}, "needs --layers"},
+      {{"--layers", "1"}, "needs --arch ARCH or --shape NAME"},
       {{"--arch", "qwen2", "--layers", "1", "--embd", "64", "--heads", "4", "--kv-heads", "3", "--ff", "8"},
-       "not a multiple of --kv-heads"},
+       "cannot be grouped over 3 KV heads"},
       {{"--arch", "qwen2", "--layers", "1", "--embd", "66", "--heads", "4", "--kv-heads", "2", "--ff", "8"},
-       "not a multiple of --heads"},
+       "embedding length 66 is not a multiple of 4 heads"},
+      {{"--arch", "qwen2", "--set", "expert_count=8"}, "'expert_count' is not a qwen2 metadata key (known: block_count"},
+      {{"--arch", "qwen2", "--set", "block_count"}, "--set 'block_count' is not KEY=VALUE"},
+      {{"--arch", "qwen2", "--set", "block_count=two"}, "'two' is not an integer"},
+      {{"--arch", "qwen3moe", "--set", "expert_used_count=9"}, "expert_used_count 9 is more than expert_count 8"},
       {{"--shape", "qwen9-7b"}, "unknown --shape 'qwen9-7b'"},
       {{"--shape", "qwen3-0.6b", "--arch", "llama"}, "is a qwen3 model"},
       {{"--arch", "qwen2", "--layers", "1", "--embd", "64", "--heads", "4", "--kv-heads", "2", "--ff", "8", "--type",

@@ -100,6 +100,19 @@ TEST(TrainCli, FreshModelOfAGivenShapeAndVocabulary) {
   EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
 }
 
+// Training computes dense blocks only; a mixture of experts is refused before
+// any step, naming the architecture and what does train.
+TEST(TrainCli, MixtureOfExpertsIsRefusedClearly) {
+  const fs::path out = s1test::temp_dir("train-moe");
+  const Fixture& f = fixture();
+  auto r = run_s1({"train", "--fresh-arch", "qwen3moe", "--vocab-from", f.model.string(), "--data", f.data.string(),
+                   "--out", out.string(), "--steps", "1", "--threads", "2", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("training does not support the qwen3moe architecture yet (it trains qwen2, qwen3, llama)"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(TrainCli, SameSeedSameBits) {
   const fs::path a = s1test::temp_dir("train-seed-a"), b = s1test::temp_dir("train-seed-b");
   ASSERT_EQ(run_s1(train_args(a, 4)).exit_code, 0);

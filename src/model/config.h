@@ -1,0 +1,98 @@
+#pragma once
+// One place that knows every architecture: its switches (ArchInfo), the GGUF
+// metadata keys its configuration is read from and written to (one table, so
+// reading and writing cannot drift apart), and, in model/tensors.h, the list
+// of its tensors. Model loading, the trainer, the quantizer and `s1 mkmodel`
+// all go through here; adding an architecture is a row in the table below and,
+// if its blocks compute something new, a block function in model/context.cpp.
+//
+//   ModelConfig c = read_model_config(file);   // throws naming file and key
+//   write_model_config(c, writer);             // the same keys, back
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "gguf/gguf.h"
+#include "tensor/ops.h"
+
+namespace s1 {
+
+// What an architecture fixes; the sizes come from the file.
+struct ArchInfo {
+  std::string_view name;  // general.architecture, as llama.cpp writes it
+  bool qkv_bias;          // attn_q/k/v.bias (qwen2)
+  bool qk_norm;           // attn_q_norm/attn_k_norm per head (qwen3)
+  ops::RopeStyle rope;    // as llama.cpp picks per architecture
+  double rope_theta;      // default rope.freq_base
+  double rms_eps;         // default attention.layer_norm_rms_epsilon
+  bool moe;               // feed-forward is a mixture of experts (router + 3-D expert tensors)
+  bool trainable;         // `s1 train` computes its gradients
+  std::string_view vocab_file;  // ../shared/tokenizer vocabulary a named shape borrows
+};
+
+// nullptr for an architecture the engine does not run.
+const ArchInfo* find_arch(std::string_view name);
+std::span<const ArchInfo> architectures();
+// For messages: "qwen2, qwen3, llama, qwen3moe".
+std::string supported_architectures();
+
+struct ModelConfig {
+  std::string arch;  // an ArchInfo name
+  int n_layer = 0;
+  int n_embd = 0;
+  int n_head = 0;
+  int n_head_kv = 0;  // < n_head: grouped-query attention (1: multi-query)
+  int head_dim = 0;   // may differ from n_embd / n_head (qwen3)
+  int value_dim = 0;  // must equal head_dim (read to be checked)
+  int n_ff = 0;       // dense feed-forward width
+  int n_vocab = 0;
+  int n_ctx_train = 0;  // the context length the model was trained for
+  float rms_eps = 0;
+
+  ops::RopeStyle rope_style = ops::RopeStyle::neox;
+  int n_rot = 0;  // rotated dimensions per head
+  double rope_theta = 0;
+  double rope_freq_scale = 1.0;  // 1 / linear scaling factor
+
+  // Mixture of experts (ArchInfo::moe): each token's feed-forward is the
+  // weighted sum of n_expert_used of n_expert expert FFNs of width n_ff_exp.
+  int n_expert = 0;
+  int n_expert_used = 0;
+  int n_ff_exp = 0;
+
+  bool qkv_bias = false;     // q/k/v projections have biases (qwen2)
+  bool qk_norm = false;      // per-head RMS norm of q and k before rope (qwen3)
+  bool tied_output = false;  // the output projection is the token embedding
+  bool rope_freqs = false;   // a rope_freqs.weight tensor scales the frequencies (llama 3)
+
+  int q_dim() const { return n_head * head_dim; }
+  int kv_dim() const { return n_head_kv * head_dim; }
+  bool moe() const { return n_expert > 0; }
+};
+
+// Reads the configuration from GGUF metadata ({arch}.block_count, ...); the
+// vocabulary size comes from token_embd.weight, tied_output and rope_freqs
+// from which tensors exist. Errors name the file and the key.
+ModelConfig read_model_config(const gguf::File& file);
+
+// Writes general.architecture and the {arch}.* keys read_model_config reads
+// (keys equal to what the reader would derive are left out where llama.cpp
+// derives them the same way).
+void write_model_config(const ModelConfig& config, gguf::Writer& writer);
+
+// A configuration for `arch` with its switches and defaults set and no sizes.
+ModelConfig arch_config(const ArchInfo& arch);
+
+// `s1 mkmodel --set KEY=VALUE`: KEY is a metadata key of the architecture
+// without the "{arch}." prefix. An unknown key or a malformed value is an
+// s1::Error that lists the known keys.
+void set_config_key(ModelConfig& config, std::string_view key, std::string_view value);
+// The keys set_config_key accepts for this architecture.
+std::vector<std::string> config_keys(const ModelConfig& config);
+
+// Fills what is derived (head_dim from embd / heads, n_rot, value_dim, ...)
+// and checks the sizes fit together; errors start with `where` (a file path or
+// "mkmodel") and name the key.
+void complete_config(ModelConfig& config, std::string_view where);
+
+}  // namespace s1

@@ -1,0 +1,100 @@
+#pragma once
+// Every tensor of a model, from its configuration alone: name, shape and what
+// it is. The one list that model loading (model/model.cpp), the trainer's
+// weights (train/weights.cpp), the quantizer and `s1 mkmodel` walk, as
+// gemma.cpp's ForEachTensor is; a new architecture adds its tensors here.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace s1 {
+
+// Which slot of the model a tensor fills.
+enum class TensorRole {
+  token_embd,
+  output_norm,
+  output,
+  rope_freqs,
+  attn_norm,
+  attn_q,
+  attn_k,
+  attn_v,
+  attn_q_bias,
+  attn_k_bias,
+  attn_v_bias,
+  attn_q_norm,
+  attn_k_norm,
+  attn_output,
+  ffn_norm,
+  ffn_gate,
+  ffn_up,
+  ffn_down,
+  ffn_router,     // ffn_gate_inp: [n_embd -> n_expert] logits
+  ffn_gate_exps,  // [n_expert][n_ff_exp × n_embd]
+  ffn_up_exps,
+  ffn_down_exps,  // [n_expert][n_embd × n_ff_exp]
+};
+
+enum class TensorKind {
+  matrix,   // a weight matrix, any weight type
+  experts,  // one weight matrix per expert, stacked (3-D)
+  router,   // a small matrix kept in F32 (llama.cpp's converters never quantize it)
+  norm,     // a norm's weight vector (F32, initialized to 1)
+  vector,   // a bias or a factor vector (F32)
+};
+
+struct TensorSpec {
+  std::string name;             // GGUF name: "blk.3.attn_q.weight"
+  std::vector<uint64_t> shape;  // ggml order: shape[0] is the row length
+  TensorRole role;
+  TensorKind kind;
+  int layer;  // -1 outside the blocks
+
+  // A matrix's rows (per expert for experts) and row length.
+  int64_t rows() const { return shape.size() > 1 ? int64_t(shape[1]) : 1; }
+  int64_t cols() const { return int64_t(shape[0]); }
+  uint64_t n_elements() const;
+};
+
+// Calls f(member) with the member of a block's weights that holds `role`
+// (a block role: not token_embd, output_norm, output or rope_freqs, for which
+// f is not called). The engine's LayerWeights and the trainer's LayerTensors
+// name their members alike, so this one mapping serves both.
+template <typename Layer, typename F>
+void with_layer_slot(Layer& l, TensorRole role, F&& f) {
+  using R = TensorRole;
+  switch (role) {
+    case R::attn_norm: return f(l.attn_norm);
+    case R::attn_q: return f(l.wq);
+    case R::attn_k: return f(l.wk);
+    case R::attn_v: return f(l.wv);
+    case R::attn_q_bias: return f(l.bq);
+    case R::attn_k_bias: return f(l.bk);
+    case R::attn_v_bias: return f(l.bv);
+    case R::attn_q_norm: return f(l.q_norm);
+    case R::attn_k_norm: return f(l.k_norm);
+    case R::attn_output: return f(l.wo);
+    case R::ffn_norm: return f(l.ffn_norm);
+    case R::ffn_gate: return f(l.w_gate);
+    case R::ffn_up: return f(l.w_up);
+    case R::ffn_down: return f(l.w_down);
+    case R::ffn_router: return f(l.router);
+    case R::ffn_gate_exps: return f(l.gate_exps);
+    case R::ffn_up_exps: return f(l.up_exps);
+    case R::ffn_down_exps: return f(l.down_exps);
+    case R::token_embd:
+    case R::output_norm:
+    case R::output:
+    case R::rope_freqs: return;
+  }
+}
+
+// Calls fn for every tensor of the model, in the order llama.cpp's converters
+// write them: token_embd, output_norm, output (unless tied), rope_freqs (when
+// present), then each block's.
+void for_each_tensor(const ModelConfig& config, const std::function<void(const TensorSpec&)>& fn);
+
+}  // namespace s1

@@ -1,0 +1,108 @@
+// Mixture-of-experts models (qwen3moe): inconsistent metadata is a one-line
+// error naming the key; a batch of tokens routed together equals the same
+// tokens one at a time (grouping by expert changes nothing); a fork continues
+// like the original; only the chosen experts count toward the bytes a step
+// reads. Agreement with llama.cpp is tests/conformance/architectures_test.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gguf/gguf.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "support/test_support.h"
+#include "util/error.h"
+
+namespace {
+
+using s1::Model;
+
+std::string make_moe(const std::string& tag, const std::vector<std::string>& extra = {}) {
+  const auto path = (s1test::temp_dir(tag) / "moe.gguf").string();
+  std::vector<std::string> args = {"mkmodel", "--arch", "qwen3moe", "--seed", "3", "-o", path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const auto r = s1test::run_s1(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
+// The file with one metadata key replaced.
+std::string with_key(const std::string& src_path, const std::string& key, s1::gguf::Value value) {
+  auto src = s1::gguf::File::open(src_path);
+  s1::gguf::Writer w = s1::gguf::Writer::copy_of(src);
+  w.set(key, std::move(value));
+  const auto path = (s1test::temp_dir("moe-key") / "edited.gguf").string();
+  w.write(path);
+  return path;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    Model::load(path);
+  } catch (const s1::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Moe, InconsistentMetadataNamesTheKey) {
+  const auto path = make_moe("moe-meta");
+  const std::string wrong_count = load_error(with_key(path, "qwen3moe.expert_count", s1::gguf::Value{uint32_t(6)}));
+  EXPECT_NE(wrong_count.find("blk.0.ffn_gate_inp.weight' has shape [64, 8] but the model config needs [64, 6] "
+                             "(qwen3moe.expert_count is 6)"),
+            std::string::npos)
+      << wrong_count;
+  EXPECT_EQ(wrong_count.find('\n'), std::string::npos);
+  const std::string too_many =
+      load_error(with_key(path, "qwen3moe.expert_used_count", s1::gguf::Value{uint32_t(9)}));
+  EXPECT_NE(too_many.find("qwen3moe.expert_used_count 9 is more than expert_count 8"), std::string::npos) << too_many;
+  const std::string zero = load_error(with_key(path, "qwen3moe.expert_count", s1::gguf::Value{uint32_t(0)}));
+  EXPECT_NE(zero.find("qwen3moe.expert_count is 0, which is not a usable size"), std::string::npos) << zero;
+}
+
+TEST(Moe, BatchedRoutingEqualsOneTokenAtATime) {
+  auto model = Model::load(make_moe("moe-batch", {"--type", "q8_0"}));
+  const int n_vocab = model->config().n_vocab;
+  const std::vector<int32_t> prompt = {5, 77, 101, 9, 200, 31, 64, 250, 18, 3, 140, 99};
+  s1::Context batched(*model, {.n_ctx = 64, .n_threads = 2});
+  const int a = batched.new_sequence();
+  s1::Batch batch;
+  for (size_t i = 0; i < prompt.size(); ++i) batch.add(prompt[i], int(i), a, true);
+  const auto all = batched.decode(batch);
+  std::vector<float> rows(all.begin(), all.end());
+
+  s1::Context single(*model, {.n_ctx = 64, .n_threads = 2});
+  const int b = single.new_sequence();
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    const auto row = single.append(b, std::span<const int32_t>(&prompt[i], 1));
+    for (int j = 0; j < n_vocab; ++j)
+      ASSERT_NEAR(row[size_t(j)], rows[i * size_t(n_vocab) + size_t(j)], 1e-4f) << "position " << i;
+  }
+}
+
+TEST(Moe, ForkContinuesLikeTheOriginal) {
+  auto model = Model::load(make_moe("moe-fork"));
+  s1::Context ctx(*model, {.n_ctx = 128, .n_threads = 2});
+  const int seq = ctx.new_sequence();
+  const std::vector<int32_t> prompt = {11, 12, 13, 14, 15, 16, 17};
+  ctx.append(seq, prompt);
+  const int child = ctx.fork(seq);
+  EXPECT_EQ(ctx.computed(child), 0);
+  const int32_t next = 42;
+  const auto original = ctx.append(seq, std::span<const int32_t>(&next, 1));
+  std::vector<float> want(original.begin(), original.end());
+  const auto forked = ctx.append(child, std::span<const int32_t>(&next, 1));
+  for (size_t j = 0; j < want.size(); ++j) ASSERT_FLOAT_EQ(forked[j], want[j]);
+}
+
+TEST(Moe, BytesPerStepCountOnlyTheUsedExperts) {
+  auto model = Model::load(make_moe("moe-bytes"));
+  const auto& c = model->config();
+  const uint64_t attention = 4ull * c.n_embd * (2 * c.q_dim() + 2 * c.kv_dim());
+  const uint64_t router = 4ull * c.n_embd * c.n_expert;
+  const uint64_t experts = 4ull * c.n_expert_used * 3 * c.n_embd * c.n_ff_exp;
+  const uint64_t want = c.n_layer * (attention + router + experts) + 4ull * c.n_vocab * c.n_embd + 4ull * c.n_embd;
+  EXPECT_EQ(model->weight_bytes_per_step(), want);
+}
+
+}  // namespace
