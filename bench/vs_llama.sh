@@ -7,7 +7,8 @@
 #                     [--peer-passive]
 #
 #   --models LIST  comma-separated SIZE-TYPE (default 0.5b-q4_k_m,0.5b-q8_0,1.5b-q4_k_m,1.5b-q8_0).
-#                  SIZE: 0.5b or 1.5b (the qwen2.5 shapes); TYPE: f16 or any `s1 quantize` type.
+#                  SIZE: 0.5b or 1.5b (the qwen2.5 shapes) or any `s1 mkmodel --shape` name,
+#                  with @N for N layers only (qwen3-30b-a3b@8); TYPE: f16 or any `s1 quantize` type.
 #   --rounds N     rounds of every measurement per engine (default 3); min/median/max reported
 #   --threads N    threads for both engines (default 2)
 #   --s1 PATH      our binary (default build/s1). Copy it first when others are rebuilding:
@@ -111,13 +112,16 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # --- models -------------------------------------------------------------------------------
 model_file() {  # SIZE-TYPE -> path, made on first use
-  local size=${1%%-*} type=${1#*-}
+  local size=${1%-*} type=${1##*-}
   [ "$size" != "$1" ] && [ -n "$type" ] || { echo "vs_llama.sh: model '$1' is not SIZE-TYPE" >&2; exit 2; }
-  case $size in 0.5b|1.5b) ;; *) echo "vs_llama.sh: size '$size' is not 0.5b or 1.5b" >&2; exit 2 ;; esac
-  local base="$work/qwen2.5-$size-f16.gguf" out="$work/qwen2.5-$size-$type.gguf"
+  local shape=${size%@*} layers=()
+  case $shape in 0.5b|1.5b) shape=qwen2.5-$shape ;; esac
+  [ "$shape" != "$size" ] && [ "${size#*@}" != "$size" ] && layers=(--layers "${size#*@}")
+  local name=$shape${layers[1]:+-${layers[1]}l}
+  local base="$work/$name-f16.gguf" out="$work/$name-$type.gguf"
   if [ ! -s "$base" ]; then
     log "making $base"
-    "$s1" mkmodel --arch qwen2 --shape "qwen2.5-$size" --vocab-from "$vocab" --type f16 \
+    "$s1" mkmodel --shape "$shape" "${layers[@]}" --vocab-from "$vocab" --type f16 \
       -o "$base.tmp$$.gguf" >&2
     mv "$base.tmp$$.gguf" "$base"
   fi
