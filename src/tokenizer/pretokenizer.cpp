@@ -18,10 +18,13 @@ namespace {
 constexpr const char* kContractions = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
 
 // Llama 3 (tiktoken cl100k-style) and Qwen2 differ only in how many digits a
-// number piece may hold.
-std::string tiktoken_style(const char* digits) {
-  return std::string(kContractions) + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|)" + digits +
-         R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// number piece may hold; Qwen3.5 also keeps combining marks (\p{M}) with the
+// letters they modify, in words and out of punctuation runs.
+std::string tiktoken_style(const char* digits, bool marks = false) {
+  const std::string letters = marks ? R"([\p{L}\p{M}]+)" : R"(\p{L}+)";
+  const std::string not_word = marks ? R"([^\s\p{L}\p{M}\p{N}]+)" : R"([^\s\p{L}\p{N}]+)";
+  return std::string(kContractions) + R"(|[^\r\n\p{L}\p{N}]?)" + letters + "|" + digits + "| ?" + not_word +
+         R"([\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 }
 
 // DeepSeek LLM's letters: the cased-letter (L&) ranges of its HF tokenizer.
@@ -48,6 +51,8 @@ std::vector<std::string> regex_sources(PreTokenizerKind kind) {
       return {tiktoken_style(R"(\p{N}{1,3})")};
     case PreTokenizerKind::qwen2:
       return {tiktoken_style(R"(\p{N})")};
+    case PreTokenizerKind::qwen35:
+      return {tiktoken_style(R"(\p{N})", true)};
     case PreTokenizerKind::deepseek_llm:
       return {
           R"([\r\n])",
@@ -67,6 +72,7 @@ struct Alias {
 };
 constexpr std::array kAliases = {
     Alias{"qwen2", PreTokenizerKind::qwen2},         Alias{"deepseek-r1-qwen", PreTokenizerKind::qwen2},
+    Alias{"qwen35", PreTokenizerKind::qwen35},
     Alias{"stablelm2", PreTokenizerKind::qwen2},     Alias{"megrez", PreTokenizerKind::qwen2},
     Alias{"llama-bpe", PreTokenizerKind::llama3},    Alias{"llama3", PreTokenizerKind::llama3},
     Alias{"llama-v3", PreTokenizerKind::llama3},     Alias{"falcon3", PreTokenizerKind::llama3},
@@ -162,6 +168,7 @@ std::string_view PreTokenizer::name() const {
     case PreTokenizerKind::gpt2: return "gpt2";
     case PreTokenizerKind::llama3: return "llama-bpe";
     case PreTokenizerKind::qwen2: return "qwen2";
+    case PreTokenizerKind::qwen35: return "qwen35";
     case PreTokenizerKind::deepseek_llm: return "deepseek-llm";
   }
   return "";

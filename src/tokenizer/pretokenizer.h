@@ -15,7 +15,7 @@
 
 namespace s1 {
 
-enum class PreTokenizerKind { gpt2, llama3, qwen2, deepseek_llm };
+enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm };
 
 class PreTokenizer {
  public:

@@ -38,14 +38,14 @@ class Conformance : public testing::TestWithParam<std::string> {};
 TEST_P(Conformance, EncodesEveryCaseLikeLlamaCpp) {
   const auto tok = s1::Tokenizer::load((s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf")).string());
   const auto cases = read_cases(GetParam());
-  ASSERT_EQ(cases.size(), 46u);
+  ASSERT_GE(cases.size(), 46u);  // 46 in every file, 50 in qwen35's
   for (const auto& c : cases) {
     EXPECT_EQ(tok.encode(c.text), c.ids) << "text: '" << c.text << "'";
     EXPECT_EQ(tok.decode(c.ids), c.text);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance, testing::Values("qwen2", "llama-bpe", "deepseek-llm", "gpt-2"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance, testing::Values("qwen2", "qwen35", "llama-bpe", "deepseek-llm", "gpt-2"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& ch : name)
