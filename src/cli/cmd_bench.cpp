@@ -26,6 +26,7 @@ int run_bench_command(const s1::BenchParams& params, bool json) {
                         {"decode_tps", r.decode_tps},
                         {"decode_step_ms", r.step_ms},
                         {"weight_mb_per_step", r.weight_mb_per_step},
+                        {"weight_mb_read_per_step", r.weight_mb_read_per_step},
                         {"bandwidth_gbs", r.bandwidth_gbs},
                         {"decode_efficiency", r.decode_efficiency},
                         {"peak_rss_mb", r.peak_rss_mb}};
@@ -39,7 +40,8 @@ int run_bench_command(const s1::BenchParams& params, bool json) {
   std::printf("prefill            %d tokens, %.1f tok/s\n", r.prompt, r.prefill_tps);
   std::printf("decode             %d steps x %d sequences, %.2f tok/s (%.1f ms/step)\n", r.gen, r.batch,
               r.decode_tps, r.step_ms);
-  std::printf("weights per step   %.1f MB\n", r.weight_mb_per_step);
+  std::printf("weights per step   %.1f MB (one token's; read per step, measured: %.1f MB)\n", r.weight_mb_per_step,
+              r.weight_mb_read_per_step);
   std::printf("read bandwidth     %.1f GB/s\n", r.bandwidth_gbs);
   std::printf("decode efficiency  %.0f%%\n", r.decode_efficiency * 100);
   std::printf("peak RSS           %.0f MB\n", r.peak_rss_mb);

@@ -66,6 +66,7 @@ BenchResult run_bench(const BenchParams& p) {
   std::vector<int> seqs = {first};
   while (int(seqs.size()) < p.batch) seqs.push_back(ctx.fork(first));
   std::vector<int32_t> current(seqs.size(), next);
+  const uint64_t read_before = ctx.weight_bytes_read();
   start = Clock::now();
   for (int step = 0; step < p.gen; ++step) {
     Batch batch;
@@ -78,6 +79,7 @@ BenchResult run_bench(const BenchParams& p) {
   r.decode_tps = double(p.gen) * p.batch / decode_s;
   r.step_ms = decode_s / p.gen * 1e3;
   r.weight_mb_per_step = double(model->weight_bytes_per_step()) / 1e6;
+  r.weight_mb_read_per_step = double(ctx.weight_bytes_read() - read_before) / p.gen / 1e6;
   r.peak_rss_mb = peak_rss_mb();
 
   // 1 GiB: beyond the last-level cache of any machine we run on, so the probe

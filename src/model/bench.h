@@ -21,7 +21,8 @@ struct BenchResult {
   double prefill_tps = 0;  // prompt tokens per second
   double decode_tps = 0;   // generated tokens per second, all sequences together
   double step_ms = 0;      // one decode step (batch tokens)
-  double weight_mb_per_step = 0;
+  double weight_mb_per_step = 0;       // what one token's step must read (Model::weight_bytes_per_step)
+  double weight_mb_read_per_step = 0;  // what the decode steps read, measured (Context::weight_bytes_read)
   double bandwidth_gbs = 0;      // measured memory read bandwidth
   double decode_efficiency = 0;  // (weight bytes per step / step time) / bandwidth
   double peak_rss_mb = 0;        // before the bandwidth probe

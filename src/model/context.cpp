@@ -172,10 +172,17 @@ void Context::for_each_token(int n, const std::function<void(int)>& fn) {
   });
 }
 
+// out = w · in for n tokens, counting the weight bytes read.
+void Context::multiply(const WeightMatrix& w, const float* in, int n, float* out) {
+  weight_bytes_read_ += uint64_t(w.rows) * w.row_stride;
+  matmul(w, in, n, out, *pool_);
+}
+
 // x[i] = row tokens[i] of the token embedding.
 void Context::embed(const Batch::Token* tokens, int n) {
   const WeightMatrix& e = model_.token_embd();
   const int d = config().n_embd;
+  weight_bytes_read_ += uint64_t(n) * e.row_stride;
   for (int i = 0; i < n; ++i)
     dequantize_row(e.type, e.data + size_t(tokens[i].token) * e.row_stride, &x_[size_t(i) * d], d);
 }
@@ -190,9 +197,9 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
     ops::rmsnorm(&x_[size_t(i) * d], w.attn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
   });
 
-  matmul(w.wq, xn_.data(), n, q_.data(), *pool_);
-  matmul(w.wk, xn_.data(), n, k_.data(), *pool_);
-  matmul(w.wv, xn_.data(), n, v_.data(), *pool_);
+  multiply(w.wq, xn_.data(), n, q_.data());
+  multiply(w.wk, xn_.data(), n, k_.data());
+  multiply(w.wv, xn_.data(), n, v_.data());
   for_each_token(n, [&](int i) {
     float* q = &q_[size_t(i) * c.q_dim()];
     float* k = &k_[size_t(i) * c.kv_dim()];
@@ -215,7 +222,7 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
   });
 
   attend(layer, tokens, n);
-  matmul(w.wo, att_.data(), n, proj_.data(), *pool_);
+  multiply(w.wo, att_.data(), n, proj_.data());
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
 }
 
@@ -252,13 +259,13 @@ void Context::ffn_block(int layer, int n) {
   for_each_token(n, [&](int i) {
     ops::rmsnorm(&x_[size_t(i) * d], w.ffn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
   });
-  matmul(w.w_gate, xn_.data(), n, gate_.data(), *pool_);
-  matmul(w.w_up, xn_.data(), n, up_.data(), *pool_);
+  multiply(w.w_gate, xn_.data(), n, gate_.data());
+  multiply(w.w_up, xn_.data(), n, up_.data());
   for_each_token(n, [&](int i) {
     const size_t at = size_t(i) * c.n_ff;
     ops::swiglu(&gate_[at], &up_[at], &gate_[at], c.n_ff);
   });
-  matmul(w.w_down, gate_.data(), n, proj_.data(), *pool_);
+  multiply(w.w_down, gate_.data(), n, proj_.data());
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
 }
 
@@ -285,13 +292,13 @@ void Context::moe_block(int layer, int n) {
     if (m == 0) continue;
     for (int j = 0; j < m; ++j)
       std::copy_n(&xn_[size_t(routed[size_t(j)].token) * d], d, &expert_in_[size_t(j) * d]);
-    matmul(w.gate_exps.expert(e), expert_in_.data(), m, gate_.data(), *pool_);
-    matmul(w.up_exps.expert(e), expert_in_.data(), m, up_.data(), *pool_);
+    multiply(w.gate_exps.expert(e), expert_in_.data(), m, gate_.data());
+    multiply(w.up_exps.expert(e), expert_in_.data(), m, up_.data());
     for (int j = 0; j < m; ++j) {
       const size_t at = size_t(j) * ff;
       ops::swiglu(&gate_[at], &up_[at], &gate_[at], ff);
     }
-    matmul(w.down_exps.expert(e), gate_.data(), m, expert_out_.data(), *pool_);
+    multiply(w.down_exps.expert(e), gate_.data(), m, expert_out_.data());
     for (int j = 0; j < m; ++j) {
       const Route& r = routed[size_t(j)];
       kernels().axpy_f32(r.weight, &expert_out_[size_t(j) * d], &proj_[size_t(r.token) * d], d);
@@ -305,7 +312,7 @@ void Context::moe_block(int layer, int n) {
 void Context::route_tokens(const LayerWeights& w, int n) {
   const ModelConfig& c = config();
   const int n_expert = c.n_expert, k = c.n_expert_used;
-  matmul(w.router, xn_.data(), n, router_.data(), *pool_);
+  multiply(w.router, xn_.data(), n, router_.data());
   for (auto& routed : routes_) routed.clear();
   std::vector<int> order(static_cast<size_t>(n_expert));
   for (int i = 0; i < n; ++i) {
@@ -332,7 +339,7 @@ int Context::output_logits(const Batch::Token* tokens, int n, float* logits_out)
     ops::rmsnorm(&x_[size_t(i) * d], model_.output_norm().data(), &xn_[size_t(m) * d], d, c.rms_eps);
     ++m;
   }
-  if (m > 0) matmul(model_.output(), xn_.data(), m, logits_out, *pool_);
+  if (m > 0) multiply(model_.output(), xn_.data(), m, logits_out);
   return m;
 }
 

@@ -89,6 +89,10 @@ class Context {
   // check that a shared prompt was not computed again.
   int64_t computed(int seq) const;
   int64_t total_computed() const { return total_computed_; }  // over all sequences, ever
+  // Weight bytes the forward passes have read so far (every matrix product's
+  // weights, each embedding row): what a decode step really streams, e.g.
+  // only the experts its tokens chose. `s1 bench` reports it per step.
+  uint64_t weight_bytes_read() const { return weight_bytes_read_; }
   const KvCache& kv_cache() const { return kv_; }
 
   // Runs the batch. Returns the logits of the tokens with want_logits, in batch
@@ -106,6 +110,7 @@ class Context {
   // Each returns the number of logit rows written.
   int forward(const Batch::Token* tokens, int n, float* logits_out);
   void embed(const Batch::Token* tokens, int n);
+  void multiply(const WeightMatrix& w, const float* in, int n, float* out);
   void attention_block(int layer, const Batch::Token* tokens, int n);
   void ffn_block(int layer, int n);
   void moe_block(int layer, int n);
@@ -121,6 +126,7 @@ class Context {
   ops::Rope rope_;
   int max_seq_len_;  // min(n_ctx, the model's trained length)
   int64_t total_computed_ = 0;
+  uint64_t weight_bytes_read_ = 0;
 
   // Activations of one chunk, row-major [n_tokens × width].
   std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_;

@@ -103,6 +103,28 @@ TEST(Moe, BytesPerStepCountOnlyTheUsedExperts) {
   const uint64_t experts = 4ull * c.n_expert_used * 3 * c.n_embd * c.n_ff_exp;
   const uint64_t want = c.n_layer * (attention + router + experts) + 4ull * c.n_vocab * c.n_embd + 4ull * c.n_embd;
   EXPECT_EQ(model->weight_bytes_per_step(), want);
+
+  // Measured: a one-token step reads exactly that (its chosen experts, no
+  // others); a step of 8 sequences reads each chosen expert once, so at most
+  // all experts' bytes and never 8 tokens' worth.
+  s1::Context ctx(*model, {.n_ctx = 256, .n_threads = 2});
+  const int seq = ctx.new_sequence();
+  ctx.append(seq, std::vector<int32_t>{1, 2, 3});
+  uint64_t before = ctx.weight_bytes_read();
+  const int32_t next = 4;
+  ctx.append(seq, std::span<const int32_t>(&next, 1));
+  EXPECT_EQ(ctx.weight_bytes_read() - before, want);
+
+  s1::Batch batch;
+  std::vector<int> seqs;
+  for (int i = 0; i < 8; ++i) seqs.push_back(i == 0 ? seq : ctx.fork(seq));
+  for (int i = 0; i < 8; ++i) batch.add(10 + 20 * i, ctx.length(seqs[size_t(i)]), seqs[size_t(i)], true);
+  before = ctx.weight_bytes_read();
+  ctx.decode(batch);
+  const uint64_t all_experts = 4ull * c.n_expert * 3 * c.n_embd * c.n_ff_exp;
+  const uint64_t step = ctx.weight_bytes_read() - before;
+  EXPECT_LE(step, want - c.n_layer * experts + c.n_layer * all_experts + 7 * 4ull * c.n_embd);
+  EXPECT_GT(step, want);  // 8 tokens chose more than one token's experts
 }
 
 }  // namespace
