@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "cli/command.h"
 #include "cli/mkmodel.h"
@@ -228,6 +230,11 @@ void build_model(gguf::Writer& w, ModelConfig& c, const MkmodelOptions& o, DType
   w.set("general.name", Value{o.name.empty() ? name : o.name});
   w.set("general.file_type", Value{float_file_type(weight_type)});
   c.n_vocab = int(vocab_path.empty() ? set_tiny_vocab(w) : copy_vocab(w, vocab_path));
+  if (!o.chat_template.empty()) {
+    std::ifstream in(o.chat_template, std::ios::binary);
+    if (!in) fail("--chat-template {}: cannot read the file", o.chat_template);
+    w.set("tokenizer.chat_template", Value{std::string(std::istreambuf_iterator<char>(in), {})});
+  }
   write_model_config(c, w);
 
   ModelBuilder b(w, o.seed, o.stddev);
@@ -296,6 +303,7 @@ void add_model_shape_options(CLI::App& app, MkmodelOptions& o, const std::string
   app.add_option("--kv-heads", o.kv_heads, "Key/value heads (= --set attention.head_count_kv=N)");
   app.add_option("--ff", o.ff, "Feed-forward width (= --set feed_forward_length=N)");
   app.add_option("--head-dim", o.head_dim, "Head dimension (default embd / heads; = --set attention.key_length=N)");
+  app.add_option("--chat-template", o.chat_template, "Jinja chat template file to store (after --vocab-from's)");
   app.add_option("--vocab-from", o.vocab_from, "Copy the tokenizer from this GGUF (default: tiny byte vocab)");
   app.add_flag("--tied", o.tied, "Share token_embd as the output projection");
   app.add_option("--ctx", o.ctx, "Context length to record (= --set context_length=N)");

@@ -15,6 +15,7 @@ struct MkmodelOptions {
   int layers = 0, embd = 0, heads = 0, kv_heads = 0, ff = 0, head_dim = 0;
   std::vector<std::string> sets;  // --set KEY=VALUE
   std::string vocab_from;
+  std::string chat_template;  // a Jinja file for tokenizer.chat_template
   bool tied = false;
   uint64_t seed = 1;
   float stddev = 0.02f;  // of the random weights (norms are 1)

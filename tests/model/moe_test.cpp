@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "gguf/gguf.h"
 #include "model/context.h"
@@ -125,6 +126,25 @@ TEST(Moe, BytesPerStepCountOnlyTheUsedExperts) {
   const uint64_t step = ctx.weight_bytes_read() - before;
   EXPECT_LE(step, want - c.n_layer * experts + c.n_layer * all_experts + 7 * 4ull * c.n_embd);
   EXPECT_GT(step, want);  // 8 tokens chose more than one token's experts
+}
+
+// Qwen3.5's chat template and vocabulary on a MoE model: the thinking format
+// is detected from the template, and budget forcing ends the thinking at the
+// budget without recomputing anything.
+TEST(Moe, BudgetForcingWithTheQwen35TemplateAndVocabulary) {
+  const auto shared = s1test::shared_dir();
+  const auto path =
+      make_moe("moe-q35", {"--vocab-from", (shared / "tokenizer/ggml-vocab-qwen35.gguf").string(), "--chat-template",
+                           (shared / "templates/Qwen3.5-4B.jinja").string()});
+  const auto r = s1test::run_s1({"run", "-m", path, "--chat", "-p", "What is 2+2?", "--think-max", "8", "-n", "24",
+                                 "--temp", "0", "--json", "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["thinking_tokens"], 8);
+  EXPECT_TRUE(j["forced_end"].get<bool>());
+  // Prompt, thinking, the appended end of thinking and the answer, each computed once.
+  EXPECT_EQ(j["computed_tokens"].get<int>() + 1, j["prompt_tokens"].get<int>() + j["thinking_tokens"].get<int>() +
+                                                     j["appended_tokens"].get<int>() + j["answer_tokens"].get<int>());
 }
 
 }  // namespace
