@@ -80,6 +80,9 @@ ordered_json describe(const gguf::File& f) {
   j["kv_heads"] = or_null(f.get_int(key("attention.head_count_kv")));
   j["head_dim"] = or_null(head_dim);
   j["feed_forward"] = or_null(f.get_int(key("feed_forward_length")));
+  j["experts"] = or_null(f.get_int(key("expert_count")));
+  j["experts_used"] = or_null(f.get_int(key("expert_used_count")));
+  j["expert_feed_forward"] = or_null(f.get_int(key("expert_feed_forward_length")));
   j["context_length"] = or_null(f.get_int(key("context_length")));
   j["rope_theta"] = or_null(f.get_float(key("rope.freq_base")));
   j["rope_type"] = arch_info ? ordered_json(arch_info->rope == ops::RopeStyle::neox ? "neox" : "normal") : ordered_json(nullptr);
@@ -139,6 +142,9 @@ void print_human(const ordered_json& j) {
   rows.emplace_back("kv heads", text(j["kv_heads"]));
   rows.emplace_back("head dim", text(j["head_dim"]));
   rows.emplace_back("feed forward", text(j["feed_forward"]));
+  if (!j["experts"].is_null())
+    rows.emplace_back("experts", fmt::format("{} of width {}, {} used per token", text(j["experts"]),
+                                             text(j["expert_feed_forward"]), text(j["experts_used"])));
   rows.emplace_back("context length", text(j["context_length"]));
   rows.emplace_back("rope", fmt::format("{}, theta {}", text(j["rope_type"]), text(j["rope_theta"])));
   rows.emplace_back("rms epsilon", text(j["rms_epsilon"]));

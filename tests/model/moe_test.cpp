@@ -46,6 +46,16 @@ std::string load_error(const std::string& path) {
   return "";
 }
 
+TEST(Moe, InfoNamesTheExperts) {
+  const auto r = s1test::run_s1({"info", "-m", make_moe("moe-info"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "qwen3moe");
+  EXPECT_EQ(j["experts"], 8);
+  EXPECT_EQ(j["experts_used"], 2);
+  EXPECT_EQ(j["expert_feed_forward"], 32);
+}
+
 TEST(Moe, InconsistentMetadataNamesTheKey) {
   const auto path = make_moe("moe-meta");
   const std::string wrong_count = load_error(with_key(path, "qwen3moe.expert_count", s1::gguf::Value{uint32_t(6)}));
