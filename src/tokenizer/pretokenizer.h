@@ -20,7 +20,7 @@ enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm };
 class PreTokenizer {
  public:
   // `name` is a tokenizer.ggml.pre value; llama.cpp's aliases are accepted
-  // ("llama3", "deepseek-r1-qwen", "default", ...). Unknown names throw
+  // ("llama3", "deepseek-r1-qwen", "phi-2", ...). Unknown names throw
   // s1::Error listing the supported ones.
   explicit PreTokenizer(std::string_view name);
   ~PreTokenizer();

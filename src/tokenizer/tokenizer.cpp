@@ -281,7 +281,7 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
     vocab.pre = *pre;
   } else {
     log_warn("{}: tokenizer.ggml.pre is missing; using the GPT-2 pre-tokenizer", file.path());
-    vocab.pre = "default";
+    vocab.pre = "gpt2";
   }
   vocab.bos = optional_id(file, "tokenizer.ggml.bos_token_id");
   vocab.eos = optional_id(file, "tokenizer.ggml.eos_token_id");
