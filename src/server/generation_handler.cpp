@@ -1,9 +1,12 @@
 #include "server/generation_handler.h"
 
+#include <sys/random.h>
+
+#include <cerrno>
+
 #include <httplib.h>
 
 #include <chrono>
-#include <random>
 
 #include "model/kv_cache.h"
 #include "server/api_error.h"
@@ -47,11 +50,21 @@ void record_finish(Exchange& x, Metrics& metrics, const GenerationResult& result
 }  // namespace
 
 GenerationHandler::GenerationHandler(Engine& engine, Scheduler& scheduler, Metrics& metrics, GenerationLimits limits)
-    : engine_(engine), scheduler_(scheduler), metrics_(metrics), limits_(std::move(limits)),
-      id_salt_(std::random_device{}() & 0xffffff) {}
+    : engine_(engine), scheduler_(scheduler), metrics_(metrics), limits_(std::move(limits)) {}
 
+// 96 bits from the kernel's CSPRNG: the id is what lets a client steer its
+// request (POST /v1/requests/{id}/control), so another client must not be
+// able to guess it (a salt plus a counter let one steer a neighbour's).
 std::string GenerationHandler::new_id(Endpoint endpoint) {
-  return fmt::format("{}-{:06x}{:08x}", endpoint == Endpoint::chat ? "chatcmpl" : "cmpl", id_salt_, ++next_id_);
+  uint8_t bytes[12];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ApiError(500, "internal_error", "no random bytes for a request id");
+    got += size_t(n);
+  }
+  return fmt::format("{}-{:02x}", endpoint == Endpoint::chat ? "chatcmpl" : "cmpl", fmt::join(bytes, ""));
 }
 
 GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve_tokens) const {

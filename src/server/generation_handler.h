@@ -40,8 +40,6 @@ class GenerationHandler {
   Scheduler& scheduler_;
   Metrics& metrics_;
   GenerationLimits limits_;
-  std::atomic<uint64_t> next_id_{0};
-  uint64_t id_salt_;
 };
 
 }  // namespace s1::server

@@ -107,6 +107,22 @@ TEST(LiveControl, ControlOfAQueuedRequestAppliesWhenItStarts) {
   EXPECT_EQ(check.body["choices"][0]["thinking"]["tokens"], 20);  // without control: the budget
 }
 
+// Ids are the capability to steer a request, so they are 96 random bits: two
+// requests' ids share no salt or counter a client could step from.
+TEST(LiveControl, RequestIdsAreUnguessable) {
+  TestServer server;
+  const json body = {{"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}, {"max_tokens", 2}};
+  const std::string a = post_json(server.port(), "/v1/chat/completions", body).body["id"];
+  const std::string b = post_json(server.port(), "/v1/chat/completions", body).body["id"];
+  for (const std::string& id : {a, b}) {
+    ASSERT_EQ(id.size(), std::string("chatcmpl-").size() + 24) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 9), std::string::npos) << id;
+  }
+  int same = 0;  // hex digits in the same place: ~1.5 of 24 by chance, 16+ with a salt and a counter
+  for (size_t i = 9; i < a.size(); ++i) same += a[i] == b[i];
+  EXPECT_LT(same, 12) << a << " " << b;
+}
+
 TEST(LiveControl, UnknownRequestOrBadCommandIsAnError) {
   TestServer server;
   HttpResult r = post_json(server.port(), "/v1/requests/chatcmpl-nope/control", json{{"action", "answer_now"}});
