@@ -8,7 +8,7 @@
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "gguf/gguf.h"
-#include "model/shapes.h"
+#include "model/config.h"
 #include "tensor/cpu_features.h"
 #include "tensor/kernel_set.h"
 
