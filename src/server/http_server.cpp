@@ -2,9 +2,12 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <csignal>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "server/api_error.h"
@@ -17,6 +20,23 @@
 
 namespace s1::server {
 namespace {
+
+// "Authorization: Bearer KEY" with the scheme in any case (RFC 7235: auth
+// schemes are case-insensitive; OpenAI clients send "Bearer", others
+// "bearer"). The key is compared in constant time, so how long a refusal
+// takes does not tell a guesser how much of the key was right.
+bool bearer_matches(std::string_view header, std::string_view key) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size() || header[kScheme.size()] != ' ') return false;
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  std::string_view given = header.substr(kScheme.size());
+  given.remove_prefix(std::min(given.find_first_not_of(' '), given.size()));
+  unsigned diff = given.size() != key.size();
+  for (size_t i = 0; i < key.size(); ++i)
+    diff |= unsigned(uint8_t(key[i]) ^ uint8_t(i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
 
 constexpr const char* kMissingUiPage =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>s1.cpp</title></head><body>"
@@ -92,7 +112,7 @@ struct HttpServer::Impl {
     if (options.api_key.empty()) return;
     const std::string header = req.get_header_value("Authorization");
     if (header.empty()) throw ApiError(401, "invalid_api_key", "missing API key: send 'Authorization: Bearer KEY'");
-    if (header != "Bearer " + options.api_key) throw ApiError(401, "invalid_api_key", "incorrect API key");
+    if (!bearer_matches(header, options.api_key)) throw ApiError(401, "invalid_api_key", "incorrect API key");
   }
 
   template <typename Fn>

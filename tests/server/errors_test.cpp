@@ -82,8 +82,13 @@ TEST(ServerErrors, ApiKeyIsRequiredWhenSet) {
   expect_error(post_json(server.port(), "/v1/chat/completions", body.dump(), {}), 401, "invalid_api_key");
   expect_error(post_json(server.port(), "/v1/chat/completions", body.dump(), {{"Authorization", "Bearer nope"}}),
                401, "invalid_api_key");
-  HttpResult r = post_json(server.port(), "/v1/chat/completions", body.dump(), {{"Authorization", "Bearer sekret"}});
-  EXPECT_EQ(r.status, 200) << r.body;
+  for (const char* wrong : {"Bearer sekret2", "Bearer sekre", "Bearersekret", "Basic sekret", "Bearer "})
+    expect_error(post_json(server.port(), "/v1/chat/completions", body.dump(), {{"Authorization", wrong}}), 401,
+                 "invalid_api_key");
+  for (const char* right : {"Bearer sekret", "bearer sekret", "BEARER  sekret"}) {
+    HttpResult r = post_json(server.port(), "/v1/chat/completions", body.dump(), {{"Authorization", right}});
+    EXPECT_EQ(r.status, 200) << right << ": " << r.body;
+  }
   EXPECT_EQ(get_json(server.port(), "/health").status, 200);  // health needs no key
 }
 
