@@ -66,6 +66,7 @@ Context::Context(const Model& model, ContextParams params)
   if (c.moe()) {
     router_.resize(t * size_t(c.n_expert));
     routes_.resize(size_t(c.n_expert));
+    expert_order_.resize(size_t(c.n_expert));
     expert_in_.resize(t * size_t(c.n_embd));
     expert_out_.resize(t * size_t(c.n_embd));
   }
@@ -178,6 +179,13 @@ void Context::multiply(const WeightMatrix& w, const float* in, int n, float* out
   matmul(w, in, n, out, *pool_);
 }
 
+// xn[i] = rmsnorm(x[i]) · weight for the chunk's n tokens.
+void Context::norm_rows(const std::vector<float>& weight, int n) {
+  const int d = config().n_embd;
+  const float eps = config().rms_eps;
+  for_each_token(n, [&](int i) { ops::rmsnorm(&x_[size_t(i) * d], weight.data(), &xn_[size_t(i) * d], d, eps); });
+}
+
 // x[i] = row tokens[i] of the token embedding.
 void Context::embed(const Batch::Token* tokens, int n) {
   const WeightMatrix& e = model_.token_embd();
@@ -193,9 +201,7 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
   const LayerWeights& w = model_.layers()[size_t(layer)];
   const int d = c.n_embd;
 
-  for_each_token(n, [&](int i) {
-    ops::rmsnorm(&x_[size_t(i) * d], w.attn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
-  });
+  norm_rows(w.attn_norm, n);
 
   multiply(w.wq, xn_.data(), n, q_.data());
   multiply(w.wk, xn_.data(), n, k_.data());
@@ -256,9 +262,7 @@ void Context::ffn_block(int layer, int n) {
   const ModelConfig& c = config();
   const LayerWeights& w = model_.layers()[size_t(layer)];
   const int d = c.n_embd;
-  for_each_token(n, [&](int i) {
-    ops::rmsnorm(&x_[size_t(i) * d], w.ffn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
-  });
+  norm_rows(w.ffn_norm, n);
   multiply(w.w_gate, xn_.data(), n, gate_.data());
   multiply(w.w_up, xn_.data(), n, up_.data());
   for_each_token(n, [&](int i) {
@@ -280,9 +284,7 @@ void Context::moe_block(int layer, int n) {
   const ModelConfig& c = config();
   const LayerWeights& w = model_.layers()[size_t(layer)];
   const int d = c.n_embd, ff = c.n_ff_exp;
-  for_each_token(n, [&](int i) {
-    ops::rmsnorm(&x_[size_t(i) * d], w.ffn_norm.data(), &xn_[size_t(i) * d], d, c.rms_eps);
-  });
+  norm_rows(w.ffn_norm, n);
   route_tokens(w, n);
 
   std::fill(proj_.begin(), proj_.begin() + size_t(n) * d, 0.0f);
@@ -314,7 +316,7 @@ void Context::route_tokens(const LayerWeights& w, int n) {
   const int n_expert = c.n_expert, k = c.n_expert_used;
   multiply(w.router, xn_.data(), n, router_.data());
   for (auto& routed : routes_) routed.clear();
-  std::vector<int> order(static_cast<size_t>(n_expert));
+  std::vector<int>& order = expert_order_;
   for (int i = 0; i < n; ++i) {
     float* p = &router_[size_t(i) * n_expert];
     ops::softmax(p, n_expert);

@@ -110,6 +110,7 @@ class Context {
   // Each returns the number of logit rows written.
   int forward(const Batch::Token* tokens, int n, float* logits_out);
   void embed(const Batch::Token* tokens, int n);
+  void norm_rows(const std::vector<float>& weight, int n);
   void multiply(const WeightMatrix& w, const float* in, int n, float* out);
   void attention_block(int layer, const Batch::Token* tokens, int n);
   void ffn_block(int layer, int n);
@@ -140,6 +141,7 @@ class Context {
   };
   std::vector<float> router_;
   std::vector<std::vector<Route>> routes_;
+  std::vector<int> expert_order_;  // route_tokens' scratch: experts by probability
   std::vector<float> expert_in_, expert_out_;
   std::vector<float> logits_;
 };
