@@ -1,5 +1,7 @@
 #include "api/engine.h"
 
+#include "tokenizer/chat_prompt.h"
+
 namespace s1 {
 
 Engine::Engine(const EngineOptions& options) {
@@ -19,23 +21,26 @@ Engine::Engine(const EngineOptions& options) {
 Engine::~Engine() = default;
 
 std::string Engine::render_chat(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
-  return chat_template_->chat_template.render(messages, /*add_generation_prompt=*/true, template_vars,
-                                              chat_template_->bos_token, chat_template_->eos_token);
+  return render_chat_prompt(*chat_template_, *tokenizer_, messages, template_vars).text;
 }
 
-GenerationRequest Engine::text_request(const std::string& prompt_text) const {
+GenerationRequest Engine::prompt_request(const std::string& prompt_text, std::span<const TextSpan> plain_spans) const {
   GenerationRequest request;
   // A template that writes the BOS text itself already holds it.
   const bool has_bos_text =
       !chat_template_->bos_token.empty() && prompt_text.rfind(chat_template_->bos_token, 0) == 0;
-  request.prompt = tokenizer_->encode(
-      prompt_text, {.add_bos = tokenizer_->add_bos() && !has_bos_text, .parse_special = true});
+  request.prompt = tokenizer_->encode(prompt_text, {.add_bos = tokenizer_->add_bos() && !has_bos_text,
+                                                    .parse_special = true,
+                                                    .plain_spans = plain_spans});
   request.prompt_thinking = prompt_thinking_state(prompt_text, thinking_format());
   return request;
 }
 
+GenerationRequest Engine::text_request(const std::string& prompt_text) const { return prompt_request(prompt_text, {}); }
+
 GenerationRequest Engine::chat_request(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
-  return text_request(render_chat(messages, template_vars));
+  const ChatPrompt prompt = render_chat_prompt(*chat_template_, *tokenizer_, messages, template_vars);
+  return prompt_request(prompt.text, prompt.plain_spans);
 }
 
 }  // namespace s1

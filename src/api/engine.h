@@ -44,6 +44,9 @@ class Engine {
 
   // The prompt text of a conversation: the model's chat template with the
   // generation prompt added (extra template variables such as enable_thinking).
+  // chat_request() tokenizes special-token text inside user and tool
+  // messages as plain text (tokenizer/chat_prompt.h); text_request() parses
+  // every special text of a raw prompt.
   std::string render_chat(const nlohmann::json& messages,
                           const nlohmann::json& template_vars = nlohmann::json::object()) const;
 
@@ -55,6 +58,8 @@ class Engine {
                                  const nlohmann::json& template_vars = nlohmann::json::object()) const;
 
  private:
+  GenerationRequest prompt_request(const std::string& prompt_text, std::span<const TextSpan> plain_spans) const;
+
   std::unique_ptr<Model> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ModelChatTemplate> chat_template_;

@@ -75,6 +75,8 @@ struct EncodeScratch {
   BpeWorkspace bpe;
 };
 
+constexpr size_t kKeepScratchBytes = 64 << 10;
+
 EncodeScratch& scratch() {
   thread_local EncodeScratch s;
   return s;
@@ -103,6 +105,12 @@ struct Tokenizer::Impl {
   explicit Impl(Vocab& vocab);
   int32_t checked_special_id(int32_t id, const char* what) const;
   void encode_text(std::string_view text, std::vector<int32_t>& out, WordCache* word_cache) const;
+  // The special token whose text starts at text[i] (the longest), or -1.
+  int32_t special_at(std::string_view text, size_t i) const {
+    for (int32_t id : specials[uint8_t(text[i])])
+      if (text.substr(i).starts_with(texts[id])) return id;
+    return -1;
+  }
   void encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* word_cache,
                    EncodeScratch& s) const;
 };
@@ -195,6 +203,9 @@ void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& o
   s.words.clear();
   pre.split(text, s.words);
   for (std::string_view word : s.words) encode_word(word, out, word_cache, s);
+  // Scratch grows with the longest word; after a huge input it is released,
+  // so a long-lived thread (a server's) returns to its usual size.
+  if (text.size() > kKeepScratchBytes) s = EncodeScratch{};
 }
 
 void Tokenizer::Impl::encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* word_cache,
@@ -314,14 +325,14 @@ void Tokenizer::encode(std::string_view text, std::vector<int32_t>& out, EncodeO
     return;
   }
   size_t plain_start = 0;
+  auto plain = options.plain_spans.begin();
   for (size_t i = 0; i < text.size();) {
-    int32_t match = -1;
-    for (int32_t id : im.specials[uint8_t(text[i])]) {
-      if (text.substr(i).starts_with(im.texts[id])) {
-        match = id;
-        break;
-      }
+    while (plain != options.plain_spans.end() && plain->end <= i) ++plain;
+    if (plain != options.plain_spans.end() && plain->begin <= i) {
+      i = plain->end;  // no special token starts inside: it joins the plain text around it
+      continue;
     }
+    const int32_t match = im.special_at(text, i);
     if (match < 0) {
       ++i;
       continue;
@@ -332,6 +343,20 @@ void Tokenizer::encode(std::string_view text, std::vector<int32_t>& out, EncodeO
     plain_start = i;
   }
   im.encode_text(text.substr(plain_start), out, cache);
+}
+
+std::vector<TextSpan> Tokenizer::special_spans(std::string_view text) const {
+  std::vector<TextSpan> spans;
+  for (size_t i = 0; i < text.size();) {
+    const int32_t id = impl_->special_at(text, i);
+    if (id < 0) {
+      ++i;
+      continue;
+    }
+    spans.push_back({i, i + impl_->texts[id].size()});
+    i = spans.back().end;
+  }
+  return spans;
 }
 
 std::string_view Tokenizer::piece(int32_t id, bool with_control) const {

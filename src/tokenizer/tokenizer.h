@@ -49,9 +49,17 @@ struct Vocab {
   std::string source = "vocab";     // names the vocabulary in error messages
 };
 
+// Bytes [begin, end) of a text.
+struct TextSpan {
+  size_t begin = 0, end = 0;
+};
+
 struct EncodeOptions {
   bool add_bos = false;        // prepend BOS (when the vocabulary has one)
   bool parse_special = false;  // control/user-defined token texts become their single ids
+  // With parse_special: spans (sorted, disjoint) where special texts stay
+  // plain text, e.g. a chat's user content inside the template's markup.
+  std::span<const TextSpan> plain_spans = {};
 };
 
 class Tokenizer {
@@ -66,6 +74,8 @@ class Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, EncodeOptions options = {}) const;
   void encode(std::string_view text, std::vector<int32_t>& out, EncodeOptions options = {}) const;  // appends
+  // Where parse_special would turn `text` into special tokens.
+  std::vector<TextSpan> special_spans(std::string_view text) const;
 
   // The bytes of the tokens (not necessarily valid UTF-8: a multi-byte
   // character may be split across tokens). Control tokens contribute their
