@@ -3,7 +3,7 @@
 # Needs g++-aarch64-linux-gnu, qemu-user and the arm64 (multiarch) -dev packages of
 # the libraries the build links: fmt, pcre2, cpp-httplib, gtest/gmock
 # (`scripts/cross-test aarch64` installs them). Header-only packages
-# (nlohmann-json, CLI11) are architecture-independent and come from the host.
+# (nlohmann-json, CLI11, Boost.Beast/Asio) are architecture-independent and come from the host.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 

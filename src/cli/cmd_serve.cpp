@@ -42,7 +42,7 @@ int run_serve(ServeOptions& o) {
   server::HttpServer http(engine, s);
   const int port = http.bind();
   std::fprintf(stderr, "s1 serve: %s on http://%s:%d (parallel %d, ctx %d per request, thinking format %s)\n",
-               s.model_id.c_str(), s.host.c_str(), port, s.parallel, s.ctx, engine.thinking_format().name.c_str());
+               s.model_id.c_str(), s.host.c_str(), port, s.parallel, http.ctx(), engine.thinking_format().name.c_str());
   std::fflush(stderr);
 
   std::thread watcher([&] {
@@ -78,6 +78,13 @@ S1_COMMAND(serve, "Serve a model over an OpenAI-compatible HTTP API with a web c
   app.add_option("--max-body", s.max_body_bytes, "Largest request body in bytes (413 past it)")
       ->check(CLI::Range(size_t(1024), size_t(1) << 30))->capture_default_str();
   app.add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' on /v1/*");
+  app.add_option("--allowed-hosts", s.allowed_hosts,
+                 "Without --api-key, the Host names accepted besides --host and loopback ('*': any)")
+      ->delimiter(',');
+  app.add_option("--backlog", s.backlog, "Connections the kernel queues before they are accepted")
+      ->check(CLI::Range(1, 65535))->capture_default_str();
+  app.add_option("--max-connections", s.max_connections, "Open connections at once; more get 503")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--cors", s.cors_origin, "Allow browser calls from this origin ('*' for any)");
   app.add_option("--alias", s.model_id, "Model name to serve under (default: the file's stem)");
   app.add_option("-t,--threads", o->threads, "Compute threads (0: every core)")->check(CLI::Range(0, 1024));

@@ -4,8 +4,6 @@
 
 #include <cerrno>
 
-#include <httplib.h>
-
 #include <chrono>
 
 #include "model/kv_cache.h"
@@ -18,21 +16,39 @@
 #include "util/error.h"
 
 namespace s1::server {
-namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kPollInterval = std::chrono::milliseconds(200);
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// One request's progress, shared by the streaming callbacks.
+// One request's progress.
 struct Exchange {
   std::string id;
   std::shared_ptr<JobStream> job;
   CompletionAssembler assembler;
   Clock::time_point arrived;
-  bool opened = false, ttft_seen = false, cancel_sent = false, finished = false;
+  HttpHeaders headers = {};  // X-Request-Id, X-Control-Token
+  bool ttft_seen = false, cancel_sent = false;
 };
+
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Hex of `n` bytes from the kernel's CSPRNG. Request ids (96 bits) and control
+// tokens (128 bits) must not be guessable: a salt plus a counter let one
+// client steer a neighbour's request.
+std::string random_hex(size_t n) {
+  uint8_t bytes[32];
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = getrandom(bytes + got, n - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) throw ApiError(500, "internal_error", "no random bytes for a request id");
+    got += size_t(r);
+  }
+  return fmt::format("{:02x}", fmt::join(bytes, bytes + n, ""));
+}
 
 void record_first_text(Exchange& x, Metrics& metrics) {
   if (x.ttft_seen || !x.assembler.saw_text()) return;
@@ -51,21 +67,6 @@ void record_finish(Exchange& x, Metrics& metrics, const GenerationResult& result
 
 GenerationHandler::GenerationHandler(Engine& engine, Scheduler& scheduler, Metrics& metrics, GenerationLimits limits)
     : engine_(engine), scheduler_(scheduler), metrics_(metrics), limits_(std::move(limits)) {}
-
-// 96 bits from the kernel's CSPRNG: the id is what lets a client steer its
-// request (POST /v1/requests/{id}/control), so another client must not be
-// able to guess it (a salt plus a counter let one steer a neighbour's).
-std::string GenerationHandler::new_id(Endpoint endpoint) {
-  uint8_t bytes[12];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ApiError(500, "internal_error", "no random bytes for a request id");
-    got += size_t(n);
-  }
-  return fmt::format("{}-{:02x}", endpoint == Endpoint::chat ? "chatcmpl" : "cmpl", fmt::join(bytes, ""));
-}
 
 GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve_tokens) const {
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
@@ -113,7 +114,7 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   return g;
 }
 
-void GenerationHandler::handle(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+void GenerationHandler::handle(const HttpRequest& req, Responder& res, Endpoint endpoint) {
   const auto arrived = Clock::now();
   const ApiRequest api = endpoint == Endpoint::chat ? parse_chat_request(req.body) : parse_completion_request(req.body);
   if (!api.model.empty() && api.model != limits_.model_id)
@@ -122,72 +123,82 @@ void GenerationHandler::handle(const httplib::Request& req, httplib::Response& r
                    "model");
   int reserve_tokens = 0;
   GenerationRequest generation = prepare(api, reserve_tokens);
-  const std::string id = new_id(endpoint);
-  auto exchange = std::make_shared<Exchange>(
-      Exchange{id, scheduler_.submit(id, std::move(generation), reserve_tokens),
-               CompletionAssembler(api, id, limits_.model_id), arrived});
-  res.set_header("X-Request-Id", id);
+  const std::string id = (endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-") + random_hex(12);
+  const std::string control_token = random_hex(16);
+  Exchange exchange{id, scheduler_.submit(id, control_token, std::move(generation), reserve_tokens),
+                    CompletionAssembler(api, id, limits_.model_id), arrived};
+  exchange.headers = {{"X-Request-Id", id}, {"X-Control-Token", control_token}};
+  if (api.stream)
+    answer_stream(exchange, res);
+  else
+    answer_whole(exchange, res);
+}
 
-  if (!api.stream) {
-    JobUpdate update;
-    while (!update.done()) {
-      exchange->job->wait(kPollInterval, update);
-      exchange->assembler.on_events(update.events);
-      update.events.clear();
-      record_first_text(*exchange, metrics_);
-      if (exchange->assembler.all_stopped() && !exchange->cancel_sent) {
-        scheduler_.cancel(id);
-        exchange->cancel_sent = true;
-      }
-    }
-    if (!update.error.empty()) throw ApiError(500, "generation_failed", update.error);
-    record_finish(*exchange, metrics_, *update.result);
-    res.set_content(json_text(exchange->assembler.response(*update.result, update.timed_out)), "application/json");
+// Waits for the job's next events; false when the client left (the job is cancelled).
+bool GenerationHandler::next_update(Exchange& x, Responder& res, JobUpdate& update) {
+  x.job->wait(kPollInterval, update);
+  if (res.client_gone() && !update.done()) {
+    scheduler_.cancel(x.id);
+    metrics_.count_cancelled();
+    return false;
+  }
+  return true;
+}
+
+// The generation's events as SSE chunks; with "stop" met, the job is cancelled.
+std::string GenerationHandler::take_chunks(Exchange& x, JobUpdate& update) {
+  std::string out;
+  for (const auto& chunk : x.assembler.on_events(update.events)) out += sse_event(chunk);
+  update.events.clear();
+  record_first_text(x, metrics_);
+  if (x.assembler.all_stopped() && !x.cancel_sent) {
+    scheduler_.cancel(x.id);
+    x.cancel_sent = true;
+  }
+  return out;
+}
+
+void GenerationHandler::answer_whole(Exchange& x, Responder& res) {
+  JobUpdate update;
+  while (!update.done()) {
+    if (!next_update(x, res, update)) return;
+    take_chunks(x, update);
+  }
+  if (!update.error.empty()) throw ApiError(500, "generation_failed", update.error);
+  record_finish(x, metrics_, *update.result);
+  res.send(HttpResponse{.body = json_text(x.assembler.response(*update.result, update.timed_out)),
+                        .headers = x.headers});
+}
+
+void GenerationHandler::answer_stream(Exchange& x, Responder& res) {
+  HttpResponse head{.content_type = "text/event-stream", .headers = x.headers};
+  head.headers.emplace_back("Cache-Control", "no-cache");
+  if (!res.start_stream(head) || !res.write(sse_event(x.assembler.opening_chunk()))) {
+    scheduler_.cancel(x.id);
+    metrics_.count_cancelled();
     return;
   }
-
-  res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, exchange](size_t, httplib::DataSink& sink) {
-        Exchange& x = *exchange;
-        std::string out;
-        if (!x.opened) {
-          x.opened = true;
-          out = sse_event(x.assembler.opening_chunk());
-          return sink.write(out.data(), out.size());
-        }
-        JobUpdate update;
-        x.job->wait(kPollInterval, update);
-        for (const auto& chunk : x.assembler.on_events(update.events)) out += sse_event(chunk);
-        record_first_text(x, metrics_);
-        if (x.assembler.all_stopped() && !x.cancel_sent) {
-          scheduler_.cancel(x.id);
-          x.cancel_sent = true;
-        }
-        if (update.done()) {
-          if (!update.error.empty()) {
-            out += sse_event(ApiError(500, "generation_failed", update.error).body());
-          } else {
-            for (const auto& chunk : x.assembler.closing_chunks(*update.result, update.timed_out))
-              out += sse_event(chunk);
-            record_finish(x, metrics_, *update.result);
-          }
-          out += kSseDone;
-          x.finished = true;
-          const bool written = sink.write(out.data(), out.size());
-          sink.done();
-          return written;
-        }
-        if (out.empty()) return sink.is_writable();
-        return sink.write(out.data(), out.size());
-      },
-      [this, exchange](bool) {
-        // The stream ended before the generation did: the client went away.
-        if (exchange->finished) return;
-        scheduler_.cancel(exchange->id);
-        metrics_.count_cancelled();
-      });
+  JobUpdate update;
+  while (!update.done()) {
+    if (!next_update(x, res, update)) return;
+    std::string out = take_chunks(x, update);
+    if (update.done()) {
+      if (!update.error.empty()) {
+        out += sse_event(ApiError(500, "generation_failed", update.error).body());
+      } else {
+        for (const auto& chunk : x.assembler.closing_chunks(*update.result, update.timed_out)) out += sse_event(chunk);
+        record_finish(x, metrics_, *update.result);
+      }
+      out += kSseDone;
+    }
+    if (!res.write(out)) {
+      // The client went away mid-stream.
+      if (!update.done()) scheduler_.cancel(x.id);
+      metrics_.count_cancelled();
+      return;
+    }
+  }
+  res.end_stream();
 }
 
 }  // namespace s1::server

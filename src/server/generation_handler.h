@@ -1,23 +1,23 @@
 #pragma once
 // POST /v1/chat/completions and /v1/completions: from a request body to a
 // queued job, then the answer as one JSON response or as an SSE stream. The
-// request id (for live control) is in the X-Request-Id header and in every
-// streamed chunk's "id"; a streaming client that disconnects cancels its job.
+// request id is in the X-Request-Id header and in every streamed chunk's "id";
+// live control of it also needs the X-Control-Token header's value, which only
+// this client gets. A client that disconnects (queued, streaming or waiting
+// for a whole answer) cancels its job.
 #include <atomic>
 #include <string>
 
 #include "api/engine.h"
+#include "server/http_message.h"
 #include "server/request_parser.h"
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace s1::server {
 
 class Scheduler;
 class Metrics;
+struct Exchange;
+struct JobUpdate;
 
 struct GenerationLimits {
   int ctx = 4096;       // tokens per request (prompt + generation)
@@ -28,13 +28,16 @@ struct GenerationLimits {
 class GenerationHandler {
  public:
   GenerationHandler(Engine& engine, Scheduler& scheduler, Metrics& metrics, GenerationLimits limits);
-  void handle(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+  void handle(const HttpRequest& req, Responder& res, Endpoint endpoint);
   const GenerationLimits& limits() const { return limits_; }
 
  private:
   // Renders, tokenizes and sizes the request; sets the cache positions it may take.
   GenerationRequest prepare(const ApiRequest& api, int& reserve_tokens) const;
-  std::string new_id(Endpoint endpoint);
+  bool next_update(Exchange& exchange, Responder& res, JobUpdate& update);
+  std::string take_chunks(Exchange& exchange, JobUpdate& update);
+  void answer_whole(Exchange& exchange, Responder& res);
+  void answer_stream(Exchange& exchange, Responder& res);
 
   Engine& engine_;
   Scheduler& scheduler_;

@@ -1,41 +1,58 @@
 #include "server/http_server.h"
 
-#include <httplib.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <csignal>
-#include <mutex>
+#include <functional>
 #include <string_view>
-#include <thread>
 
 #include "server/api_error.h"
 #include "server/generation_handler.h"
+#include "server/http_transport.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
 #include "server/sse.h"
 #include "server/web_assets.h"
+#include "util/constant_time.h"
 #include "util/error.h"
 
 namespace s1::server {
 namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 // "Authorization: Bearer KEY" with the scheme in any case (RFC 7235: auth
 // schemes are case-insensitive; OpenAI clients send "Bearer", others
 // "bearer"). The key is compared in constant time, so how long a refusal
 // takes does not tell a guesser how much of the key was right.
 bool bearer_matches(std::string_view header, std::string_view key) {
-  constexpr std::string_view kScheme = "bearer";
-  if (header.size() <= kScheme.size() || header[kScheme.size()] != ' ') return false;
-  for (size_t i = 0; i < kScheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size() || lower(header.substr(0, kScheme.size())) != kScheme) return false;
   std::string_view given = header.substr(kScheme.size());
   given.remove_prefix(std::min(given.find_first_not_of(' '), given.size()));
-  unsigned diff = given.size() != key.size();
-  for (size_t i = 0; i < key.size(); ++i)
-    diff |= unsigned(uint8_t(key[i]) ^ uint8_t(i < given.size() ? given[i] : 0));
-  return diff == 0;
+  return constant_time_equal(given, key);
+}
+
+// application/json or a +json type, any parameters (charset) allowed.
+bool is_json_media_type(std::string_view content_type) {
+  std::string type = lower(content_type.substr(0, content_type.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+}
+
+// The host name of a Host header: without the port, IPv6 brackets kept.
+std::string host_name(std::string_view host) {
+  if (host.starts_with('[')) return lower(host.substr(0, host.find(']') + 1));
+  return lower(host.substr(0, host.find(':')));
+}
+
+bool is_ip_literal(std::string_view name) {
+  if (name.starts_with('[')) return true;
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(uint8_t(c)) || c == '.'; });
 }
 
 constexpr const char* kMissingUiPage =
@@ -45,8 +62,7 @@ constexpr const char* kMissingUiPage =
     "<code>s1</code>.</p><p>The API is at <code>/v1/chat/completions</code>; see docs/server.md.</p></body></html>";
 
 // Metric labels: one per route, whatever the ids in the path.
-std::string endpoint_label(const httplib::Request& req) {
-  const std::string& p = req.path;
+std::string endpoint_label(const std::string& p) {
   for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics"})
     if (p == known) return p;
   if (p.starts_with("/v1/requests/")) return "/v1/requests/control";
@@ -54,21 +70,35 @@ std::string endpoint_label(const httplib::Request& req) {
   return "other";
 }
 
-void send_error(httplib::Response& res, const ApiError& error) {
-  res.status = error.status();
-  if (error.status() == 429) res.set_header("Retry-After", "1");
-  res.set_content(json_text(error.body()), "application/json");
+HttpResponse error_response(const ApiError& error) {
+  HttpResponse r{.status = error.status(), .body = json_text(error.body())};
+  if (error.status() == 429 || error.status() == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
-// A generic error body for failures httplib reports itself (413, unknown routes, bad request lines).
-ApiError http_status_error(int status) {
+HttpResponse json_response(const nlohmann::json& body) { return HttpResponse{.body = json_text(body)}; }
+
+// The error codes of the statuses the transport answers itself.
+ApiError transport_error(int status, const std::string& message) {
   switch (status) {
-    case 404: return ApiError(404, "not_found", "no such endpoint");
-    case 413: return ApiError(413, "request_too_large", "the request body is over the size limit");
-    case 405: return ApiError(405, "method_not_allowed", "method not allowed");
-    default: return ApiError(status, "http_error", fmt::format("HTTP error {}", status));
+    case 400: return ApiError(400, "bad_request", message);
+    case 408: return ApiError(408, "request_timeout", message);
+    case 413: return ApiError(413, "request_too_large", message);
+    case 431: return ApiError(431, "request_header_fields_too_large", message);
+    case 503: return ApiError(503, "server_busy", message);
+    default: return ApiError(status, "http_error", message);
   }
 }
+
+struct Route {
+  std::string method;  // GET routes also answer HEAD
+  std::string path;    // exact, or a prefix when `matches` is set
+  std::function<bool(const std::string&)> matches = {};
+  bool needs_key = false;  // /v1/*: the API key, when the server has one
+  bool json_body = false;  // POST: Content-Type must be JSON (415)
+  bool blocking = false;   // waits on a generation: its own thread
+  RequestHandler handle;
+};
 
 }  // namespace
 
@@ -87,11 +117,8 @@ struct HttpServer::Impl {
   Metrics metrics;
   Scheduler scheduler;
   GenerationHandler generation;
-  httplib::Server http;
-  // run()/stop() may race (a signal at start-up, a test that ends at once).
-  std::mutex lifecycle;
-  bool stop_requested = false, run_called = false;
-  std::atomic<bool> run_returned{false};
+  std::vector<Route> routes;
+  HttpTransport transport;
 
   Impl(Engine& e, ServerOptions o)
       : engine(e),
@@ -104,119 +131,197 @@ struct HttpServer::Impl {
         generation(e, scheduler, metrics,
                    GenerationLimits{.ctx = std::min(options.ctx, e.context().max_sequence_length()),
                                     .kv_tokens = e.context().kv_cache().capacity_tokens(),
-                                    .model_id = options.model_id}) {
-    routes();
+                                    .model_id = options.model_id}),
+        routes(make_routes()),
+        transport(transport_limits(), TransportHooks{.decide = [this](const HttpRequest& h) { return decide(h); },
+                                                     .before_response = [this](const HttpRequest& h, int status,
+                                                                               HttpHeaders& headers) {
+                                                       before_response(h, status, headers);
+                                                     },
+                                                     .error = [](int status, const std::string& message) {
+                                                       return error_response(transport_error(status, message));
+                                                     }}) {}
+
+  TransportLimits transport_limits() const {
+    TransportLimits l;
+    l.host = options.host;
+    l.port = options.port;
+    l.backlog = options.backlog;
+    l.max_connections = options.max_connections;
+    // Every streaming client holds a handler thread for its whole generation.
+    l.max_handler_threads = options.queue + options.parallel + 16;
+    l.max_body_bytes = options.max_body_bytes;
+    return l;
   }
 
-  void check_auth(const httplib::Request& req) const {
-    if (options.api_key.empty()) return;
-    const std::string header = req.get_header_value("Authorization");
-    if (header.empty()) throw ApiError(401, "invalid_api_key", "missing API key: send 'Authorization: Bearer KEY'");
-    if (!bearer_matches(header, options.api_key)) throw ApiError(401, "invalid_api_key", "incorrect API key");
+  // What to do with a request, from its headers alone: nothing is read of a
+  // body that would be refused (wrong host, route, method, key or type).
+  HeadDecision decide(const HttpRequest& head) const {
+    try {
+      check_host(head);
+      if (head.method == "OPTIONS" && !options.cors_origin.empty()) return {.refusal = preflight()};
+      const Route* route = nullptr;
+      bool path_known = false;
+      for (const Route& r : routes) {
+        if (r.matches ? !r.matches(head.path) : head.path != r.path) continue;
+        path_known = true;
+        if (head.method == r.method || (r.method == "GET" && head.method == "HEAD")) route = &r;
+      }
+      if (!path_known) throw ApiError(404, "not_found", "no such endpoint: " + head.path);
+      if (!route) {
+        HttpResponse r = error_response(ApiError(405, "method_not_allowed", head.method + " is not allowed here"));
+        r.headers.emplace_back("Allow", allowed_methods(head.path));
+        return {.refusal = std::move(r)};
+      }
+      if (route->needs_key) check_key(head);
+      if (route->json_body && !is_json_media_type(head.header("Content-Type")))
+        throw ApiError(415, "unsupported_media_type",
+                       "send the body as JSON with 'Content-Type: application/json' (got '" +
+                           head.header("Content-Type") + "')");
+      return {.handler = guarded(route->handle), .blocking = route->blocking};
+    } catch (const ApiError& e) {
+      return {.refusal = error_response(e)};
+    }
   }
 
-  template <typename Fn>
-  httplib::Server::Handler guarded(Fn fn, bool needs_auth) {
-    return [this, fn, needs_auth](const httplib::Request& req, httplib::Response& res) {
+  void before_response(const HttpRequest& head, int status, HttpHeaders& headers) {
+    metrics.count_request(endpoint_label(head.path), status);
+    if (options.cors_origin.empty()) return;
+    headers.emplace_back("Access-Control-Allow-Origin", options.cors_origin);
+    headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, X-Control-Token");
+  }
+
+  static RequestHandler guarded(const RequestHandler& handle) {
+    return [handle](const HttpRequest& req, Responder& res) {
       try {
-        if (needs_auth) check_auth(req);
-        fn(req, res);
+        handle(req, res);
       } catch (const ApiError& e) {
-        send_error(res, e);
+        res.send(error_response(e));
       } catch (const std::exception& e) {
-        send_error(res, ApiError(500, "internal_error", e.what()));
+        res.send(error_response(ApiError(500, "internal_error", e.what())));
       }
     };
   }
 
-  void routes() {
-    http.Post("/v1/chat/completions", guarded([this](const auto& req, auto& res) {
-      generation.handle(req, res, Endpoint::chat);
-    }, true));
-    http.Post("/v1/completions", guarded([this](const auto& req, auto& res) {
-      generation.handle(req, res, Endpoint::completion);
-    }, true));
-    http.Post(R"(/v1/requests/([^/]+)/control)", guarded([this](const httplib::Request& req, auto& res) {
-      const std::string id = req.matches[1];
-      const ControlCommand command = parse_control_command(req.body);
-      if (!scheduler.control(id, command))
-        throw ApiError(404, "request_not_found", "no request '" + id + "' is queued or running", "id");
-      nlohmann::json body = {{"id", id}, {"status", "accepted"},
-                             {"action", command.action == ControlCommand::Action::answer_now ? "answer_now"
-                                                                                              : "think_more"}};
-      if (command.action == ControlCommand::Action::think_more) body["tokens"] = command.tokens;
-      res.set_content(json_text(body), "application/json");
-    }, true));
-    http.Get("/v1/models", guarded([this](const auto&, auto& res) {
-      nlohmann::json model = {{"id", options.model_id},
-                              {"object", "model"},
-                              {"created", 0},
-                              {"owned_by", "s1.cpp"},
-                              {"context_length", generation.limits().ctx},
-                              {"thinking_format", engine.thinking_format().name}};
-      res.set_content(json_text({{"object", "list"}, {"data", nlohmann::json::array({model})}}), "application/json");
-    }, true));
-    http.Get("/health", guarded([this](const auto&, auto& res) {
-      const SchedulerStats stats = scheduler.stats();
-      res.set_content(json_text({{"status", "ok"},
-                                 {"model", options.model_id},
-                                 {"queued", stats.queued},
-                                 {"active", stats.active},
-                                 {"parallel", options.parallel}}),
-                      "application/json");
-    }, false));
-    http.Get("/metrics", guarded([this](const auto&, auto& res) {
-      const SchedulerStats stats = scheduler.stats();
-      res.set_content(metrics.render(stats.queued, stats.active), "text/plain; version=0.0.4");
-    }, false));
-    serve_ui();
-
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (res.body.empty()) send_error(res, http_status_error(res.status));
-    });
-    // Runs before the response is written (the logger runs after, too late
-    // for a client that reads /metrics right after its response).
-    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      metrics.count_request(endpoint_label(req), res.status);
-      if (options.cors_origin.empty()) return;
-      res.set_header("Access-Control-Allow-Origin", options.cors_origin);
-      res.set_header("Access-Control-Expose-Headers", "X-Request-Id");
-    });
-    if (!options.cors_origin.empty()) {
-      http.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
-        res.status = 204;
-        res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
-        res.set_header("Access-Control-Max-Age", "600");
-      });
-    }
-    // SO_REUSEADDR but not httplib's default SO_REUSEPORT: a second server on
-    // a busy port must fail to bind, not share the port.
-    http.set_socket_options([](socket_t sock) {
-      int yes = 1;
-      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
-    http.set_payload_max_length(options.max_body_bytes);
-    http.set_keep_alive_max_count(1000);
-    // Every streaming client holds a handler thread for its whole generation.
-    const size_t threads = size_t(options.queue + options.parallel + 16);
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  void check_key(const HttpRequest& req) const {
+    if (options.api_key.empty()) return;
+    const std::string header = req.header("Authorization");
+    if (header.empty()) throw ApiError(401, "invalid_api_key", "missing API key: send 'Authorization: Bearer KEY'");
+    if (!bearer_matches(header, options.api_key)) throw ApiError(401, "invalid_api_key", "incorrect API key");
   }
 
-  void serve_ui() {
+  void check_host(const HttpRequest& req) const {
+    if (!options.api_key.empty()) return;
+    const std::string host = req.header("Host");
+    if (host.empty()) return;  // HTTP/1.0 without Host: no browser, no rebinding
+    const std::string name = host_name(host);
+    const bool wildcard_bind = options.host == "0.0.0.0" || options.host == "::";
+    for (const std::string& allowed : options.allowed_hosts)
+      if (allowed == "*" || lower(allowed) == name) return;
+    if (name == lower(options.host) || name == "localhost" || name == "127.0.0.1" || name == "[::1]" ||
+        (wildcard_bind && is_ip_literal(name)))
+      return;
+    throw ApiError(403, "host_not_allowed",
+                   "Host '" + name + "' is not this server's; start it with --allowed-hosts " + name +
+                       " (or --api-key) to serve that name");
+  }
+
+  std::string allowed_methods(const std::string& path) const {
+    std::string allow;
+    for (const Route& r : routes) {
+      if (r.matches ? !r.matches(path) : path != r.path) continue;
+      allow += (allow.empty() ? "" : ", ") + r.method + (r.method == "GET" ? ", HEAD" : "");
+    }
+    return allow;
+  }
+
+  HttpResponse preflight() const {
+    HttpResponse r{.status = 204, .content_type = ""};
+    r.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                 {"Access-Control-Allow-Headers", "Authorization, Content-Type, X-Control-Token"},
+                 {"Access-Control-Max-Age", "600"}};
+    return r;
+  }
+
+  std::vector<Route> make_routes() {
+    std::vector<Route> r;
+    r.push_back({.method = "POST", .path = "/v1/chat/completions", .needs_key = true, .json_body = true,
+                 .blocking = true, .handle = [this](const HttpRequest& req, Responder& res) {
+                   generation.handle(req, res, Endpoint::chat);
+                 }});
+    r.push_back({.method = "POST", .path = "/v1/completions", .needs_key = true, .json_body = true,
+                 .blocking = true, .handle = [this](const HttpRequest& req, Responder& res) {
+                   generation.handle(req, res, Endpoint::completion);
+                 }});
+    r.push_back({.method = "POST",
+                 .path = "/v1/requests/{id}/control",
+                 .matches = [](const std::string& p) {
+                   constexpr std::string_view kPrefix = "/v1/requests/", kSuffix = "/control";
+                   return p.size() > kPrefix.size() + kSuffix.size() && p.starts_with(kPrefix) &&
+                          p.ends_with(kSuffix) &&
+                          p.find('/', kPrefix.size()) == p.size() - kSuffix.size();
+                 },
+                 .needs_key = true,
+                 .json_body = true,
+                 .handle = [this](const HttpRequest& req, Responder& res) { control(req, res); }});
+    r.push_back({.method = "GET", .path = "/v1/models", .needs_key = true,
+                 .handle = [this](const HttpRequest&, Responder& res) {
+                   nlohmann::json model = {{"id", options.model_id},
+                                           {"object", "model"},
+                                           {"created", 0},
+                                           {"owned_by", "s1.cpp"},
+                                           {"context_length", generation.limits().ctx},
+                                           {"thinking_format", engine.thinking_format().name}};
+                   res.send(json_response({{"object", "list"}, {"data", nlohmann::json::array({model})}}));
+                 }});
+    r.push_back({.method = "GET", .path = "/health", .handle = [this](const HttpRequest&, Responder& res) {
+                   const SchedulerStats stats = scheduler.stats();
+                   res.send(json_response({{"status", "ok"},
+                                           {"model", options.model_id},
+                                           {"queued", stats.queued},
+                                           {"active", stats.active},
+                                           {"parallel", options.parallel}}));
+                 }});
+    r.push_back({.method = "GET", .path = "/metrics", .handle = [this](const HttpRequest&, Responder& res) {
+                   const SchedulerStats stats = scheduler.stats();
+                   res.send(HttpResponse{.content_type = "text/plain; version=0.0.4",
+                                         .body = metrics.render(stats.queued, stats.active)});
+                 }});
+    add_ui_routes(r);
+    return r;
+  }
+
+  // POST /v1/requests/{id}/control: only with the request's control token,
+  // which only the client that made the request was given.
+  void control(const HttpRequest& req, Responder& res) {
+    constexpr size_t kPrefix = std::string_view("/v1/requests/").size();
+    const std::string id = req.path.substr(kPrefix, req.path.size() - kPrefix - std::string_view("/control").size());
+    const ControlCommand command = parse_control_command(req.body);
+    if (!scheduler.control(id, req.header("X-Control-Token"), command))
+      throw ApiError(404, "request_not_found",
+                     "no request '" + id + "' is queued or running with this X-Control-Token", "id");
+    nlohmann::json body = {{"id", id}, {"status", "accepted"},
+                           {"action", command.action == ControlCommand::Action::answer_now ? "answer_now"
+                                                                                            : "think_more"}};
+    if (command.action == ControlCommand::Action::think_more) body["tokens"] = command.tokens;
+    res.send(json_response(body));
+  }
+
+  static void add_ui_routes(std::vector<Route>& r) {
     auto assets = web_assets();
     if (assets.empty()) {
-      http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-        res.set_content(kMissingUiPage, "text/html; charset=utf-8");
-      });
+      r.push_back({.method = "GET", .path = "/", .handle = [](const HttpRequest&, Responder& res) {
+                     res.send(HttpResponse{.content_type = "text/html; charset=utf-8", .body = kMissingUiPage});
+                   }});
       return;
     }
     for (const WebAsset& asset : assets) {
-      auto serve = [asset](const httplib::Request&, httplib::Response& res) {
-        res.set_content(asset.data.data(), asset.data.size(), std::string(asset.content_type).c_str());
+      RequestHandler serve = [asset](const HttpRequest&, Responder& res) {
+        res.send(HttpResponse{.content_type = std::string(asset.content_type),
+                              .body = std::string(asset.data.data(), asset.data.size())});
       };
-      http.Get(std::string(asset.path), serve);
-      if (asset.path == "/index.html") http.Get("/", serve);
+      r.push_back({.method = "GET", .path = std::string(asset.path), .handle = serve});
+      if (asset.path == "/index.html") r.push_back({.method = "GET", .path = "/", .handle = serve});
     }
   }
 };
@@ -228,44 +333,19 @@ HttpServer::HttpServer(Engine& engine, ServerOptions options) {
   impl_ = std::make_unique<Impl>(engine, std::move(options));
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() { stop(); }
 
-int HttpServer::bind() {
-  const auto& o = impl_->options;
-  int port = o.port;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(o.host);
-  } else if (!impl_->http.bind_to_port(o.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) fail("{}:{}: cannot listen there (address in use, or not a local address)", o.host, o.port);
-  return port;
-}
+int HttpServer::bind() { return impl_->transport.bind(); }
 
-void HttpServer::run() {
-  {
-    std::lock_guard lock(impl_->lifecycle);
-    if (impl_->stop_requested) return;
-    impl_->run_called = true;
-  }
-  impl_->http.listen_after_bind();
-  impl_->run_returned = true;
-}
+void HttpServer::run() { impl_->transport.run(); }
+
+int HttpServer::ctx() const { return impl_->generation.limits().ctx; }
 
 void HttpServer::stop() {
-  bool started = false;
-  {
-    std::lock_guard lock(impl_->lifecycle);
-    impl_->stop_requested = true;
-    started = impl_->run_called;
-  }
-  // Streams end (with what they have) once their jobs are cancelled, so the
-  // handler threads can be joined.
+  // Generations end (streams with what they have) once their jobs are
+  // cancelled, so the transport can wait for their handler threads.
   impl_->scheduler.cancel_all();
-  // httplib's stop() does nothing until the accept loop runs: wait for it.
-  while (started && !impl_->run_returned && !impl_->http.is_running())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  impl_->http.stop();
+  impl_->transport.stop();
 }
 
 }  // namespace s1::server

@@ -7,12 +7,9 @@
 // then hand the generation to the Scheduler thread that owns the Generator.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/engine.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace s1::server {
 
@@ -27,6 +24,13 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;
   int timeout_seconds = 600;  // per request, queue time included
   std::string model_id;       // the name /v1/models lists and requests must use
+  // Without an API key, requests must name this server in `Host`: `host`,
+  // localhost, a loopback address, or one of these ("*": any), so a web page
+  // cannot reach it through DNS rebinding. Bound to 0.0.0.0 or ::, any IP
+  // literal is also accepted (rebinding needs a name).
+  std::vector<std::string> allowed_hosts;
+  int backlog = 1024;          // connections the kernel queues before accept
+  int max_connections = 1024;  // open at once; more get 503
 };
 
 class HttpServer {
@@ -38,6 +42,7 @@ class HttpServer {
   int bind();  // binds host:port (port 0: any free one); returns the port; s1::Error on failure
   void run();   // serves until stop(); call after bind()
   void stop();  // from any thread, before or while run() runs
+  int ctx() const;  // tokens per request: options.ctx, or less where the model holds less
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "server/api_error.h"
+#include "util/constant_time.h"
 #include "util/log.h"
 
 namespace s1::server {
@@ -43,6 +44,7 @@ void JobStream::wait(std::chrono::milliseconds timeout, JobUpdate& update) {
 
 struct Scheduler::Job {
   std::string id;
+  std::string control_token;  // what a live-control call must present
   GenerationRequest request;
   int reserve_tokens = 0;
   std::shared_ptr<JobStream> stream = std::make_shared<JobStream>();
@@ -72,9 +74,11 @@ Scheduler::~Scheduler() {
   }
 }
 
-std::shared_ptr<JobStream> Scheduler::submit(const std::string& id, GenerationRequest request, int reserve_tokens) {
+std::shared_ptr<JobStream> Scheduler::submit(const std::string& id, const std::string& control_token,
+                                             GenerationRequest request, int reserve_tokens) {
   auto job = std::make_unique<Job>();
   job->id = id;
+  job->control_token = control_token;
   job->request = std::move(request);
   job->reserve_tokens = reserve_tokens;
   job->deadline = Clock::now() + limits_.timeout;
@@ -94,11 +98,13 @@ std::shared_ptr<JobStream> Scheduler::submit(const std::string& id, GenerationRe
   return stream;
 }
 
-bool Scheduler::control(const std::string& id, const ControlCommand& command) {
+bool Scheduler::control(const std::string& id, const std::string& control_token, const ControlCommand& command) {
   std::lock_guard lock(mutex_);
-  const bool known = active_.count(id) ||
-                     std::any_of(queue_.begin(), queue_.end(), [&](const auto& job) { return job->id == id; });
-  if (!known) return false;
+  const Job* job = nullptr;
+  if (auto active = active_.find(id); active != active_.end()) job = active->second.get();
+  auto queued = std::find_if(queue_.begin(), queue_.end(), [&](const auto& j) { return j->id == id; });
+  if (queued != queue_.end()) job = queued->get();
+  if (!job || !constant_time_equal(control_token, job->control_token)) return false;
   if (command.action == ControlCommand::Action::answer_now)
     commands_.push_back({id, Command::Kind::answer_now, 0});
   else

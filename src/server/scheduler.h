@@ -69,10 +69,11 @@ class Scheduler {
   ~Scheduler();  // cancels everything and joins the thread
 
   // Queues a job that may take `reserve_tokens` cache positions; ApiError 429
-  // when the queue is full.
-  std::shared_ptr<JobStream> submit(const std::string& id, GenerationRequest request, int reserve_tokens);
-  // Live control; false when no job with this id is queued or running.
-  bool control(const std::string& id, const ControlCommand& command);
+  // when the queue is full. Live control of it needs `control_token`.
+  std::shared_ptr<JobStream> submit(const std::string& id, const std::string& control_token,
+                                    GenerationRequest request, int reserve_tokens);
+  // Live control; false when no job with this id and token is queued or running.
+  bool control(const std::string& id, const std::string& control_token, const ControlCommand& command);
   void cancel(const std::string& id);
   void cancel_all();  // every queued and running job (shutdown)
   SchedulerStats stats() const;

@@ -117,7 +117,7 @@ TEST(ServerErrors, AFullQueueAnswers429WithRetryAfter) {
   }
   expect_error(r, 429, "server_busy");
   EXPECT_EQ(r.retry_after, "1");
-  post_json(server.port(), "/v1/requests/" + id + "/control", json{{"action", "answer_now"}});
+  control(server.port(), id, json{{"action", "answer_now"}});
   EXPECT_TRUE(first.get().done);
 }
 

@@ -32,8 +32,8 @@ bool wait_until(const std::function<bool()>& condition) {
   return false;
 }
 
-json control(int port, const std::string& id, const json& command) {
-  HttpResult r = post_json(port, "/v1/requests/" + id + "/control", command);
+json control_ok(int port, const std::string& id, const json& command) {
+  HttpResult r = control(port, id, command);
   EXPECT_EQ(r.status, 200) << r.body;
   return r.body;
 }
@@ -46,7 +46,7 @@ TEST(LiveControl, AnswerNowEndsTheThinkingOfARunningStream) {
     if (id.empty()) id = e["id"];
     const auto& choices = e["choices"];
     if (!sent && !choices.empty() && choices[0].contains("delta") && choices[0]["delta"].contains("reasoning_content")) {
-      EXPECT_EQ(control(server.port(), id, {{"action", "answer_now"}})["status"], "accepted");
+      EXPECT_EQ(control_ok(server.port(), id, {{"action", "answer_now"}})["status"], "accepted");
       sent = true;
     }
     return true;
@@ -91,8 +91,8 @@ TEST(LiveControl, ControlOfAQueuedRequestAppliesWhenItStarts) {
   });
   const std::string queued = second_id.get_future().get();
   EXPECT_TRUE(wait_until([&] { return get_json(server.port(), "/health").body["queued"] == 1; }));
-  control(server.port(), queued, {{"action", "think_more"}, {"tokens", 200}});
-  control(server.port(), blocker, {{"action", "answer_now"}});
+  control_ok(server.port(), queued, {{"action", "think_more"}, {"tokens", 200}});
+  control_ok(server.port(), blocker, {{"action", "answer_now"}});
 
   SseStream a = first.get(), b = second.get();
   EXPECT_TRUE(a.done);
@@ -153,7 +153,7 @@ TEST(ContinuousBatching, AShortRequestFinishesWhileALongOneDecodes) {
   // The long request is still decoding: it was joined, not waited for.
   EXPECT_EQ(get_json(server.port(), "/health").body["active"], 1);
   EXPECT_EQ(long_request.wait_for(0s), std::future_status::timeout);
-  control(server.port(), id, {{"action", "answer_now"}});
+  control_ok(server.port(), id, {{"action", "answer_now"}});
   EXPECT_TRUE(long_request.get().done);
 }
 

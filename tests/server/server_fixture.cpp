@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "support/test_support.h"
@@ -54,11 +55,35 @@ std::unique_ptr<httplib::Client> TestServer::client() const {
   return c;
 }
 
+namespace {
+std::mutex tokens_mutex;
+std::map<std::string, std::string> tokens_by_id;
+
+void remember_control_token(const std::string& id, const std::string& token) {
+  if (id.empty()) return;
+  std::lock_guard lock(tokens_mutex);
+  tokens_by_id[id] = token;
+}
+}  // namespace
+
+std::string control_token_of(const std::string& request_id) {
+  std::lock_guard lock(tokens_mutex);
+  auto found = tokens_by_id.find(request_id);
+  return found == tokens_by_id.end() ? "" : found->second;
+}
+
+HttpResult control(int port, const std::string& id, const nlohmann::json& command) {
+  return post_json(port, "/v1/requests/" + id + "/control", command.dump(),
+                   {{"X-Control-Token", control_token_of(id)}});
+}
+
 static HttpResult to_result(const httplib::Result& r) {
   HttpResult out;
   if (!r) return out;
   out.status = r->status;
   out.request_id = r->get_header_value("X-Request-Id");
+  out.control_token = r->get_header_value("X-Control-Token");
+  remember_control_token(out.request_id, out.control_token);
   out.retry_after = r->get_header_value("Retry-After");
   out.body = nlohmann::json::parse(r->body, nullptr, false);
   return out;
@@ -186,6 +211,7 @@ SseStream post_stream(int port, const std::string& path, nlohmann::json body,
   std::map<std::string, std::string> headers;
   out.status = exchange.read_head(headers);
   out.request_id = headers["x-request-id"];
+  remember_control_token(out.request_id, headers["x-control-token"]);
   if (out.status != 200) return out;
   std::string pending;
   const bool complete = exchange.read_chunked([&](const std::string& data) {

@@ -40,6 +40,7 @@ struct HttpResult {
   int status = 0;
   nlohmann::json body;
   std::string request_id;  // X-Request-Id
+  std::string control_token;  // X-Control-Token
   std::string retry_after;
 };
 HttpResult post_json(int port, const std::string& path, const std::string& body, const httplib::Headers& headers = {});
@@ -59,6 +60,11 @@ struct SseStream {
 // returning false drops the connection.
 SseStream post_stream(int port, const std::string& path, nlohmann::json body,
                       const std::function<bool(const nlohmann::json&)>& on_event = {});
+
+// POST /v1/requests/{id}/control with the X-Control-Token the request's
+// response carried (post_stream and post_json remember each id's token).
+HttpResult control(int port, const std::string& id, const nlohmann::json& command);
+std::string control_token_of(const std::string& request_id);
 
 // GET /metrics, the value of one sample line ("name{labels}"), or -1.
 double metric(int port, const std::string& sample);

@@ -1,5 +1,5 @@
 # Node tests of the server (web/test/*.test.mjs): the API through OpenAI's
-# `openai` npm client, and the chat UI in headless Chromium driven by
+# `openai` npm client, the hostile-client suite, and the chat UI in headless Chromium driven by
 # playwright-core. They need `npm ci` in web/ (scripts/setup runs it); the UI
 # test also needs the built UI (web/dist, embedded into s1) and Debian's chromium.
 if(CMAKE_CROSSCOMPILING)
@@ -14,6 +14,10 @@ if(NOT S1_NODE OR NOT EXISTS ${web_dir}/node_modules/openai)
 endif()
 add_test(NAME web.api COMMAND ${S1_NODE} --test ${web_dir}/test/api.test.mjs WORKING_DIRECTORY ${web_dir})
 set_tests_properties(web.api PROPERTIES TIMEOUT 300 ENVIRONMENT "S1_BINARY=$<TARGET_FILE:s1>")
+# The server against a hostile client (tests/server/hostile; node built-ins only).
+add_test(NAME server.hostile COMMAND ${S1_NODE} --test ${PROJECT_SOURCE_DIR}/tests/server/hostile/hostile.test.mjs
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(server.hostile PROPERTIES TIMEOUT 600 ENVIRONMENT "S1_BINARY=$<TARGET_FILE:s1>")
 if(S1_CHROMIUM AND EXISTS ${web_dir}/dist/index.html AND EXISTS ${web_dir}/node_modules/playwright-core)
   add_test(NAME web.ui COMMAND ${S1_NODE} --test ${web_dir}/test/ui.test.mjs WORKING_DIRECTORY ${web_dir})
   set_tests_properties(web.ui PROPERTIES TIMEOUT 300 ENVIRONMENT

@@ -22,8 +22,9 @@ export async function fetchModel(apiKey) {
   return (await response.json()).data[0];
 }
 
-// Streams a chat completion; onChunk gets every chunk. Resolves when done.
-export async function streamChat(body, apiKey, signal, onChunk) {
+// Streams a chat completion; onStart gets the request's control token (live
+// control needs it), onChunk every chunk. Resolves when done.
+export async function streamChat(body, apiKey, signal, onStart, onChunk) {
   const response = await fetch('/v1/chat/completions', {
     method: 'POST',
     headers: headers(apiKey),
@@ -31,16 +32,17 @@ export async function streamChat(body, apiKey, signal, onChunk) {
     signal,
   });
   if (!response.ok) throw new Error(await errorMessage(response));
+  onStart(response.headers.get('X-Control-Token'));
   await readEvents(response, (chunk) => {
     if (chunk.error) throw new Error(chunk.error.message);
     onChunk(chunk);
   });
 }
 
-export async function control(id, command, apiKey) {
+export async function control(id, token, command, apiKey) {
   const response = await fetch(`/v1/requests/${encodeURIComponent(id)}/control`, {
     method: 'POST',
-    headers: headers(apiKey),
+    headers: { ...headers(apiKey), 'X-Control-Token': token },
     body: JSON.stringify(command),
   });
   if (!response.ok) throw new Error(await errorMessage(response));

@@ -12,7 +12,7 @@ const budget = $('budget');
 const apiKey = $('api-key');
 const buttons = { send: $('send'), answerNow: $('answer-now'), thinkMore: $('think-more'), stop: $('stop') };
 const history = [];
-let current = null;  // { id, abort }
+let current = null;  // { id, token, abort }
 let modelId = '';
 
 apiKey.value = localStorage.getItem('s1-api-key') ?? '';
@@ -73,14 +73,14 @@ async function send() {
   const n = body.n ?? 1;
   const view = new TurnView(log, n);
   const abort = new AbortController();
-  current = { id: null, abort };
+  current = { id: null, token: null, abort };
   setBusy(true);
   const started = performance.now();
   let firstToken = null;
   let usage = null;
   let voted = null;
   try {
-    await streamChat(body, apiKey.value, abort.signal, (chunk) => {
+    await streamChat(body, apiKey.value, abort.signal, (token) => { current.token = token; }, (chunk) => {
       current.id ??= chunk.id;
       if (chunk.usage) usage = chunk.usage;
       for (const choice of chunk.choices ?? []) {
@@ -112,7 +112,7 @@ async function send() {
 async function live(command) {
   if (!current?.id) return;
   try {
-    await control(current.id, command, apiKey.value);
+    await control(current.id, current.token, command, apiKey.value);
   } catch (e) {
     // The request may have just finished; nothing to do.
   }

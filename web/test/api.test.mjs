@@ -63,16 +63,21 @@ test('streaming delivers reasoning and answer deltas and usage', async () => {
   assert.deepEqual(usage, whole.usage);
 });
 
-test('answer_now ends the thinking of a running stream', async () => {
-  const stream = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }],
-    max_tokens: 16100, thinking: longThinking, stream: true, stream_options: { include_usage: true } });
+test('answer_now ends the thinking of a running stream, with the control token only', async () => {
+  const { data: stream, response } = await client.chat.completions.create({ model: 'tiny',
+    messages: [{ role: 'user', content: 'x' }], max_tokens: 16100, thinking: longThinking, stream: true,
+    stream_options: { include_usage: true } }).withResponse();
+  const token = response.headers.get('x-control-token');
+  assert.match(token, /^[0-9a-f]{32}$/);
   let sent = false;
   let usage;
   for await (const chunk of stream) {
     if (!sent && chunk.choices[0]?.delta?.reasoning_content) {
-      const r = await fetch(`${server.url}/v1/requests/${chunk.id}/control`, {
-        method: 'POST', body: JSON.stringify({ action: 'answer_now' }) });
-      assert.equal(r.status, 200);
+      const answerNow = (headers) => fetch(`${server.url}/v1/requests/${chunk.id}/control`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ action: 'answer_now' }) });
+      assert.equal((await answerNow({})).status, 404);  // another client: no token
+      assert.equal((await answerNow({ 'X-Control-Token': token })).status, 200);
       sent = true;
     }
     if (chunk.usage) usage = chunk.usage;

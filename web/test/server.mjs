@@ -12,8 +12,10 @@ export async function startServer(extraArgs = []) {
   const model = join(dir, 'tiny.gguf');
   execFileSync(s1, ['mkmodel', '--arch', 'qwen2', '--layers', '2', '--embd', '64', '--heads', '4',
     '--kv-heads', '2', '--ff', '96', '--ctx', '32768', '-o', model]);
-  const child = spawn(s1, ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0', '-t', '1',
-    '--ctx', '16384', '--parallel', '4', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Defaults, each unless extraArgs gives its own value.
+  const defaults = [['--host', '127.0.0.1'], ['--port', '0'], ['-t', '1'], ['--ctx', '16384'], ['--parallel', '4']]
+    .filter(([flag]) => !extraArgs.includes(flag)).flat();
+  const child = spawn(s1, ['serve', '-m', model, ...defaults, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const port = await new Promise((resolve, reject) => {
     let log = '';
@@ -30,6 +32,8 @@ export async function startServer(extraArgs = []) {
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await exited;
