@@ -82,7 +82,6 @@ HttpResponse json_response(const nlohmann::json& body) { return HttpResponse{.bo
 ApiError transport_error(int status, const std::string& message) {
   switch (status) {
     case 400: return ApiError(400, "bad_request", message);
-    case 408: return ApiError(408, "request_timeout", message);
     case 413: return ApiError(413, "request_too_large", message);
     case 431: return ApiError(431, "request_header_fields_too_large", message);
     case 503: return ApiError(503, "server_busy", message);

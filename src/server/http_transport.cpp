@@ -188,7 +188,6 @@ void Connection::on_head(error_code ec) {
   request_ = HttpRequest{};
   if (ec == http::error::header_limit) return fail(431, "the request's headers are too large");
   if (ec == http::error::body_limit) return fail(413, "the request body is over the size limit");
-  if (ec == beast::error::timeout) return fail(408, "the request's headers did not arrive in time");
   if (is_malformed(ec)) return fail(400, "malformed HTTP request: " + ec.message());
   if (ec) return close();
 
@@ -227,7 +226,6 @@ void Connection::on_head(error_code ec) {
 
 void Connection::on_body(error_code ec) {
   if (ec == http::error::body_limit) return fail(413, "the request body is over the size limit");
-  if (ec == beast::error::timeout) return fail(408, "the request body did not arrive in time");
   if (is_malformed(ec)) return fail(400, "malformed request body: " + ec.message());
   if (ec) return close();
   request_.body = std::move(parser_->get().body());

@@ -263,3 +263,18 @@ test('a queued streaming client that leaves frees its queue slot', { timeout: 90
     await small.stop();
   }
 });
+
+test('a connection that trickles its headers is closed at the header deadline', { timeout: 40000 }, async () => {
+  const socket = net.connect(server.port, '127.0.0.1');
+  socket.on('error', () => {});
+  const started = performance.now();
+  const closed = new Promise((resolve) => socket.on('close', () => resolve(performance.now() - started)));
+  const request = `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'x'.repeat(100)}`;
+  let i = 0;
+  const timer = setInterval(() => { if (!socket.destroyed) socket.write(request[i++ % request.length]); }, 1000);
+  const ms = await Promise.race([closed, sleep(30000).then(() => Infinity)]);
+  clearInterval(timer);
+  socket.destroy();
+  assert.ok(ms > 8000 && ms < 15000, `closed after ${ms} ms (the header deadline is 10 s)`);
+  await assertHealthy();
+});
