@@ -158,7 +158,7 @@ struct HttpServer::Impl {
   HeadDecision decide(const HttpRequest& head) const {
     try {
       check_host(head);
-      if (head.method == "OPTIONS" && !options.cors_origin.empty()) return {.refusal = preflight()};
+      if (head.method == "OPTIONS" && !options.cors_origin.empty()) return {.refusal = preflight(head)};
       const Route* route = nullptr;
       bool path_known = false;
       for (const Route& r : routes) {
@@ -234,10 +234,14 @@ struct HttpServer::Impl {
     return allow;
   }
 
-  HttpResponse preflight() const {
+  // The headers a browser asks to send are allowed (the OpenAI SDK sends
+  // x-stainless-*): the origin check, not a header list, is the protection.
+  static HttpResponse preflight(const HttpRequest& head) {
+    std::string requested = head.header("Access-Control-Request-Headers");
+    if (requested.empty()) requested = "Authorization, Content-Type, X-Control-Token";
     HttpResponse r{.status = 204, .content_type = ""};
     r.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-                 {"Access-Control-Allow-Headers", "Authorization, Content-Type, X-Control-Token"},
+                 {"Access-Control-Allow-Headers", requested},
                  {"Access-Control-Max-Age", "600"}};
     return r;
   }
@@ -265,14 +269,20 @@ struct HttpServer::Impl {
                  .handle = [this](const HttpRequest& req, Responder& res) { control(req, res); }});
     r.push_back({.method = "GET", .path = "/v1/models", .needs_key = true,
                  .handle = [this](const HttpRequest&, Responder& res) {
-                   nlohmann::json model = {{"id", options.model_id},
-                                           {"object", "model"},
-                                           {"created", 0},
-                                           {"owned_by", "s1.cpp"},
-                                           {"context_length", generation.limits().ctx},
-                                           {"thinking_format", engine.thinking_format().name}};
-                   res.send(json_response({{"object", "list"}, {"data", nlohmann::json::array({model})}}));
+                   res.send(json_response({{"object", "list"}, {"data", nlohmann::json::array({model_card()})}}));
                  }});
+    r.push_back({.method = "GET",
+                 .path = "/v1/models/{id}",
+                 .matches = [](const std::string& p) { return p.starts_with("/v1/models/") && p.size() > 11; },
+                 .needs_key = true,
+                 .handle = [this](const HttpRequest& req, Responder& res) {
+                   const std::string id = req.path.substr(std::string_view("/v1/models/").size());
+                   if (id != options.model_id)
+                     throw ApiError(404, "model_not_found",
+                                    "the model '" + id + "' does not exist; this server serves '" + options.model_id + "'");
+                   res.send(json_response(model_card()));
+                 }});
+    add_llama_server_routes(r);
     r.push_back({.method = "GET", .path = "/health", .handle = [this](const HttpRequest&, Responder& res) {
                    const SchedulerStats stats = scheduler.stats();
                    res.send(json_response({{"status", "ok"},
@@ -288,6 +298,60 @@ struct HttpServer::Impl {
                  }});
     add_ui_routes(r);
     return r;
+  }
+
+  nlohmann::json model_card() const {
+    return {{"id", options.model_id},
+            {"object", "model"},
+            {"created", 0},
+            {"owned_by", "s1.cpp"},
+            {"context_length", generation.limits().ctx},
+            {"thinking_format", engine.thinking_format().name}};
+  }
+
+  // llama-server's utility endpoints, in its shapes, for the tools built on them.
+  void add_llama_server_routes(std::vector<Route>& r) {
+    r.push_back({.method = "POST", .path = "/tokenize", .needs_key = true, .json_body = true,
+                 .handle = [this](const HttpRequest& req, Responder& res) {
+                   const TokenizeRequest t = parse_tokenize_request(req.body);
+                   const Tokenizer& tok = engine.tokenizer();
+                   const auto ids = tok.encode(t.content, {.add_bos = t.add_special && tok.add_bos(),
+                                                           .parse_special = t.parse_special});
+                   nlohmann::json tokens = nlohmann::json::array();
+                   for (int32_t id : ids) {
+                     if (t.with_pieces)
+                       tokens.push_back({{"id", id}, {"piece", std::string(tok.piece(id, true))}});
+                     else
+                       tokens.push_back(id);
+                   }
+                   res.send(json_response({{"tokens", tokens}}));
+                 }});
+    r.push_back({.method = "POST", .path = "/detokenize", .needs_key = true, .json_body = true,
+                 .handle = [this](const HttpRequest& req, Responder& res) {
+                   const Tokenizer& tok = engine.tokenizer();
+                   const auto ids = parse_detokenize_request(req.body, tok.n_vocab());
+                   res.send(json_response({{"content", tok.decode(ids, true)}}));
+                 }});
+    r.push_back({.method = "POST", .path = "/apply-template", .needs_key = true, .json_body = true,
+                 .handle = [this](const HttpRequest& req, Responder& res) {
+                   res.send(json_response({{"prompt", engine.render_chat(parse_template_request(req.body))}}));
+                 }});
+    r.push_back({.method = "GET", .path = "/props", .needs_key = true,
+                 .handle = [this](const HttpRequest&, Responder& res) {
+                   const SamplingParams defaults;
+                   res.send(json_response(
+                       {{"default_generation_settings",
+                         {{"n_ctx", generation.limits().ctx},
+                          {"params", {{"temperature", defaults.temperature},
+                                      {"top_k", defaults.top_k},
+                                      {"top_p", defaults.top_p},
+                                      {"min_p", defaults.min_p}}}}},
+                        {"total_slots", options.parallel},
+                        {"model_alias", options.model_id},
+                        {"chat_template", engine.chat_template().chat_template.source()},
+                        {"thinking_format", engine.thinking_format().name},
+                        {"build_info", std::string("s1.cpp ") + S1_VERSION}}));
+                 }});
   }
 
   // POST /v1/requests/{id}/control: only with the request's control token,

@@ -1,5 +1,6 @@
 #include "server/request_parser.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -25,6 +26,46 @@ json parse_object(std::string_view body) {
 }
 
 const char* type_name(const json& v) { return v.type_name(); }
+
+// OpenAI fields this server does not implement yet. A request that uses one
+// (with more than its do-nothing value) is refused, never silently served
+// without it: a client asking for JSON output must not get free text.
+bool is_default_value(const json& v) {
+  return v.is_null() || (v.is_boolean() && !v.get<bool>()) || (v.is_array() && v.empty()) ||
+         (v.is_string() && v.get<std::string>() == "none") ||
+         (v.is_object() && v.size() == 1 && v.value("type", "") == "text");
+}
+
+constexpr std::string_view kUnsupported[] = {
+    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format",
+    "logprobs", "top_logprobs", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
+    "prediction", "web_search_options"};
+
+// The request fields both endpoints read (parse_common).
+constexpr std::string_view kCommonFields[] = {
+    "model", "stream", "stream_options", "n", "stop", "max_tokens", "max_completion_tokens", "temperature",
+    "top_p", "min_p", "top_k", "presence_penalty", "frequency_penalty", "seed", "reasoning_effort", "thinking",
+    "aggregate", "user"};
+
+// Every field of `object` must be one of `known` (or of kCommonFields with
+// `common`), or an unsupported one at its default: an unknown field is a 400
+// naming it, as a misspelled option would be.
+void check_fields(const json& object, const std::string& prefix, std::initializer_list<std::string_view> known,
+                  bool common = false) {
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    if (common && std::find(std::begin(kCommonFields), std::end(kCommonFields), key) != std::end(kCommonFields))
+      continue;
+    const std::string param = prefix + key;
+    if (prefix.empty() && std::find(std::begin(kUnsupported), std::end(kUnsupported), key) != std::end(kUnsupported)) {
+      if (is_default_value(value)) continue;
+      bad_request(param, "'" + param + "' is not supported by this server yet (see docs/server.md)",
+                  "unsupported_parameter");
+    }
+    bad_request(param, "unknown field '" + param + "'", "unknown_parameter");
+  }
+}
+
 
 [[noreturn]] void wrong_type(const std::string& param, const char* expected, const json& v) {
   bad_request(param, "'" + param + "' must be " + expected + ", got " + type_name(v), "invalid_type");
@@ -110,6 +151,7 @@ json parse_messages(const json& body) {
     const std::string param = "messages[" + std::to_string(i) + "]";
     const json& m = (*messages)[i];
     if (!m.is_object()) wrong_type(param, "an object", m);
+    check_fields(m, param + ".", {"role", "content", "name", "reasoning_content"});
     auto role = get_string(m, "role", param + ".role");
     if (!role) bad_request(param + ".role", "'" + param + ".role' is required", "missing_field");
     if (*role == "developer") role = "system";
@@ -119,7 +161,11 @@ json parse_messages(const json& body) {
     const json* content = field(m, "content");
     if (!content && *role != "assistant")
       bad_request(param + ".content", "'" + param + ".content' is required", "missing_field");
-    out.push_back({{"role", *role}, {"content", content ? message_text(*content, param + ".content") : ""}});
+    json message = {{"role", *role}, {"content", content ? message_text(*content, param + ".content") : ""}};
+    // The thinking of an earlier assistant turn: the template decides whether it is shown.
+    if (auto reasoning = get_string(m, "reasoning_content", param + ".reasoning_content"))
+      message["reasoning_content"] = *reasoning;
+    out.push_back(std::move(message));
   }
   return out;
 }
@@ -151,6 +197,15 @@ void parse_thinking(const json& body, ApiRequest& r) {
   const json* thinking = field(body, "thinking");
   if (!thinking) return;
   if (!thinking->is_object()) wrong_type("thinking", "an object", *thinking);
+  check_fields(*thinking, "thinking.",
+               {"max_tokens", "min_tokens", "wait", "wait_text", "answer_max_tokens", "type", "budget_tokens"});
+  // Anthropic's and DeepSeek's spelling: {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}.
+  if (auto type = get_string(*thinking, "type", "thinking.type")) {
+    if (*type == "disabled") r.budget.think_max = 0;
+    else if (*type != "enabled")
+      bad_request("thinking.type", "'thinking.type' must be enabled or disabled, got '" + *type + "'");
+  }
+  if (auto v = get_int(*thinking, "budget_tokens", "thinking.budget_tokens", 0, kMaxTokenLimit)) r.budget.think_max = int(*v);
   if (auto v = get_int(*thinking, "max_tokens", "thinking.max_tokens", 0, kMaxTokenLimit)) r.budget.think_max = int(*v);
   if (auto v = get_int(*thinking, "min_tokens", "thinking.min_tokens", 0, kMaxTokenLimit)) r.budget.think_min = int(*v);
   if (auto v = get_int(*thinking, "wait", "thinking.wait", 0, 64)) r.budget.wait = int(*v);
@@ -170,8 +225,10 @@ void parse_thinking(const json& body, ApiRequest& r) {
 void parse_common(const json& body, ApiRequest& r) {
   r.model = get_string(body, "model", "model").value_or("");
   r.stream = get_bool(body, "stream", "stream").value_or(false);
+  get_string(body, "user", "user");  // an end-user id for the caller's records: no effect here
   if (const json* options = field(body, "stream_options")) {
     if (!options->is_object()) wrong_type("stream_options", "an object", *options);
+    check_fields(*options, "stream_options.", {"include_usage"});
     r.include_usage = get_bool(*options, "include_usage", "stream_options.include_usage").value_or(false);
   }
   r.n = int(get_int(body, "n", "n", 1, kMaxSamples).value_or(1));
@@ -212,6 +269,7 @@ int effort_budget(std::string_view effort) {
 
 ApiRequest parse_chat_request(std::string_view text) {
   const json body = parse_object(text);
+  check_fields(body, "", {"messages"}, /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::chat;
   r.messages = parse_messages(body);
@@ -221,6 +279,7 @@ ApiRequest parse_chat_request(std::string_view text) {
 
 ApiRequest parse_completion_request(std::string_view text) {
   const json body = parse_object(text);
+  check_fields(body, "", {"prompt"}, /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::completion;
   const json* prompt = field(body, "prompt");
@@ -237,8 +296,43 @@ ApiRequest parse_completion_request(std::string_view text) {
   return r;
 }
 
+TokenizeRequest parse_tokenize_request(std::string_view text) {
+  const json body = parse_object(text);
+  check_fields(body, "", {"content", "add_special", "parse_special", "with_pieces"});
+  TokenizeRequest r;
+  auto content = get_string(body, "content", "content");
+  if (!content) bad_request("content", "'content' is required", "missing_field");
+  r.content = std::move(*content);
+  r.add_special = get_bool(body, "add_special", "add_special").value_or(false);
+  r.parse_special = get_bool(body, "parse_special", "parse_special").value_or(true);
+  r.with_pieces = get_bool(body, "with_pieces", "with_pieces").value_or(false);
+  return r;
+}
+
+std::vector<int32_t> parse_detokenize_request(std::string_view text, int32_t n_vocab) {
+  const json body = parse_object(text);
+  check_fields(body, "", {"tokens"});
+  const json* tokens = field(body, "tokens");
+  if (!tokens) bad_request("tokens", "'tokens' is required", "missing_field");
+  if (!tokens->is_array()) wrong_type("tokens", "an array of token ids", *tokens);
+  std::vector<int32_t> ids;
+  for (const json& t : *tokens) {
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= n_vocab)
+      bad_request("tokens", fmt::format("'tokens' must hold token ids from 0 to {}, got {}", n_vocab - 1, t.dump()));
+    ids.push_back(t.get<int32_t>());
+  }
+  return ids;
+}
+
+json parse_template_request(std::string_view text) {
+  const json body = parse_object(text);
+  check_fields(body, "", {"messages"});
+  return parse_messages(body);
+}
+
 ControlCommand parse_control_command(std::string_view text) {
   const json body = parse_object(text);
+  check_fields(body, "", {"action", "tokens"});
   auto action = get_string(body, "action", "action");
   if (!action) bad_request("action", "'action' is required", "missing_field");
   ControlCommand command;

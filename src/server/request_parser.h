@@ -50,6 +50,17 @@ struct ControlCommand {
 };
 ControlCommand parse_control_command(std::string_view body);
 
+// llama-server's utility endpoints: POST /tokenize, /detokenize, /apply-template.
+struct TokenizeRequest {
+  std::string content;
+  bool add_special = false;  // BOS where the model wants one
+  bool parse_special = true;  // special-token text becomes its token
+  bool with_pieces = false;   // [{id, piece}] instead of ids
+};
+TokenizeRequest parse_tokenize_request(std::string_view body);
+std::vector<int32_t> parse_detokenize_request(std::string_view body, int32_t n_vocab);
+nlohmann::json parse_template_request(std::string_view body);  // the messages, as for a chat
+
 // The thinking budget a reasoning_effort stands for.
 int effort_budget(std::string_view effort);
 

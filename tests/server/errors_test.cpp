@@ -144,6 +144,11 @@ TEST(ServerErrors, CorsHeadersWhenAnOriginIsAllowed) {
   ASSERT_TRUE(preflight);
   EXPECT_EQ(preflight->status, 204);
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "http://example.test");
+  // The headers the browser asks for (the OpenAI SDK's x-stainless-*) are allowed.
+  auto asked = c->Options("/v1/chat/completions",
+                          {{"Access-Control-Request-Headers", "authorization, content-type, x-stainless-os"}});
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->get_header_value("Access-Control-Allow-Headers"), "authorization, content-type, x-stainless-os");
   auto models = c->Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(models->get_header_value("Access-Control-Allow-Origin"), "http://example.test");

@@ -73,5 +73,47 @@ TEST(RequestParser, ErrorsNameTheField) {
   EXPECT_THROW(parse_chat_request(R"({"messages": []})"), ApiError);
 }
 
+// What the server does not implement is refused, naming the field, never
+// silently dropped; the do-nothing values OpenAI clients send are accepted.
+TEST(RequestParser, UnknownAndUnsupportedFieldsAreRefused) {
+  auto refusal = [](const std::string& body) -> std::pair<std::string, std::string> {
+    try {
+      parse_chat_request(body);
+    } catch (const ApiError& e) {
+      return {e.code(), e.param()};
+    }
+    return {"accepted", ""};
+  };
+  const std::string msgs = R"("messages": [{"role": "user", "content": "x"}])";
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(refusal("{" + msgs + R"(, "temprature": 0.5})"), (P{"unknown_parameter", "temprature"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "cache_prompt": true})"), (P{"unknown_parameter", "cache_prompt"}));
+  EXPECT_EQ(refusal(R"({"messages": [{"role": "user", "content": "x", "colour": 1}]})"),
+            (P{"unknown_parameter", "messages[0].colour"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "stream_options": {"include_usage": true, "x": 1}})"),
+            (P{"unknown_parameter", "stream_options.x"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "thinking": {"max_token": 5}})"), (P{"unknown_parameter", "thinking.max_token"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}}]})"),
+            (P{"unsupported_parameter", "tools"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object"}})"),
+            (P{"unsupported_parameter", "response_format"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "logprobs": true})"), (P{"unsupported_parameter", "logprobs"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [], "tool_choice": "none", "logprobs": false,
+              "response_format": {"type": "text"}, "user": "u-1", "logit_bias": null})"),
+            (P{"accepted", ""}));
+  EXPECT_THROW(parse_completion_request(R"({"prompt": "x", "messages": []})"), ApiError);
+  EXPECT_THROW(parse_control_command(R"({"action": "answer_now", "force": true})"), ApiError);
+}
+
+TEST(RequestParser, AnthropicThinkingSpellingAndEarlierReasoning) {
+  const std::string msgs = R"("messages": [{"role": "user", "content": "q"},
+    {"role": "assistant", "content": "a", "reasoning_content": "because"}, {"role": "user", "content": "q2"}])";
+  ApiRequest r = parse_chat_request("{" + msgs + R"(, "thinking": {"type": "enabled", "budget_tokens": 300}})");
+  EXPECT_EQ(r.budget.think_max, 300);
+  EXPECT_EQ(r.messages[1]["reasoning_content"], "because");
+  EXPECT_EQ(parse_chat_request("{" + msgs + R"(, "thinking": {"type": "disabled"}})").budget.think_max, 0);
+  EXPECT_THROW(parse_chat_request("{" + msgs + R"(, "thinking": {"type": "maybe"}})"), ApiError);
+}
+
 }  // namespace
 }  // namespace s1::server
