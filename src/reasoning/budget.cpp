@@ -67,7 +67,10 @@ void validate(const BudgetParams& params, const ThinkingFormat& format, const To
 
 BudgetController::BudgetController(const Tokenizer& tokenizer, ThinkingFormat format, BudgetParams params)
     : tokenizer_(tokenizer), format_(std::move(format)), params_(std::move(params)) {
-  if (format_.has_thinking()) close_ids_ = tokenizer_.encode(format_.close + format_.answer_prefix, kSpecial);
+  if (!format_.has_thinking()) return;
+  close_ids_ = tokenizer_.encode(format_.close + format_.answer_prefix, kSpecial);
+  for (const std::string& delimiter : {format_.open, format_.close})
+    if (auto ids = tokenizer_.encode(delimiter, kSpecial); ids.size() == 1) delimiter_tokens_.push_back(ids[0]);
 }
 
 std::vector<int32_t> BudgetController::start(PromptThinking prompt_state) {
@@ -236,12 +239,24 @@ Action BudgetController::on_answer_token(int32_t token, std::vector<Event>& even
   }
   phase_text_ += tokenizer_.piece(token, /*with_control=*/false);
   ++answer_tokens_;
+  cut_delimiter_from_answer();
   emit_ready(events, false);
   if (params_.answer_max && answer_tokens_ >= *params_.answer_max) {
     finish(events);
     return Action{0, {token}, true};
   }
   return Action{0, {token}, false};
+}
+
+// A multi-token delimiter the model spelled in its answer stays in the
+// sequence (the model wrote it) but not in the answer text.
+void BudgetController::cut_delimiter_from_answer() {
+  if (!format_.has_thinking()) return;
+  for (const std::string* delimiter : {&format_.close, &format_.open}) {
+    if (!ends_with(phase_text_, *delimiter) || phase_text_.size() - delimiter->size() < emitted_) continue;
+    phase_text_.resize(phase_text_.size() - delimiter->size());
+    return;
+  }
 }
 
 void BudgetController::finish(std::vector<Event>& events) {
@@ -257,6 +272,8 @@ void BudgetController::emit_ready(std::vector<Event>& events, bool flush) {
   size_t end = text.size();
   if (!flush) {
     if (phase_ == Phase::thinking) end -= partial_delimiter_suffix(text, format_.close);
+    if (phase_ == Phase::answering && format_.has_thinking())
+      end -= std::max(partial_delimiter_suffix(text, format_.close), partial_delimiter_suffix(text, format_.open));
     end = complete_utf8_prefix(text.substr(0, end));
   }
   if (end <= emitted_) return;

@@ -14,8 +14,13 @@
 // last token arrives, the tokens that spelled it are rolled back from the
 // sequence (Action::rollback) and the replacement appended. Text reaches the
 // caller only when it can no longer turn out to be part of a delimiter.
+//
+// Once the answer has begun, the thinking is over: a delimiter that is one
+// token cannot be sampled (banned_tokens()), and one spelled by several tokens
+// is cut from the answer text, so an answer never shows thinking markup.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,6 +78,12 @@ class BudgetController {
   // Ends the sequence from outside (token limit, cancel); emits held text.
   void finish(std::vector<Event>& events);
 
+  // Tokens the sampler must not draw now: the thinking delimiters that are
+  // single tokens, once the answer phase has begun.
+  std::span<const int32_t> banned_tokens() const {
+    return phase_ == Phase::answering ? std::span<const int32_t>(delimiter_tokens_) : std::span<const int32_t>();
+  }
+
   // Live control of a sequence in flight.
   void answer_now() { answer_now_ = true; }
   void think_more(int tokens);
@@ -95,12 +106,14 @@ class BudgetController {
   Action on_undecided_token(int32_t token, std::vector<Event>& events);
   Action on_answer_token(int32_t token, std::vector<Event>& events);
   void enter_answer_phase();
+  void cut_delimiter_from_answer();
   void emit_ready(std::vector<Event>& events, bool flush);
 
   const Tokenizer& tokenizer_;
   ThinkingFormat format_;
   BudgetParams params_;
   std::vector<int32_t> close_ids_;  // end-of-thinking delimiter + answer prefix
+  std::vector<int32_t> delimiter_tokens_;  // the open and close delimiters that are one token each
   Phase phase_ = Phase::answering;
   bool answer_now_ = false;
 

@@ -246,7 +246,8 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     apply(request, sample, *forced);
     if (forced->finished) sample.finish_reason = forced->rejected ? "rejected" : "stop";
   } else {
-    const TokenChoice choice = sample.sampler.sample_choice(logits, ctx_.n_vocab());
+    const auto banned = sample.controller.banned_tokens();
+    const TokenChoice choice = sample.sampler.sample_choice(logits, ctx_.n_vocab(), {banned.data(), banned.size()});
     sample.logprob_sum += choice.raw_logprob;
     ++sample.logprob_count;
     ++sample.generated;

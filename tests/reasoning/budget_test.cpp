@@ -173,6 +173,36 @@ TEST_F(BudgetTest, MultiTokenDelimiterIsRolledBackAndNeverShown) {
   EXPECT_EQ(kv, "<<T>>abWaitcdefghij<</T>>OK");
 }
 
+// Once answering, single-token delimiters are banned; multi-token ones the
+// model spells anyway are cut from the answer text.
+TEST_F(BudgetTest, AnswersShowNoThinkingDelimiters) {
+  BudgetParams params;
+  params.think_max = 2;
+  BudgetController controller(tokenizer, format, params);
+  controller.start(PromptThinking::not_opened);
+  EXPECT_TRUE(controller.banned_tokens().empty());  // thinking may close
+  std::vector<Event> events;
+  controller.on_token('a', events);
+  controller.on_token('b', events);
+  ASSERT_TRUE(controller.before_sample(events));  // forced end
+  ASSERT_EQ(controller.phase(), Phase::answering);
+  EXPECT_EQ(std::vector<int32_t>(controller.banned_tokens().begin(), controller.banned_tokens().end()),
+            (std::vector<int32_t>{s1test::kThinkOpen, kThinkClose}));
+
+  ThinkingFormat custom{"custom", "<<T>>", "<</T>>", ""};
+  BudgetParams cut;
+  cut.think_max = 0;
+  BudgetController spelled(tokenizer, custom, cut);
+  EXPECT_TRUE(spelled.banned_tokens().empty());
+  const std::string script = "O<</T>>K<<T>>!";
+  size_t at = 0;
+  auto sim = simulate(spelled, [&](const std::vector<int32_t>&) {
+    return at < script.size() ? int32_t(uint8_t(script[at++])) : int32_t(kImEnd);
+  });
+  EXPECT_EQ(sim.answer_shown, "OK!");
+  EXPECT_EQ(spelled.answer_text(), "OK!");
+}
+
 TEST_F(BudgetTest, DelimiterStartingInsideAToken) {
   // "x<</" + "T>>" where the first piece also carries "x": the kept text survives.
   Vocab vocab = s1test::byte_vocab();

@@ -87,6 +87,25 @@ TEST(Generator, WaitsReplaceAMultiTokenDelimiterWithoutRecomputation) {
   EXPECT_EQ(waits, 2);
 }
 
+// After its thinking is cut, a model that would close it again (or reopen it)
+// cannot: the delimiters are banned in the answer, which is an answer only.
+TEST(Generator, TheAnswerCannotHoldThinkingDelimiters) {
+  s1test::BigramModel m;
+  m.transitions[kThinkClose]['4'] = 20.0f;
+  m.transitions['4'][kThinkClose] = 20.0f;  // the model's favourite: close again
+  m.transitions['4'][s1test::kThinkOpen] = 19.0f;  // or reopen
+  m.transitions['4']['2'] = 10.0f;
+  m.transitions['2'][kImEnd] = 20.0f;
+  auto l = load(m, "gen-no-delimiters");
+  Generator gen(*l.context, *l.tokenizer, think_tag_format());
+  GenerationRequest r = greedy_request(*l.tokenizer, "Q");
+  r.budget.think_max = 0;
+  GenerationResult result = gen.run(std::move(r));
+  ASSERT_EQ(result.samples.size(), 1u);
+  EXPECT_TRUE(result.samples[0].forced_end);
+  EXPECT_EQ(result.samples[0].answer, "42");
+}
+
 TEST(Generator, ParallelSamplesShareThePrompt) {
   auto l = load(scripted_model(), "gen-parallel");
   Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
