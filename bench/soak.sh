@@ -21,7 +21,8 @@ while (($#)); do
   esac
 done
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+# The first SIGTERM drains, the second stops at once.
+trap 'kill "$server" 2>/dev/null || true; sleep 0.2; kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 if [ -z "$model" ]; then
   model=$work/tiny.gguf
   "$s1" mkmodel --arch qwen2 --layers 2 --embd 64 --heads 4 --kv-heads 2 --ff 96 --ctx 32768 -o "$model" >/dev/null

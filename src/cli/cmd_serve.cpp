@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -45,15 +46,26 @@ int run_serve(ServeOptions& o) {
                s.model_id.c_str(), s.host.c_str(), port, s.parallel, http.ctx(), engine.thinking_format().name.c_str());
   std::fflush(stderr);
 
+  // The first SIGTERM or SIGINT drains (requests in flight finish, new ones
+  // get 503), the second stops at once.
+  std::atomic<bool> served{false};
+  std::thread drainer;
   std::thread watcher([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
-    http.stop();
+    if (served) return;
+    std::fprintf(stderr, "s1 serve: draining (requests in flight finish; signal again to stop now)\n");
+    std::fflush(stderr);
+    drainer = std::thread([&] { http.drain(); });
+    sigwait(&stop_signals, &signal);
+    if (!served) http.stop();
   });
   http.run();
-  // run() also returns when listening fails; wake the watcher either way.
+  // run() returns once stopped or drained; wake the watcher from whichever wait it is in.
+  served = true;
   pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
+  if (drainer.joinable()) drainer.join();
   std::fprintf(stderr, "s1 serve: stopped\n");
   return 0;
 }

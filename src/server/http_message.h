@@ -26,6 +26,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body = {};
   HttpHeaders headers = {};
+  bool close_connection = false;  // "Connection: close": the client should go elsewhere (draining)
 };
 
 // How a handler answers. A handler that runs on its own thread (a generation)

@@ -1,6 +1,8 @@
 #include "server/http_server.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cctype>
 #include <csignal>
 #include <functional>
@@ -117,6 +119,7 @@ struct HttpServer::Impl {
   Scheduler scheduler;
   GenerationHandler generation;
   std::vector<Route> routes;
+  std::atomic<bool> draining{false}, stopped{false};
   HttpTransport transport;
 
   Impl(Engine& e, ServerOptions o)
@@ -158,6 +161,11 @@ struct HttpServer::Impl {
   HeadDecision decide(const HttpRequest& head) const {
     try {
       check_host(head);
+      if (draining) {
+        HttpResponse r = error_response(ApiError(503, "server_draining", "the server is shutting down; retry elsewhere"));
+        r.close_connection = true;
+        return {.refusal = std::move(r)};
+      }
       if (head.method == "OPTIONS" && !options.cors_origin.empty()) return {.refusal = preflight(head)};
       const Route* route = nullptr;
       bool path_known = false;
@@ -405,10 +413,23 @@ void HttpServer::run() { impl_->transport.run(); }
 int HttpServer::ctx() const { return impl_->generation.limits().ctx; }
 
 void HttpServer::stop() {
+  impl_->stopped = true;
   // Generations end (streams with what they have) once their jobs are
   // cancelled, so the transport can wait for their handler threads.
   impl_->scheduler.cancel_all();
   impl_->transport.stop();
+}
+
+void HttpServer::drain() {
+  impl_->draining = true;
+  impl_->transport.stop_accepting();
+  // Idle: nothing queued or decoding, and no handler still writing an answer.
+  for (;;) {
+    const SchedulerStats stats = impl_->scheduler.stats();
+    if (impl_->stopped || (stats.queued == 0 && stats.active == 0 && impl_->transport.busy_handlers() == 0)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop();
 }
 
 }  // namespace s1::server

@@ -42,6 +42,11 @@ class HttpServer {
   int bind();  // binds host:port (port 0: any free one); returns the port; s1::Error on failure
   void run();   // serves until stop(); call after bind()
   void stop();  // from any thread, before or while run() runs
+  // Graceful shutdown (a rolling update): stops accepting connections, answers
+  // new requests on open ones 503 "draining" (and /health 503, so a load
+  // balancer moves on), lets every request in flight finish, then stop()s.
+  // Blocks until then, or until stop() is called from elsewhere.
+  void drain();
   int ctx() const;  // tokens per request: options.ctx, or less where the model holds less
 
  private:

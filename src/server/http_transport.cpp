@@ -346,6 +346,7 @@ http::response<http::string_body> Connection::message(HttpResponse r) {
   http::response<http::string_body> m{http::status(unsigned(r.status)), unsigned(request_.version)};
   for (const auto& [name, value] : headers_for(r.status, std::move(r.headers))) m.insert(name, value);
   if (!r.content_type.empty()) m.set(http::field::content_type, r.content_type);
+  if (r.close_connection) keep_alive_ = false;
   m.keep_alive(keep_alive_);
   m.body() = std::move(r.body);
   m.prepare_payload();
@@ -507,6 +508,18 @@ void HttpTransport::run() {
   for (int i = 1; i < std::max(1, impl_->limits.io_threads); ++i) more.emplace_back([this] { impl_->ioc->run(); });
   impl_->ioc->run();
   for (auto& t : more) t.join();
+}
+
+void HttpTransport::stop_accepting() {
+  net::post(*impl_->ioc, [impl = impl_.get()] {
+    error_code ignored;
+    impl->acceptor->close(ignored);
+  });
+}
+
+int HttpTransport::busy_handlers() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->running_handlers;
 }
 
 void HttpTransport::stop() {

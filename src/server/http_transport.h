@@ -58,6 +58,8 @@ class HttpTransport {
   int bind();   // returns the port; s1::Error when it cannot listen
   void run();   // serves on the calling thread (and io_threads - 1 more) until stop()
   void stop();  // any thread; closes every connection and waits for the handler threads
+  void stop_accepting();  // any thread; new connections are refused, open ones still served
+  int busy_handlers() const;  // blocking handlers running now
 
  private:
   friend class Connection;

@@ -135,6 +135,44 @@ TEST(LiveControl, UnknownRequestOrBadCommandIsAnError) {
   EXPECT_EQ(r.body["error"]["param"], "tokens");
 }
 
+// A rolling update's drain: the request in flight runs to its end, a new
+// request on an open connection is 503 (and /health too), new connections are
+// refused, and the server then stops by itself.
+TEST(Drain, RequestsInFlightFinishAndNewOnesAreTurnedAway) {
+  TestServer server;
+  auto keep_alive = server.client();  // a connection opened before the drain
+  keep_alive->set_keep_alive(true);
+  ASSERT_EQ(keep_alive->Get("/health")->status, 200);
+  json body = long_thinker();
+  body["thinking"] = {{"min_tokens", 3000}, {"max_tokens", 3000}, {"answer_max_tokens", 4}};
+  std::promise<void> started;
+  bool told = false;
+  auto running = std::async(std::launch::async, [&] {
+    return post_stream(server.port(), "/v1/chat/completions", body, [&](const json&) {
+      if (!told) started.set_value();
+      told = true;
+      return true;
+    });
+  });
+  started.get_future().get();
+  auto drained = std::async(std::launch::async, [&] { server.http().drain(); });
+  EXPECT_TRUE(wait_until([&] {
+    auto r = keep_alive->Get("/health");
+    return r && r->status == 503;
+  }));
+  auto refused = keep_alive->Post("/v1/chat/completions", json{{"messages", user_message("x")}}.dump(),
+                                  "application/json");
+  if (refused) {  // (or the connection was already closed: equally a refusal)
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(json::parse(refused->body)["error"]["code"], "server_draining");
+  }
+  SseStream s = running.get();
+  EXPECT_TRUE(s.done);
+  EXPECT_EQ(s.events.back()["usage"]["completion_tokens_details"]["reasoning_tokens"], 3000);
+  EXPECT_EQ(drained.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(get_json(server.port(), "/health").status, 0);  // no longer accepting
+}
+
 TEST(ContinuousBatching, AShortRequestFinishesWhileALongOneDecodes) {
   TestServer server;
   std::promise<std::string> long_id;

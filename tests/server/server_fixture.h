@@ -27,6 +27,7 @@ class TestServer {
   static s1::server::ServerOptions defaults();  // ctx 16384, parallel 4, queue 64, one thread
 
   int port() const { return port_; }
+  s1::server::HttpServer& http() { return *http_; }
   std::unique_ptr<httplib::Client> client() const;
 
  private:

@@ -131,3 +131,26 @@ test('an API key is enforced when set', async () => {
     await locked.stop();
   }
 });
+
+test('SIGTERM drains: the stream in flight finishes, then the server exits cleanly', async () => {
+  const s = await startServer();
+  try {
+    const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await c.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }],
+      max_tokens: 2100, thinking: { min_tokens: 2000, max_tokens: 2000, answer_max_tokens: 2 }, stream: true,
+      stream_options: { include_usage: true } });
+    let usage;
+    let signalled = false;
+    for await (const chunk of stream) {
+      if (!signalled) {
+        s.child.kill('SIGTERM');
+        signalled = true;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(usage.completion_tokens_details.reasoning_tokens, 2000);
+    assert.equal(await s.exited, 0);
+  } finally {
+    await s.stop();
+  }
+});

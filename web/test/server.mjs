@@ -34,9 +34,14 @@ export async function startServer(extraArgs = []) {
     url: `http://127.0.0.1:${port}`,
     port,
     pid: child.pid,
+    child,
+    exited,
     async stop() {
+      // The first SIGTERM drains (requests in flight finish); the second stops at once.
       child.kill('SIGTERM');
+      const again = setTimeout(() => child.kill('SIGTERM'), 200);
       await exited;
+      clearTimeout(again);
       rmSync(dir, { recursive: true, force: true });
     },
   };
