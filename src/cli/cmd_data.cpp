@@ -123,9 +123,11 @@ int run_curate(const CurateCliOptions& o) {
   options.length_power = o.length_power;
   options.min_thinking_chars = o.min_thinking_chars;
   options.max_thinking_chars = o.max_thinking_chars;
-  if (o.grader == "math") {
-    options.checker.equivalent = [](std::string_view a, std::string_view b) { return answers_equivalent(a, b); };
-  } else if (o.grader != "exact") {
+  if (o.grader == "exact") {  // the normalized strings alone, no numeric or structural comparison
+    options.checker.equivalent = [](std::string_view a, std::string_view b) {
+      return normalize_answer(a) == normalize_answer(b);
+    };
+  } else if (o.grader != "math") {
     fail("--grader must be 'math' or 'exact', got '{}'", o.grader);
   }
   if (!o.reference.model_path.empty()) {

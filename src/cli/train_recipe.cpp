@@ -125,7 +125,6 @@ void curate_examples(const MiniRecipe& r, const std::string& pool_path, const st
   data::CurateOptions options;
   options.n = r.sft_examples;
   options.seed = r.curate_seed;
-  options.checker.equivalent = [](std::string_view a, std::string_view b) { return answers_equivalent(a, b); };
   const data::CurateResult result = data::curate(records, options);
   data::JsonlWriter out(path);
   int64_t rechecked = 0;

@@ -84,7 +84,7 @@ CurationRecord read_curation_record(const json& record, size_t line) {
   std::string reference = first_field(record, {"answer"});
   if (reference.empty()) {
     std::string solution = first_field(record, {"solution"});
-    if (auto final_answer = extract_final_answer(solution)) reference = *final_answer;
+    if (auto final_answer = extract_answer(solution)) reference = *final_answer;
   }
   if (!reference.empty()) r.reference = reference;
   r.domain = first_field(record, {"kind", "domain", "cot_type", "source_type"});

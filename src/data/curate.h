@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "data/answer_match.h"
+#include "grading/answer.h"
 
 namespace s1::data {
 
@@ -39,10 +39,14 @@ struct CurationRecord {
 };
 CurationRecord read_curation_record(const nlohmann::json& json, size_t line);
 
+// How curation checks a trace's answer: eval's grader (grading/answer.h) by
+// default, the same extraction and comparison `s1 eval` scores with.
 struct AnswerChecker {
-  std::function<std::optional<std::string>(std::string_view text)> extract = extract_final_answer;
+  std::function<std::optional<std::string>(std::string_view text)> extract = [](std::string_view text) {
+    return extract_answer(text);
+  };
   std::function<bool(std::string_view a, std::string_view b)> equivalent = [](std::string_view a, std::string_view b) {
-    return normalize_exact(a) == normalize_exact(b);
+    return answers_equivalent(a, b);
   };
   bool correct(std::string_view answer_text, std::string_view reference) const;
 };

@@ -23,19 +23,6 @@ size_t partial_delimiter_suffix(std::string_view text, std::string_view delimite
   return 0;
 }
 
-// Length of the longest prefix of `text` that does not end inside a UTF-8
-// character (a character split across tokens waits for its last byte).
-size_t complete_utf8_prefix(std::string_view text) {
-  size_t n = text.size();
-  for (size_t back = 1; back <= 4 && back <= n; ++back) {
-    unsigned char c = static_cast<unsigned char>(text[n - back]);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
-    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;  // no lead byte in reach: invalid bytes, let them through
-}
-
 }  // namespace
 
 const char* event_name(EventKind kind) {
@@ -274,7 +261,7 @@ void BudgetController::emit_ready(std::vector<Event>& events, bool flush) {
     if (phase_ == Phase::thinking) end -= partial_delimiter_suffix(text, format_.close);
     if (phase_ == Phase::answering && format_.has_thinking())
       end -= std::max(partial_delimiter_suffix(text, format_.close), partial_delimiter_suffix(text, format_.open));
-    end = complete_utf8_prefix(text.substr(0, end));
+    end = utf8_complete_prefix(text.substr(0, end));
   }
   if (end <= emitted_) return;
   const bool thinking = phase_ == Phase::thinking;

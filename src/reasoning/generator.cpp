@@ -28,7 +28,9 @@ struct Generator::Sample {
   std::string finish_reason;
   Clock::time_point phase_start = Clock::now();
   double thinking_seconds = 0;
+  std::optional<std::string> extracted;  // the final answer, once the sample is finished
 
+  double mean_logprob() const { return logprob_count ? logprob_sum / logprob_count : 0.0; }
   Sample(int i, SamplingParams params, BudgetController c) : index(i), sampler(std::move(params)), controller(std::move(c)) {}
 };
 
@@ -43,6 +45,7 @@ struct Generator::Request {
   bool done = false;
   int64_t appended = 0;
   int64_t prefill_computed = 0;
+  VoteResult vote;  // once every sample is finished
   Clock::time_point submitted = Clock::now();
   double prefill_seconds = 0, total_seconds = 0;
 };
@@ -281,8 +284,8 @@ void Generator::finish_sample(Request& request, Sample& sample, const std::strin
   sample.finish_reason = reason;
   if (sample.controller.thinking_tokens() > 0 && sample.thinking_seconds == 0)
     sample.thinking_seconds = seconds_since(sample.phase_start);
-  auto extracted = extract_answer(sample.controller.answer_text());
-  events.push_back({EventKind::sample_finished, 0, extracted.value_or(""), 0});
+  sample.extracted = extract_answer(sample.controller.answer_text());
+  events.push_back({EventKind::sample_finished, 0, sample.extracted.value_or(""), 0});
   emit(request, sample.index, events);
 }
 
@@ -290,13 +293,12 @@ void Generator::finish_request(Request& request) {
   request.done = true;
   request.total_seconds = seconds_since(request.submitted);
   std::vector<VoteCandidate> candidates;
-  for (auto& sample : request.samples)
-    candidates.push_back({extract_answer(sample->controller.answer_text()),
-                          sample->logprob_count ? sample->logprob_sum / sample->logprob_count : 0.0});
-  VoteResult result = vote(candidates, request.params.vote);
+  for (auto& sample : request.samples) candidates.push_back({sample->extracted, sample->mean_logprob()});
+  request.vote = vote(candidates, request.params.vote);
   if (request.params.n > 1) {
-    std::vector<Event> events{{EventKind::vote, result.winner, result.answer.value_or(""), result.votes}};
-    emit(request, result.winner, events);
+    const VoteResult& v = request.vote;
+    std::vector<Event> events{{EventKind::vote, v.winner, v.answer.value_or(""), v.votes}};
+    emit(request, v.winner, events);
   }
 }
 
@@ -330,26 +332,24 @@ GenerationResult Generator::take_result(int id) {
   result.appended_tokens = request.appended;
   result.prefill_seconds = request.prefill_seconds;
   result.total_seconds = request.total_seconds;
-  std::vector<VoteCandidate> candidates;
   for (auto& sample : request.samples) {
     SampleRecord record;
     const auto& c = sample->controller;
     record.thinking = c.thinking_text();
     record.answer = c.answer_text();
-    record.extracted = extract_answer(record.answer);
+    record.extracted = sample->extracted;
     record.thinking_tokens = c.thinking_tokens();
     record.answer_tokens = c.answer_tokens();
     record.waits = c.waits();
     record.forced_end = c.forced_end();
-    record.mean_logprob = sample->logprob_count ? sample->logprob_sum / sample->logprob_count : 0.0;
+    record.mean_logprob = sample->mean_logprob();
     record.finish_reason = sample->finish_reason;
     record.thinking_seconds = sample->thinking_seconds;
     record.answer_seconds = std::max(0.0, request.total_seconds - request.prefill_seconds - sample->thinking_seconds);
     result.computed_tokens += ctx_.computed(sample->seq);
-    candidates.push_back({record.extracted, record.mean_logprob});
     result.samples.push_back(std::move(record));
   }
-  result.vote = vote(candidates, request.params.vote);
+  result.vote = request.vote;
   for (auto& sample : request.samples)
     if (sample->seq != request.root_seq) ctx_.remove(sample->seq);
   ctx_.remove(request.root_seq);

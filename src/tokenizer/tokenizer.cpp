@@ -403,19 +403,9 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool with_control)
 
 std::string StreamDecoder::feed(int32_t id) {
   pending_.append(tokenizer_->piece(id, with_control_));
-  std::string out;
-  std::string_view rest = pending_;
-  while (!rest.empty()) {
-    const size_t valid = utf8_valid_prefix(rest);
-    out.append(rest.substr(0, valid));
-    rest.remove_prefix(valid);
-    if (rest.empty()) break;
-    const Utf8Step step = utf8_step(rest);
-    if (step.kind == Utf8Kind::truncated) break;  // may still be completed by the next token
-    out.append(kReplacementChar);
-    rest.remove_prefix(step.length);
-  }
-  pending_.erase(0, pending_.size() - rest.size());
+  const size_t complete = utf8_complete_prefix(pending_);  // the rest may be completed by the next token
+  std::string out = utf8_sanitize(std::string_view(pending_).substr(0, complete));
+  pending_.erase(0, complete);
   return out;
 }
 

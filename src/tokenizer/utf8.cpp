@@ -55,6 +55,18 @@ size_t utf8_valid_prefix(std::string_view text) {
   return i;
 }
 
+size_t utf8_complete_prefix(std::string_view text) {
+  size_t at = 0;
+  while (at < text.size()) {
+    at += utf8_valid_prefix(text.substr(at));
+    if (at == text.size()) break;
+    const Utf8Step step = utf8_step(text.substr(at));
+    if (step.kind == Utf8Kind::truncated) break;
+    at += step.length;
+  }
+  return at;
+}
+
 std::string utf8_sanitize(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -25,6 +25,10 @@ Utf8Step utf8_step(std::string_view text);
 // overlongs, no surrogates, nothing above U+10FFFF).
 size_t utf8_valid_prefix(std::string_view text);
 
+// Length of `text` without a trailing character that more bytes could still
+// complete: a streamed text holds that much back until the next piece.
+size_t utf8_complete_prefix(std::string_view text);
+
 // `text` with every invalid or truncated sequence replaced by U+FFFD.
 std::string utf8_sanitize(std::string_view text);
 
