@@ -40,6 +40,7 @@ struct EvalOptions {
   int repeats = 1;
   EvalRunOptions run;
   CostModel cost;
+  PlotAxis plot_x = PlotAxis::thinking;
   std::string report_dir;
   CLI::App* report = nullptr;
 };
@@ -53,10 +54,13 @@ void request_stop(int signal) {
 
 void print_summary(const nlohmann::json& summary, const std::string& dir) {
   for (const auto& s : summary.at("settings")) {
-    std::string line = fmt::format("{:<36} accuracy {:5.1f}% ({}/{}, {} unparsed)  thinking {:.0f} tokens",
-                                   s.at("label").get<std::string>(), 100 * s.at("accuracy").get<double>(),
-                                   s.at("correct").get<int>(), s.at("count").get<int>(),
-                                   s.at("unparsed").get<int>(), s.at("mean_thinking_tokens").get<double>());
+    const auto& ci = s.at("accuracy_ci95");
+    std::string line = fmt::format(
+        "{:<36} accuracy {:5.1f}% [{:.1f}-{:.1f}] ({}/{}, {} unparsed)  thinking {:.0f}  answer {:.0f}  total {:.0f} tokens",
+        s.at("label").get<std::string>(), 100 * s.at("accuracy").get<double>(), 100 * ci.at(0).get<double>(),
+        100 * ci.at(1).get<double>(), s.at("correct").get<int>(), s.at("count").get<int>(),
+        s.at("unparsed").get<int>(), s.at("mean_thinking_tokens").get<double>(),
+        s.at("mean_answer_tokens").get<double>(), s.at("mean_total_tokens").get<double>());
     if (!s.at("control").is_null())
       line += fmt::format("  control {:.0f}%", 100 * s.at("control").get<double>());
     std::cout << line << '\n';
@@ -106,7 +110,7 @@ std::vector<EvalTask> plan(const Dataset& dataset, const std::vector<EvalSetting
 
 int run_eval(EvalOptions& o) {
   if (o.report->parsed()) {
-    print_summary(write_report(o.report_dir, o.cost), o.report_dir);
+    print_summary(write_report(o.report_dir, o.cost, o.plot_x), o.report_dir);
     return 0;
   }
   const bool local = o.endpoint.empty();  // no -m and no --endpoint: the bundled model
@@ -160,7 +164,7 @@ int run_eval(EvalOptions& o) {
          read_records((std::filesystem::path(o.out) / "records.jsonl").string()).size(), o.out);
   }
   progress.finish();
-  print_summary(write_report(o.out, o.cost), o.out);
+  print_summary(write_report(o.out, o.cost, o.plot_x), o.out);
   if (g_stop) {
     std::cerr << "eval: interrupted; rerun the same command to resume\n";
     return 130;
@@ -248,6 +252,9 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
     target->add_option("--usd-per-hour", o->cost.usd_per_hour, "Machine price, for the cost figures")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    target->add_option_function<std::string>(
+        "--plot-x", [o](const std::string& v) { o->plot_x = parse_plot_axis(v); },
+        "scaling.svg's x axis: thinking (mean thinking tokens) or total (thinking + answer tokens)");
   }
   app.require_subcommand(0, 1);
   return [o] { return run_eval(*o); };

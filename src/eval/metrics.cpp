@@ -1,7 +1,9 @@
 #include "eval/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "eval/sweep.h"
@@ -14,6 +16,7 @@ struct SettingFigures {
   EvalSetting setting;
   int count = 0, correct = 0, wrong = 0, unparsed = 0;
   std::vector<double> thinking;  // per record, summed over its samples
+  std::vector<double> answer;    // the same for answer tokens
   int samples = 0, forced = 0, waits = 0;
   int budgeted = 0, within = 0;  // samples under a thinking budget, and those that kept it
   double generated_tokens = 0;
@@ -43,11 +46,12 @@ void add_record(SettingFigures& f, const nlohmann::json& record) {
   f.correct += verdict == "correct";
   f.wrong += verdict == "wrong";
   f.unparsed += verdict == "unparsed";
-  double thinking = 0;
+  double thinking = 0, answer = 0;
   const bool budgeted = f.setting.think_max || f.setting.think_min;
   for (const auto& sample : record.at("samples")) {
     const int tokens = sample.at("thinking_tokens");
     thinking += tokens;
+    answer += sample.value("answer_tokens", 0);
     ++f.samples;
     f.forced += sample.value("forced_end", false);
     f.waits += sample.value("waits", 0);
@@ -58,6 +62,7 @@ void add_record(SettingFigures& f, const nlohmann::json& record) {
     }
   }
   f.thinking.push_back(thinking);
+  f.answer.push_back(answer);
   f.generated_tokens += record.value("generated_tokens", 0.0);
   f.intervals.emplace_back(record.value("started_at", 0.0), record.value("finished_at", 0.0));
 }
@@ -87,6 +92,15 @@ std::optional<double> scaling_metric(std::vector<CurvePoint> points) {
   return sum / pairs;
 }
 
+std::pair<double, double> wilson_interval(int correct, int n) {
+  if (n <= 0) return {0, 1};
+  constexpr double z = 1.959963984540054;  // the normal distribution's 97.5 % quantile
+  const double p = double(correct) / n, z2n = z * z / n;
+  const double center = (p + z2n / 2) / (1 + z2n);
+  const double half = z * std::sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n);
+  return {std::max(0.0, center - half), std::min(1.0, center + half)};
+}
+
 double union_seconds(std::vector<std::pair<double, double>> intervals) {
   std::sort(intervals.begin(), intervals.end());
   double total = 0, start = 0, end = 0;
@@ -106,8 +120,10 @@ double union_seconds(std::vector<std::pair<double, double>> intervals) {
 
 nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostModel& cost) {
   std::map<std::string, SettingFigures> by_key;
+  std::set<std::string> datasets;
   for (const auto& record : records) {
     try {
+      if (auto d = record.find("dataset"); d != record.end() && d->is_string()) datasets.insert(d->get<std::string>());
       const std::string key = record.at("setting_key");
       auto [it, fresh] = by_key.try_emplace(key);
       if (fresh) it->second.setting = EvalSetting::from_json(record.at("setting"));
@@ -130,6 +146,8 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     const double wall = union_seconds(f->intervals);
     const double usd = cost.usd_per_hour * wall / 3600;
     nlohmann::json entry = f->setting.to_json();
+    const auto [low, high] = wilson_interval(f->correct, f->count);
+    const double total_tokens = mean(f->thinking) + mean(f->answer);
     entry.update({
         {"label", f->setting.label()},
         {"count", f->count},
@@ -137,8 +155,12 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
         {"wrong", f->wrong},
         {"unparsed", f->unparsed},
         {"accuracy", double(f->correct) / f->count},
+        {"accuracy_ci95", {low, high}},
         {"mean_thinking_tokens", mean(f->thinking)},
         {"median_thinking_tokens", median(f->thinking)},
+        {"mean_answer_tokens", mean(f->answer)},
+        {"mean_total_tokens", total_tokens},
+        {"tokens_per_correct", ratio(total_tokens * f->count, f->correct)},
         {"forced_end_rate", ratio(f->forced, f->samples)},
         {"mean_waits", ratio(f->waits, f->samples)},
         {"control", ratio(f->within, f->budgeted)},
@@ -164,10 +186,17 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     std::vector<CurvePoint> points;
     int curve_budgeted = 0, curve_within = 0;
     double curve_best = 0;
-    nlohmann::json xy = nlohmann::json::array();
+    nlohmann::json xy = nlohmann::json::array(), details = nlohmann::json::array();
     for (const auto* f : curves[name]) {
       points.push_back({mean(f->thinking), double(f->correct) / f->count});
       xy.push_back({points.back().thinking_tokens, points.back().accuracy});
+      const auto [low, high] = wilson_interval(f->correct, f->count);
+      details.push_back({{"label", f->setting.label()},
+                         {"thinking_tokens", points.back().thinking_tokens},
+                         {"total_tokens", mean(f->thinking) + mean(f->answer)},
+                         {"accuracy", points.back().accuracy},
+                         {"accuracy_ci95", {low, high}},
+                         {"count", f->count}});
       curve_budgeted += f->budgeted;
       curve_within += f->within;
       curve_best = std::max(curve_best, points.back().accuracy);
@@ -178,7 +207,8 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
                           {"control", ratio(curve_within, curve_budgeted)},
                           {"scaling", slope ? nlohmann::json(*slope) : nlohmann::json()},
                           {"performance", curve_best},
-                          {"points", xy}});
+                          {"points", xy},
+                          {"details", details}});
   }
   return {
       {"settings", settings},
@@ -187,6 +217,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
         {"scaling", slopes.empty() ? nlohmann::json() : nlohmann::json(mean(slopes))},
         {"performance", best ? nlohmann::json(*best) : nlohmann::json()},
         {"curves", curve_list}}},
+      {"datasets", datasets},
       {"cost_model", {{"watts", cost.watts}, {"usd_per_hour", cost.usd_per_hour}}},
   };
 }

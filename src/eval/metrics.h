@@ -33,12 +33,17 @@ struct CurvePoint {
 // lengths are equal have no slope and are left out; nullopt under two points.
 std::optional<double> scaling_metric(std::vector<CurvePoint> points);
 
+// The 95 % Wilson score interval of a proportion `correct` / `n` (n > 0):
+// unlike p ± 1.96·se it stays inside [0, 1] and is sound at 0 % and 100 %.
+std::pair<double, double> wilson_interval(int correct, int n);
+
 // Measure of the union of [start, end] intervals: wall time of work that ran
 // concurrently or in several sessions (gaps between sessions do not count).
 double union_seconds(std::vector<std::pair<double, double>> intervals);
 
 // summary.json: {"settings": [...], "metrics": {"control", "scaling",
-// "performance", "curves": [...]}, "cost_model": {...}}. Field meanings in docs/eval.md.
+// "performance", "curves": [...]}, "datasets": [...], "cost_model": {...}}.
+// Field meanings in docs/eval.md.
 nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostModel& cost);
 
 }  // namespace s1

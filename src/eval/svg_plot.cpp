@@ -46,7 +46,7 @@ std::string tick_label(double v) {
 std::string render_line_chart(const std::vector<PlotSeries>& series, const PlotLabels& labels) {
   double max_x = 0;
   for (const auto& s : series)
-    for (const auto& [x, y] : s.points) max_x = std::max(max_x, x);
+    for (const auto& p : s.points) max_x = std::max(max_x, p.x);
   const double step = nice_step(max_x > 0 ? max_x : 1, 5);
   const double x_hi = std::max(step, std::ceil(max_x / step) * step);
   const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
@@ -84,17 +84,28 @@ std::string render_line_chart(const std::vector<PlotSeries>& series, const PlotL
   for (size_t i = 0; i < series.size(); ++i) {
     const char* color = kColors[i % std::size(kColors)];
     auto points = series[i].points;
-    std::sort(points.begin(), points.end());
+    std::sort(points.begin(), points.end(), [](const PlotPoint& a, const PlotPoint& b) { return a.x < b.x; });
     std::string path;
-    for (const auto& [x, y] : points)
-      path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "" : " ", px(x), py(y));
+    for (const auto& p : points)
+      path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "" : " ", px(p.x), py(p.y));
     svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", color,
                        path);
-    for (const auto& [x, y] : points)
+    for (const auto& p : points) {
+      if (p.y_low >= 0 && p.y_high >= 0) {  // the interval, with caps
+        const double x = px(p.x), lo = py(p.y_low), hi = py(p.y_high);
+        svg += fmt::format(
+            "<path d=\"M{0:.1f},{1:.1f}V{2:.1f}M{3:.1f},{1:.1f}H{4:.1f}M{3:.1f},{2:.1f}H{4:.1f}\" stroke=\"{5}\" "
+            "stroke-width=\"1\" fill=\"none\"/>\n",
+            x, lo, hi, x - 3, x + 3, color);
+      }
       svg += fmt::format(
-          "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{:.0f} tokens, {:.1f}%</title>"
+          "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{}{:.0f} tokens, {:.1f}%</title>"
           "</circle>\n",
-          px(x), py(y), color, x, y * 100);
+          px(p.x), py(p.y), color, p.label.empty() ? "" : escape_xml(p.label) + ": ", p.x, p.y * 100);
+      if (!p.label.empty())
+        svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"#555\">{}</text>\n",
+                           px(p.x) + 5, py(p.y) - 6, escape_xml(p.label));
+    }
     const double ly = kTop + 10 + 20 * double(i);
     svg +=
         fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"/>\n",

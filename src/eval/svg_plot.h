@@ -1,14 +1,21 @@
 #pragma once
 // A small line chart in SVG, drawn without any external service: accuracy
-// against mean thinking tokens, one line per curve, like the s1 paper's figures.
+// against mean thinking (or total) tokens, one line per curve, like the s1
+// paper's figures, each point labelled and with its confidence interval.
 #include <string>
 #include <vector>
 
 namespace s1 {
 
+struct PlotPoint {
+  double x = 0, y = 0;
+  double y_low = -1, y_high = -1;  // an interval drawn as an error bar; negative: none
+  std::string label = {};          // written beside the point
+};
+
 struct PlotSeries {
   std::string name;
-  std::vector<std::pair<double, double>> points;  // (x, y); drawn in x order
+  std::vector<PlotPoint> points;  // drawn in x order
 };
 
 struct PlotLabels {

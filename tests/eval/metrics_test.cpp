@@ -24,8 +24,12 @@ json record(const s1::EvalSetting& setting, const std::string& verdict, std::vec
             std::vector<bool> forced, double generated, double start, double end) {
   json samples = json::array();
   for (size_t i = 0; i < thinking.size(); ++i)
-    samples.push_back({{"thinking_tokens", thinking[i]}, {"forced_end", bool(forced[i])}, {"waits", int(i)}});
-  return {{"setting", setting.to_json()},
+    samples.push_back({{"thinking_tokens", thinking[i]},
+                       {"answer_tokens", 10},
+                       {"forced_end", bool(forced[i])},
+                       {"waits", int(i)}});
+  return {{"dataset", "fixed"},
+          {"setting", setting.to_json()},
           {"setting_key", setting.key()},
           {"verdict", verdict},
           {"samples", samples},
@@ -88,6 +92,12 @@ TEST_F(FixedRecords, PerSettingFigures) {
   EXPECT_DOUBLE_EQ(a["cost_usd"].get<double>(), 3.6 * 17 / 3600);
   EXPECT_DOUBLE_EQ(a["usd_per_correct"].get<double>(), 3.6 * 17 / 3600);
   EXPECT_EQ(a["label"], "budget max=100");
+  EXPECT_DOUBLE_EQ(a["mean_answer_tokens"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(a["mean_total_tokens"].get<double>(), 110.0);
+  EXPECT_DOUBLE_EQ(a["tokens_per_correct"].get<double>(), 330.0);  // 3 problems' tokens per correct one
+  const auto ci = s1::wilson_interval(1, 3);
+  EXPECT_DOUBLE_EQ(a["accuracy_ci95"][0].get<double>(), ci.first);
+  EXPECT_DOUBLE_EQ(a["accuracy_ci95"][1].get<double>(), ci.second);
 
   const json& b = settings[2];
   EXPECT_DOUBLE_EQ(b["accuracy"].get<double>(), 1.0);
@@ -139,6 +149,19 @@ TEST(ScalingMetric, AllPairsAndDegenerateCurves) {
   EXPECT_DOUBLE_EQ(*s1::scaling_metric({{0, 0.1}, {100, 0.2}, {300, 0.4}, {400, 0.5}}), 0.001);
 }
 
+// Against the textbook values (Wilson 1927; e.g. Newcombe 1998, table I:
+// 0/10 -> 0-0.2775, 1/29 -> 0.0061-0.1718, 81/263 -> 0.2553-0.3662).
+TEST(WilsonInterval, TextbookValues) {
+  auto near = [](std::pair<double, double> got, double lo, double hi) {
+    EXPECT_NEAR(got.first, lo, 5e-5);
+    EXPECT_NEAR(got.second, hi, 5e-5);
+  };
+  near(s1::wilson_interval(0, 10), 0.0, 0.2775);
+  near(s1::wilson_interval(1, 29), 0.0061, 0.1718);
+  near(s1::wilson_interval(81, 263), 0.2553, 0.3662);
+  near(s1::wilson_interval(10, 10), 0.7225, 1.0);
+}
+
 TEST(UnionSeconds, OverlapsAndGaps) {
   EXPECT_DOUBLE_EQ(s1::union_seconds({}), 0.0);
   EXPECT_DOUBLE_EQ(s1::union_seconds({{0, 10}, {5, 12}, {20, 25}, {21, 22}}), 17.0);
@@ -151,7 +174,8 @@ TEST_F(FixedRecords, CsvAndSvg) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
   EXPECT_TRUE(
       csv.starts_with("method,think_max,think_min,wait,n,vote,count,correct,wrong,unparsed,accuracy,"));
-  EXPECT_NE(csv.find("\nbudget,100,,,1,,3,1,1,1,0.333333,100,100,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nbudget,100,,,1,,3,1,1,1,0.333333,0.0614919,0.79234,100,100,10,110,330,"), std::string::npos)
+      << csv;
 
   std::string svg = s1::scaling_svg(summary);
   EXPECT_TRUE(svg.starts_with("<svg"));
@@ -162,6 +186,14 @@ TEST_F(FixedRecords, CsvAndSvg) {
   EXPECT_EQ(lines, 3u);  // one per curve
   EXPECT_NE(svg.find(">budget n=2 majority</text>"), std::string::npos);
   EXPECT_NE(svg.find(">token-conditional</text>"), std::string::npos);
+  // Titled with the dataset and N; each point labelled and with its interval.
+  EXPECT_NE(svg.find("Test-time scaling: fixed (N = 3, 95% Wilson intervals)"), std::string::npos);
+  EXPECT_NE(svg.find(">max=100</text>"), std::string::npos);  // the point's label, without its curve's name
+  size_t bars = 0;
+  for (size_t at = svg.find("<path d=\"M"); at != std::string::npos; at = svg.find("<path d=\"M", at + 1)) ++bars;
+  EXPECT_EQ(bars, 5u);  // one per setting
+  // Against total tokens, the x axis says so.
+  EXPECT_NE(s1::scaling_svg(summary, s1::PlotAxis::total).find("Mean total tokens"), std::string::npos);
 }
 
 TEST(Summary, MalformedRecordIsAnError) {
