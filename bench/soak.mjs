@@ -10,6 +10,7 @@
 //   node bench/soak.mjs --url http://127.0.0.1:8080 --pid PID [--seconds 600] [--json OUT]
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { rawExchange } from '../web/test/server.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => {
   if (a.startsWith('--')) pairs.push([a.slice(2), all[i + 1] ?? 'true']);
@@ -43,18 +44,7 @@ async function expect(kind, want, run) {
   (latencies[kind] ??= []).push(performance.now() - started);
 }
 
-function raw(data, { ms = 5000, write } = {}) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let got = '';
-    const done = () => { clearTimeout(timer); socket.destroy(); resolve(got); };
-    const timer = setTimeout(done, ms);
-    socket.on('data', (d) => { got += d.toString('latin1'); });
-    socket.on('error', done);
-    socket.on('close', done);
-    socket.on('connect', () => (write ? write(socket) : socket.write(data)));
-  });
-}
+const raw = (data, options) => rawExchange(port, data, options);
 const status = (text) => Number(text.match(/^HTTP\/1\.[01] (\d+)/)?.[1] ?? 0);
 
 async function chat(stream, i) {

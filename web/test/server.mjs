@@ -1,6 +1,7 @@
 // Starts `s1 serve` ($S1_BINARY) on a free loopback port over a tiny
 // random-weight model made with `s1 mkmodel`; stop() ends it (SIGTERM).
 import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +65,20 @@ export async function waitFor(condition, ms = 10000) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+// One raw TCP exchange with a server on 127.0.0.1: writes `data` (or calls
+// `write(socket)`), collects what comes back until the server closes or `ms`
+// pass. For requests no HTTP client would send.
+export function rawExchange(port, data, { ms = 5000, write } = {}) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => { clearTimeout(timer); socket.destroy(); resolve(got); };
+    const timer = setTimeout(done, ms);
+    socket.on('data', (d) => { got += d.toString('latin1'); });
+    socket.on('error', done);
+    socket.on('close', done);
+    socket.on('connect', () => (write ? write(socket) : socket.write(data)));
+  });
 }

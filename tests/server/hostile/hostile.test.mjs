@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { startServer, waitFor } from '../../../web/test/server.mjs';
+import { rawExchange, startServer, waitFor } from '../../../web/test/server.mjs';
 
 let server;
 before(async () => { server = await startServer(['--queue', '8']); });
@@ -38,21 +38,7 @@ async function assertHealthy(s = server, headers = {}) {
   assert.ok(c.ms < 1000, `a short chat took ${c.ms} ms`);
 }
 
-// One raw TCP exchange: writes `data` (or calls `write(socket)`), collects
-// what comes back until the server closes or `ms` pass.
-function raw(port, data, { ms = 5000, write } = {}) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let got = '';
-    const done = () => { clearTimeout(timer); socket.destroy(); resolve(got); };
-    const timer = setTimeout(done, ms);
-    socket.on('data', (d) => { got += d.toString('latin1'); });
-    socket.on('error', done);
-    socket.on('close', done);
-    socket.on('connect', () => (write ? write(socket) : socket.write(data)));
-  });
-}
-
+const raw = rawExchange;
 const statusOf = (response) => Number(response.match(/^HTTP\/1\.[01] (\d+)/)?.[1]);
 
 test('a chunked body over --max-body is refused with 413 and leaves no memory behind', { timeout: 120000 }, async () => {
