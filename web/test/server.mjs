@@ -18,8 +18,8 @@ export async function startServer(extraArgs = []) {
     .filter(([flag]) => !extraArgs.includes(flag)).flat();
   const child = spawn(s1, ['serve', '-m', model, ...defaults, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  let log = '';
   const port = await new Promise((resolve, reject) => {
-    let log = '';
     const timer = setTimeout(() => reject(new Error(`s1 serve did not start:\n${log}`)), 30000);
     child.stderr.on('data', (data) => {
       log += data;
@@ -37,6 +37,7 @@ export async function startServer(extraArgs = []) {
     pid: child.pid,
     child,
     exited,
+    get log() { return log; },  // its stderr so far
     async stop() {
       // The first SIGTERM drains (requests in flight finish); the second stops at once.
       child.kill('SIGTERM');

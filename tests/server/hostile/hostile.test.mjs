@@ -264,3 +264,13 @@ test('a connection that trickles its headers is closed at the header deadline', 
   assert.ok(ms > 8000 && ms < 15000, `closed after ${ms} ms (the header deadline is 10 s)`);
   await assertHealthy();
 });
+
+test('the start-up line names the context actually served', { timeout: 30000 }, async () => {
+  const capped = await startServer(['--ctx', '65536']);  // the test model was trained for 32768
+  try {
+    assert.match(capped.log, /ctx 32768 per request/);
+    assert.equal((await (await fetch(`${capped.url}/v1/models`)).json()).data[0].context_length, 32768);
+  } finally {
+    await capped.stop();
+  }
+});
