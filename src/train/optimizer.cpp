@@ -29,7 +29,7 @@ std::vector<Chunk> trainable_chunks(const Weights& w) {
   for (size_t k = 0; k < w.tensors().size(); ++k) {
     const Tensor& t = *w.tensors()[k];
     if (!t.trainable) continue;
-    for (size_t b = 0; b < t.value.size(); b += kChunk) chunks.push_back({k, b, std::min(t.value.size(), b + kChunk)});
+    for (size_t b = 0; b < t.value().size(); b += kChunk) chunks.push_back({k, b, std::min(t.value().size(), b + kChunk)});
   }
   return chunks;
 }
@@ -71,8 +71,8 @@ double clip_grad_norm(Weights& weights, double max_norm, ThreadPool& pool) {
 
 AdamW::AdamW(Weights& weights, AdamWParams params) : w_(weights), p_(params) {
   for (const auto& t : w_.tensors()) {
-    m_.emplace_back(t->trainable ? t->value.size() : 0, 0.0f);
-    v_.emplace_back(t->trainable ? t->value.size() : 0, 0.0f);
+    m_.emplace_back(t->trainable ? t->value().size() : 0, 0.0f);
+    v_.emplace_back(t->trainable ? t->value().size() : 0, 0.0f);
   }
 }
 
@@ -81,9 +81,15 @@ void AdamW::step(double lr, ThreadPool& pool) {
   const double bias1 = 1.0 - std::pow(p_.beta1, double(t_)), bias2 = 1.0 - std::pow(p_.beta2, double(t_));
   const float b1 = float(p_.beta1), b2 = float(p_.beta2);
   const float step_size = float(lr / bias1), inv_sqrt_bias2 = float(1.0 / std::sqrt(bias2)), eps = float(p_.eps);
+  // Write access to every trainable tensor (which marks each changed) before
+  // the threads write.
+  std::vector<std::span<float>> values(w_.tensors().size());
+  for (size_t k = 0; k < values.size(); ++k)
+    if (w_.tensors()[k]->trainable) values[k] = w_.tensors()[k]->values_for_update();
   // Every element updates on its own, so any split over threads gives the same bits.
   for_chunks(trainable_chunks(w_), pool, [&](size_t, const Chunk& c) {
-    Tensor& t = *w_.tensors()[c.tensor];
+    const Tensor& t = *w_.tensors()[c.tensor];
+    float* value = values[c.tensor].data();
     // Norm weights and biases are vectors: decay only pulls them toward 0, which for a norm is wrong.
     const float decay = t.shape.size() > 1 ? float(1.0 - lr * p_.weight_decay) : 1.0f;
     float* m = m_[c.tensor].data();
@@ -92,11 +98,9 @@ void AdamW::step(double lr, ThreadPool& pool) {
       const float g = t.grad[i];
       m[i] = b1 * m[i] + (1.0f - b1) * g;
       v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-      t.value[i] = t.value[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
+      value[i] = value[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
     }
   });
-  for (auto& t : w_.tensors())
-    if (t->trainable) ++t->version;
 }
 
 }  // namespace s1::train

@@ -36,7 +36,7 @@ class AdamW {
   AdamW(Weights& weights, AdamWParams params);
 
   // One update with learning rate lr from the current gradients (their sum or
-  // mean, as the caller scaled them); bumps each tensor's version.
+  // mean, as the caller scaled them); marks each tensor changed.
   void step(double lr, ThreadPool& pool);
 
   // Moments per tensor, parallel to weights.tensors() (for checkpoints).

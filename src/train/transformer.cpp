@@ -43,7 +43,7 @@ void Transformer::for_tokens(int n, const std::function<void(int)>& fn) {
 }
 
 void Transformer::linear(const Tensor& w, const float* in, int n, float* out) {
-  product(w.value.data(), use_bf16_ ? &bf16_of(w, false) : nullptr, w.rows(), w.cols(), in, n, out);
+  product(w.value().data(), use_bf16_ ? &bf16_of(w, false) : nullptr, w.rows(), w.cols(), in, n, out);
   if (!w.lora_a) return;
   // out += scale · B·(A·x); A·x is kept for backward.
   std::vector<float>& hidden = lora_hidden_[&w];
@@ -66,22 +66,22 @@ void Transformer::transpose_rows(const float* src, int64_t rows, int64_t cols, f
 
 const std::vector<float>& Transformer::transposed(const Tensor& w) {
   Cached& c = transposes_[&w];
-  if (c.version != w.version || c.data.size() != w.value.size()) {
-    c.data.resize(w.value.size());
-    transpose_rows(w.value.data(), w.rows(), w.cols(), c.data.data());
-    c.version = w.version;
+  if (c.version != w.version() || c.data.size() != w.value().size()) {
+    c.data.resize(w.value().size());
+    transpose_rows(w.value().data(), w.rows(), w.cols(), c.data.data());
+    c.version = w.version();
   }
   return c.data;
 }
 
 const Bf16Rows& Transformer::bf16_of(const Tensor& w, bool transpose) {
   Cached16& c = bf16_[transpose][&w];
-  if (c.version != w.version) {
+  if (c.version != w.version()) {
     if (transpose)
       to_bf16_rows(transposed(w).data(), w.cols(), w.rows(), c.rows);
     else
-      to_bf16_rows(w.value.data(), w.rows(), w.cols(), c.rows);
-    c.version = w.version;
+      to_bf16_rows(w.value().data(), w.rows(), w.cols(), c.rows);
+    c.version = w.version();
   }
   return c.rows;
 }
@@ -177,7 +177,7 @@ double Transformer::forward(const TokenBatch& batch) {
   for (int i = 0; i < n; ++i) {
     const int32_t tok = batch.tokens[size_t(i)];
     if (tok < 0 || tok >= c.n_vocab) fail("training batch: token {} is outside the vocabulary [0, {})", tok, c.n_vocab);
-    std::copy_n(&embd.value[size_t(tok) * d], d, &x[size_t(i) * d]);
+    std::copy_n(&embd.value()[size_t(tok) * d], d, &x[size_t(i) * d]);
   }
   std::vector<float> proj(static_cast<size_t>(nd));
 
@@ -188,7 +188,7 @@ double Transformer::forward(const TokenBatch& batch) {
     a.x_in = x;
     a.xn_attn.resize(static_cast<size_t>(nd));
     for_tokens(n, [&](int i) {
-      ops::rmsnorm(&x[size_t(i) * d], lw.attn_norm->value.data(), &a.xn_attn[size_t(i) * d], d, c.rms_eps);
+      ops::rmsnorm(&x[size_t(i) * d], lw.attn_norm->value().data(), &a.xn_attn[size_t(i) * d], d, c.rms_eps);
     });
     a.q.resize(size_t(n) * c.q_dim());
     a.k.resize(size_t(n) * c.kv_dim());
@@ -197,9 +197,9 @@ double Transformer::forward(const TokenBatch& batch) {
     linear(*lw.wk, a.xn_attn.data(), n, a.k.data());
     linear(*lw.wv, a.xn_attn.data(), n, a.v.data());
     if (c.qkv_bias) {
-      ops::add_bias(a.q.data(), lw.bq->value.data(), n, c.q_dim());
-      ops::add_bias(a.k.data(), lw.bk->value.data(), n, c.kv_dim());
-      ops::add_bias(a.v.data(), lw.bv->value.data(), n, c.kv_dim());
+      ops::add_bias(a.q.data(), lw.bq->value().data(), n, c.q_dim());
+      ops::add_bias(a.k.data(), lw.bk->value().data(), n, c.kv_dim());
+      ops::add_bias(a.v.data(), lw.bv->value().data(), n, c.kv_dim());
     }
     if (c.qk_norm) {
       a.q_pre = a.q;
@@ -210,9 +210,9 @@ double Transformer::forward(const TokenBatch& batch) {
       float* k = &a.k[size_t(i) * c.kv_dim()];
       if (c.qk_norm) {
         for (int h = 0; h < c.n_head; ++h)
-          ops::rmsnorm(q + h * c.head_dim, lw.q_norm->value.data(), q + h * c.head_dim, c.head_dim, c.rms_eps);
+          ops::rmsnorm(q + h * c.head_dim, lw.q_norm->value().data(), q + h * c.head_dim, c.head_dim, c.rms_eps);
         for (int h = 0; h < c.n_head_kv; ++h)
-          ops::rmsnorm(k + h * c.head_dim, lw.k_norm->value.data(), k + h * c.head_dim, c.head_dim, c.rms_eps);
+          ops::rmsnorm(k + h * c.head_dim, lw.k_norm->value().data(), k + h * c.head_dim, c.head_dim, c.rms_eps);
       }
       rope_.apply(q, c.n_head, c.head_dim, batch.pos[size_t(i)]);
       rope_.apply(k, c.n_head_kv, c.head_dim, batch.pos[size_t(i)]);
@@ -225,7 +225,7 @@ double Transformer::forward(const TokenBatch& batch) {
     a.x_mid = x;
     a.xn_ffn.resize(static_cast<size_t>(nd));
     for_tokens(n, [&](int i) {
-      ops::rmsnorm(&x[size_t(i) * d], lw.ffn_norm->value.data(), &a.xn_ffn[size_t(i) * d], d, c.rms_eps);
+      ops::rmsnorm(&x[size_t(i) * d], lw.ffn_norm->value().data(), &a.xn_ffn[size_t(i) * d], d, c.rms_eps);
     });
     const size_t nff = size_t(n) * c.n_ff;
     a.gate.resize(nff);
@@ -250,7 +250,7 @@ double Transformer::forward(const TokenBatch& batch) {
   const int m = int(out_rows_.size());
   xn_out_.resize(size_t(m) * d);
   for (int r = 0; r < m; ++r)
-    ops::rmsnorm(&x_final_[size_t(out_rows_[size_t(r)]) * d], w_.output_norm().value.data(), &xn_out_[size_t(r) * d],
+    ops::rmsnorm(&x_final_[size_t(out_rows_[size_t(r)]) * d], w_.output_norm().value().data(), &xn_out_[size_t(r) * d],
                  d, c.rms_eps);
   logits_.resize(size_t(m) * c.n_vocab);
   dlogits_.resize(size_t(m) * c.n_vocab);
@@ -368,7 +368,7 @@ void Transformer::backward(float loss_scale) {
     linear_backward(w_.output(), xn_out_.data(), dlogits_.data(), m, dxn.data(), false);
     for (int r = 0; r < m; ++r) {
       const size_t i = size_t(out_rows_[size_t(r)]);
-      rmsnorm_backward(&x_final_[i * d], w_.output_norm().value.data(), &dxn[size_t(r) * d], &dx[i * d],
+      rmsnorm_backward(&x_final_[i * d], w_.output_norm().value().data(), &dxn[size_t(r) * d], &dx[i * d],
                        grad_of(&w_.output_norm()), d, c.rms_eps);
     }
   }
@@ -389,7 +389,7 @@ void Transformer::backward(float loss_scale) {
     linear_backward(*lw.w_gate, a.xn_ffn.data(), dgate.data(), n, dxn.data(), false);
     linear_backward(*lw.w_up, a.xn_ffn.data(), dup.data(), n, dxn.data(), true);
     for (int i = 0; i < n; ++i)
-      rmsnorm_backward(&a.x_mid[size_t(i) * d], lw.ffn_norm->value.data(), &dxn[size_t(i) * d], &dx[size_t(i) * d],
+      rmsnorm_backward(&a.x_mid[size_t(i) * d], lw.ffn_norm->value().data(), &dxn[size_t(i) * d], &dx[size_t(i) * d],
                        grad_of(lw.ffn_norm), d, c.rms_eps);
 
     // Attention: x_mid = x_in + Wo · attention(...)
@@ -409,10 +409,10 @@ void Transformer::backward(float loss_scale) {
       dq.assign(dq_post.size(), 0.0f);
       dk.assign(dk_post.size(), 0.0f);
       for (size_t at = 0; at < dq.size(); at += size_t(c.head_dim))
-        rmsnorm_backward(&a.q_pre[at], lw.q_norm->value.data(), &dq_post[at], &dq[at], grad_of(lw.q_norm),
+        rmsnorm_backward(&a.q_pre[at], lw.q_norm->value().data(), &dq_post[at], &dq[at], grad_of(lw.q_norm),
                          c.head_dim, c.rms_eps);
       for (size_t at = 0; at < dk.size(); at += size_t(c.head_dim))
-        rmsnorm_backward(&a.k_pre[at], lw.k_norm->value.data(), &dk_post[at], &dk[at], grad_of(lw.k_norm),
+        rmsnorm_backward(&a.k_pre[at], lw.k_norm->value().data(), &dk_post[at], &dk[at], grad_of(lw.k_norm),
                          c.head_dim, c.rms_eps);
     }
     if (c.qkv_bias) {
@@ -427,7 +427,7 @@ void Transformer::backward(float loss_scale) {
     linear_backward(*lw.wk, a.xn_attn.data(), dk.data(), n, dxn.data(), true);
     linear_backward(*lw.wv, a.xn_attn.data(), dv.data(), n, dxn.data(), true);
     for (int i = 0; i < n; ++i)
-      rmsnorm_backward(&a.x_in[size_t(i) * d], lw.attn_norm->value.data(), &dxn[size_t(i) * d], &dx[size_t(i) * d],
+      rmsnorm_backward(&a.x_in[size_t(i) * d], lw.attn_norm->value().data(), &dxn[size_t(i) * d], &dx[size_t(i) * d],
                        grad_of(lw.attn_norm), d, c.rms_eps);
   }
 

@@ -14,7 +14,7 @@ namespace s1::train {
 WeightMatrix Tensor::matrix() const {
   WeightMatrix w;
   w.type = DType::F32;
-  w.data = reinterpret_cast<const uint8_t*>(value.data());
+  w.data = reinterpret_cast<const uint8_t*>(value_.data());
   w.rows = rows();
   w.cols = cols();
   w.row_stride = size_t(cols()) * sizeof(float);
@@ -27,7 +27,7 @@ Tensor& Weights::add(std::string name, std::vector<uint64_t> shape) {
   t->shape = std::move(shape);
   uint64_t n = 1;
   for (uint64_t d : t->shape) n *= d;
-  t->value.assign(n, 0.0f);
+  t->resize(n);
   tensors_.push_back(std::move(t));
   return *tensors_.back();
 }
@@ -51,7 +51,7 @@ void Weights::add_model_tensors(const std::function<void(const TensorSpec&, Tens
     if (spec.role == TensorRole::rope_freqs) return;  // a fixed property of the model, kept in rope_freqs_
     Tensor& t = add(spec.name, spec.shape);
     fill(spec, t);
-    t.grad.assign(t.value.size(), 0.0f);
+    t.grad.assign(t.value().size(), 0.0f);
     switch (spec.role) {
       case TensorRole::token_embd: token_embd_ = &t; return;
       case TensorRole::output_norm: output_norm_ = &t; return;
@@ -70,8 +70,8 @@ Weights Weights::from_gguf(const gguf::File& file) {
     const gguf::TensorInfo* info = file.find_tensor(spec.name);
     const int64_t rows = int64_t(spec.n_elements()) / spec.cols(), cols = spec.cols();
     const size_t stride = row_bytes(info->type, uint64_t(cols));
-    for (int64_t r = 0; r < rows; ++r)
-      dequantize_row(info->type, info->data + size_t(r) * stride, t.value.data() + r * cols, cols);
+    float* values = t.values_for_update().data();
+    for (int64_t r = 0; r < rows; ++r) dequantize_row(info->type, info->data + size_t(r) * stride, values + r * cols, cols);
   });
   return w;
 }
@@ -88,7 +88,7 @@ Weights Weights::random(const ModelConfig& config, uint64_t seed, float stddev) 
   };
   auto uniform = [&] { return double((next() >> 11) + 1) * 0x1.0p-53; };
   w.add_model_tensors([&](const TensorSpec& spec, Tensor& t) {
-    for (float& x : t.value) {
+    for (float& x : t.values_for_update()) {
       const double gauss = std::sqrt(-2.0 * std::log(uniform())) * std::cos(2.0 * M_PI * uniform());
       x = spec.kind == TensorKind::norm ? 1.0f + float(gauss) * stddev : float(gauss) * stddev;
     }
@@ -140,9 +140,9 @@ void Weights::add_lora(int rank, float alpha, uint64_t seed) {
     Tensor& a = add(name + ".lora_a", {cols, uint64_t(rank)});
     Tensor& b = add(name + ".lora_b", {uint64_t(rank), rows});
     const double stddev = 1.0 / std::sqrt(double(cols));
-    for (float& x : a.value) x = float(std::sqrt(-2.0 * std::log(uniform())) * std::cos(2.0 * M_PI * uniform()) * stddev);
-    a.grad.assign(a.value.size(), 0.0f);
-    b.grad.assign(b.value.size(), 0.0f);
+    for (float& x : a.values_for_update()) x = float(std::sqrt(-2.0 * std::log(uniform())) * std::cos(2.0 * M_PI * uniform()) * stddev);
+    a.grad.assign(a.value().size(), 0.0f);
+    b.grad.assign(b.value().size(), 0.0f);
     t->lora_a = &a;
     t->lora_b = &b;
     t->lora_scale = alpha / float(rank);
@@ -166,8 +166,8 @@ void Weights::load_lora(const gguf::File& file) {
     const gguf::TensorInfo* info = file.find_tensor(t->name);
     if (!info || info->type != DType::F32 || info->shape != t->shape)
       fail("{}: tensor '{}' is missing or not F32 of shape [{}]", file.path(), t->name, fmt::join(t->shape, ", "));
-    std::memcpy(t->value.data(), info->data, t->value.size() * sizeof(float));
-    ++t->version;
+    const std::span<float> values = t->values_for_update();
+    std::memcpy(values.data(), info->data, values.size() * sizeof(float));
   }
 }
 
@@ -176,16 +176,16 @@ void Weights::merge_lora() {
     if (!t->lora_a) continue;
     const Tensor &a = *t->lora_a, &b = *t->lora_b;
     const int64_t rows = t->rows(), cols = t->cols(), r = a.rows();
+    const std::span<float> values = t->values_for_update();
     for (int64_t i = 0; i < rows; ++i) {
-      float* w = &t->value[size_t(i * cols)];
+      float* w = &values[size_t(i * cols)];
       for (int64_t k = 0; k < r; ++k) {
-        const float f = t->lora_scale * b.value[size_t(i * r + k)];
-        const float* ak = &a.value[size_t(k * cols)];
+        const float f = t->lora_scale * b.value()[size_t(i * r + k)];
+        const float* ak = &a.value()[size_t(k * cols)];
         for (int64_t c = 0; c < cols; ++c) w[c] += f * ak[c];
       }
     }
     t->lora_a = t->lora_b = nullptr;
-    ++t->version;
   }
   std::erase_if(tensors_, [](const std::unique_ptr<Tensor>& t) { return is_lora(*t); });
   lora_rank_ = 0;
@@ -200,7 +200,7 @@ void Weights::add_lora_to(gguf::Writer& writer) const {
   for (const auto& t : tensors_)
     if (is_lora(*t))
       writer.add_tensor_view(t->name, DType::F32, t->shape,
-                             {reinterpret_cast<const uint8_t*>(t->value.data()), t->value.size() * sizeof(float)});
+                             {reinterpret_cast<const uint8_t*>(t->value().data()), t->value().size() * sizeof(float)});
 }
 
 void Weights::add_to(gguf::Writer& writer, const gguf::File* base, bool with_lora) const {
@@ -214,7 +214,7 @@ void Weights::add_to(gguf::Writer& writer, const gguf::File* base, bool with_lor
   for (const auto& t : tensors_)
     if (with_lora || !is_lora(*t))
       writer.add_tensor_view(t->name, DType::F32, t->shape,
-                             {reinterpret_cast<const uint8_t*>(t->value.data()), t->value.size() * sizeof(float)});
+                             {reinterpret_cast<const uint8_t*>(t->value().data()), t->value().size() * sizeof(float)});
   if (with_lora && lora_rank_ > 0) writer.set("adapter.lora.alpha", Value{lora_alpha_});
   if (!rope_freqs_.empty())
     writer.add_tensor_view("rope_freqs.weight", DType::F32, {uint64_t(rope_freqs_.size())},

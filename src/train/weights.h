@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,8 @@ namespace s1::train {
 struct Tensor {
   std::string name;             // GGUF name, e.g. "blk.0.attn_q.weight"
   std::vector<uint64_t> shape;  // ggml order: shape[0] is the row length
-  std::vector<float> value;
   std::vector<float> grad;
   bool trainable = true;
-  uint64_t version = 0;  // bumped whenever value changes (invalidates cached transposes)
   // A LoRA adapter on this matrix: W·x + lora_scale · B·(A·x), A = lora_a
   // [r × cols], B = lora_b [rows × r] (the tensors "<name>.lora_a/.lora_b").
   Tensor* lora_a = nullptr;
@@ -30,9 +29,32 @@ struct Tensor {
 
   int64_t rows() const { return shape.size() > 1 ? int64_t(shape[1]) : 1; }
   int64_t cols() const { return int64_t(shape[0]); }
-  int64_t size() const { return int64_t(value.size()); }
+  int64_t size() const { return int64_t(value_.size()); }
+
+  const std::vector<float>& value() const { return value_; }
+  // Writing marks the tensor changed, so what is derived from it (the
+  // trainer's cached transposes and bf16 copies) is rebuilt at its next use.
+  // values_for_update(): the caller writes through the span right away,
+  // before anything reads a derived copy.
+  std::span<float> values_for_update() {
+    ++version_;
+    return value_;
+  }
+  void set(size_t i, float x) {
+    value_[i] = x;
+    ++version_;
+  }
+  void resize(size_t n) {
+    value_.assign(n, 0.0f);
+    ++version_;
+  }
+  uint64_t version() const { return version_; }
   // This tensor as a matmul weight (row-major [rows × cols] f32).
   WeightMatrix matrix() const;
+
+ private:
+  std::vector<float> value_;
+  uint64_t version_ = 0;
 };
 
 struct LayerTensors {

@@ -25,13 +25,13 @@ TEST(TrainAdamW, FirstStepMovesEachWeightByLr) {
   s1::ThreadPool pool(2);
   Weights w = Weights::random(s1test::tiny_config("llama"), 1, 0.1f);
   Tensor& t = *w.find("blk.0.attn_q.weight");
-  const std::vector<float> before = t.value;
+  const std::vector<float> before = t.value();
   for (size_t i = 0; i < t.grad.size(); ++i) t.grad[i] = (i % 2 ? 1.0f : -3.0f);
   AdamW opt(w, {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.0});
   opt.step(1e-3, pool);
   // Bias-corrected Adam's first step is lr · sign(grad).
-  for (size_t i = 0; i < t.value.size(); ++i)
-    EXPECT_NEAR(t.value[i], before[i] - 1e-3f * (i % 2 ? 1.0f : -1.0f), 1e-6);
+  for (size_t i = 0; i < t.value().size(); ++i)
+    EXPECT_NEAR(t.value()[i], before[i] - 1e-3f * (i % 2 ? 1.0f : -1.0f), 1e-6);
 }
 
 TEST(TrainAdamW, DecoupledWeightDecayOnMatricesOnly) {
@@ -39,11 +39,11 @@ TEST(TrainAdamW, DecoupledWeightDecayOnMatricesOnly) {
   Weights w = Weights::random(s1test::tiny_config("llama"), 1, 0.1f);
   Tensor& matrix = *w.find("blk.0.attn_q.weight");
   Tensor& norm = *w.find("blk.0.attn_norm.weight");
-  const float m0 = matrix.value[0], n0 = norm.value[0];
+  const float m0 = matrix.value()[0], n0 = norm.value()[0];
   AdamW opt(w, {.weight_decay = 0.1});
   opt.step(0.5, pool);  // zero gradients: only decay moves weights
-  EXPECT_FLOAT_EQ(matrix.value[0], m0 * (1.0f - 0.05f));
-  EXPECT_FLOAT_EQ(norm.value[0], n0);
+  EXPECT_FLOAT_EQ(matrix.value()[0], m0 * (1.0f - 0.05f));
+  EXPECT_FLOAT_EQ(norm.value()[0], n0);
 }
 
 TEST(TrainClip, ScalesToMaxNorm) {
