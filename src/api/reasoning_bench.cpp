@@ -29,7 +29,8 @@ std::unique_ptr<Engine> open_engine(const ReasoningBenchParams& p) {
   EngineOptions options{.model_path = p.model,
                         .n_ctx = p.prompt + p.samples * (p.gen + 64) + 64,
                         .n_threads = p.threads,
-                        .max_sequences = p.samples + 1};
+                        .max_sequences = p.samples + 1,
+                        .thinking = {}};
   auto engine = std::make_unique<Engine>(options);
   if (engine->thinking_format().has_thinking()) return engine;
   // A model without a thinking format (a random-weight test model) still

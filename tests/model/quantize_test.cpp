@@ -159,9 +159,15 @@ TEST(Quantize, KMixtureGivesMoreBitsToTheFirstAndLastEighthAndEveryThirdLayer) {
   const std::vector<int> more_bits = {0, 1, 4, 7, 10, 13, 14, 15};
   int n_seen = 0;
   for (const auto& [name, type] : plan) {
-    if (name == "token_embd.weight") EXPECT_EQ(type, DType::Q6_K) << "tied output";
-    if (name.ends_with("_norm.weight")) EXPECT_EQ(type, DType::F32) << name;
-    if (name.ends_with("attn_q.weight")) EXPECT_EQ(type, DType::Q5_K) << name;
+    if (name == "token_embd.weight") {
+      EXPECT_EQ(type, DType::Q6_K) << "tied output";
+    }
+    if (name.ends_with("_norm.weight")) {
+      EXPECT_EQ(type, DType::F32) << name;
+    }
+    if (name.ends_with("attn_q.weight")) {
+      EXPECT_EQ(type, DType::Q5_K) << name;
+    }
     if (name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight")) {
       const int layer = std::stoi(name.substr(4));
       const bool more = std::find(more_bits.begin(), more_bits.end(), layer) != more_bits.end();

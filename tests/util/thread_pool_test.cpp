@@ -75,7 +75,9 @@ TEST(ThreadPool, ChunksCoverEveryItemOnceBetweenRuns) {
       std::atomic<bool> shared_slot{false};
       pool.for_chunks(items, grain, [&](int64_t begin, int64_t end, int thread) {
         ASSERT_LT(thread, n);
-        if (n > 1) ASSERT_LE(end - begin, grain);
+        if (n > 1) {
+          ASSERT_LE(end - begin, grain);
+        }
         // A thread index is never used by two threads at once (per-thread scratch relies on it).
         if (in_use[size_t(thread)].fetch_add(1) != 0) shared_slot = true;
         for (int64_t i = begin; i < end; ++i) hits[size_t(i)].fetch_add(1);
