@@ -87,8 +87,13 @@ S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forci
   app.add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
   app.add_flag("--chat", o->chat, "Apply the model's chat template to the prompt (one user message)");
   app.add_option("-n,--n-predict", o->max_tokens, "Tokens to generate at most per sample (-1: until the context is full)");
-  app.add_option("--n,--samples", o->n_samples, "Samples per prompt, sharing the prompt's KV cache")
+  app.add_option("--samples", o->n_samples, "Samples per prompt, sharing the prompt's KV cache")
       ->check(CLI::Range(1, 256));
+  // llama.cpp users read --n as -n (tokens to predict): the old spelling says what it became.
+  app.add_option_function<std::string>(
+         "--n", [](const std::string&) { throw CLI::ValidationError("--n", "is now --samples (-n is --n-predict, as in llama.cpp)"); },
+         "(renamed: --samples)")
+      ->group("");
   app.add_option("--vote", o->vote, "Aggregate samples: majority, weighted or best");
   app.add_option("--method", o->method,
                  "Thinking control: budget, token-conditional, step-conditional, class-conditional, rejection");

@@ -79,9 +79,9 @@ S1_COMMAND(serve, "Serve a model over an OpenAI-compatible HTTP API with a web c
   app.add_option("--host", s.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", s.port, "Port (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535))->capture_default_str();
-  app.add_option("--parallel", s.parallel, "Requests decoded together (each gets --ctx tokens of cache)")
+  app.add_option("--np,--parallel", s.parallel, "Requests decoded together (each gets --ctx tokens of cache)")
       ->check(CLI::Range(1, 256))->capture_default_str();
-  app.add_option("--ctx", s.ctx, "Context per request in tokens (prompt + generation)")
+  app.add_option("-c,--ctx,--ctx-size", s.ctx, "Context per request in tokens (prompt + generation)")
       ->check(CLI::Range(64, 1 << 20))->capture_default_str();
   app.add_option("--queue", s.queue, "Requests that may wait for a slot; more get 429")
       ->check(CLI::Range(0, 100000))->capture_default_str();

@@ -12,7 +12,7 @@ namespace s1::cli {
 
 void add_engine_flags(CLI::App& app, EngineFlags& flags) {
   add_model_option(app, flags.options.model_path, "Model file (GGUF)");
-  app.add_option("--ctx", flags.options.n_ctx, "KV cache capacity in tokens, shared by all sequences")
+  app.add_option("-c,--ctx,--ctx-size", flags.options.n_ctx, "KV cache capacity in tokens, shared by all sequences")
       ->check(CLI::Range(16, 1 << 24));
   app.add_option("-t,--threads", flags.options.n_threads, "Threads (default: every core)")
       ->check(CLI::Range(0, 4096));

@@ -38,7 +38,7 @@ void add_sampling_flags(CLI::App& app, SamplingParams& params) {
       ->capture_default_str()->group(group);
   app.add_option("--frequency-penalty", params.frequency_penalty, "Subtracted per occurrence of a seen token")
       ->capture_default_str()->group(group);
-  app.add_option_function<uint64_t>("--seed", [&params](const uint64_t& seed) { params.seed = seed; },
+  app.add_option_function<uint64_t>("-s,--seed", [&params](const uint64_t& seed) { params.seed = seed; },
                                     "RNG seed (default: random)")
       ->group(group);
   app.add_option_function<std::vector<std::string>>(
