@@ -22,7 +22,7 @@ struct RunOptions {
   EngineFlags engine;
   std::string prompt;
   std::string prompt_file;
-  bool chat = false;
+  bool chat = false, raw = false;
   int max_tokens = -1;
   int n_samples = 1;
   std::string vote = "majority";
@@ -53,9 +53,12 @@ int run(RunOptions& o) {
   Engine engine(o.engine.resolve());
 
   std::string question = apply_control_instruction(method, read_prompt(o), o.budget.think_max);
+  // As llama.cpp's CLI: a model with a chat template is talked to through
+  // it, unless --raw asks for the prompt text as it is.
+  const bool chat = o.chat || (!o.raw && engine.chat_template().from_model);
   GenerationRequest request =
-      o.chat ? engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", question}}}))
-             : engine.text_request(question);
+      chat ? engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", question}}}))
+           : engine.text_request(question);
   request.sampling = o.sampling;
   request.budget = method == ControlMethod::budget ? o.budget : BudgetParams{};
   request.budget.answer_max = o.budget.answer_max;
@@ -85,7 +88,10 @@ S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forci
   add_engine_flags(app, o->engine);
   app.add_option("-p,--prompt", o->prompt, "Prompt text (default: read stdin)");
   app.add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
-  app.add_flag("--chat", o->chat, "Apply the model's chat template to the prompt (one user message)");
+  auto* chat = app.add_flag("--chat", o->chat,
+                            "Apply the chat template (one user message) even when the model has none (ChatML then); "
+                            "the default when it has one");
+  app.add_flag("--raw", o->raw, "Send the prompt as raw text, without the chat template")->excludes(chat);
   app.add_option("-n,--n-predict", o->max_tokens, "Tokens to generate at most per sample (-1: until the context is full)");
   app.add_option("--samples", o->n_samples, "Samples per prompt, sharing the prompt's KV cache")
       ->check(CLI::Range(1, 256));

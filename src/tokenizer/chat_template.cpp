@@ -53,7 +53,7 @@ ModelChatTemplate load_chat_template(const gguf::File& model) {
   if (auto source = model.get_string("tokenizer.chat_template"))
     return {ChatTemplate(*source, model.path() + ": chat template"), bos, eos};
   log_warn("{}: no tokenizer.chat_template in the model; using ChatML", model.path());
-  return {ChatTemplate::chatml(), bos, eos};
+  return {ChatTemplate::chatml(), bos, eos, /*from_model=*/false};
 }
 
 }  // namespace s1

@@ -41,6 +41,7 @@ struct ModelChatTemplate {
   ChatTemplate chat_template;
   std::string bos_token;
   std::string eos_token;
+  bool from_model = true;  // false: the model has none and this is the ChatML stand-in
 };
 
 // tokenizer.chat_template from the GGUF metadata; a model without one gets

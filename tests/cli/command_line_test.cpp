@@ -1,6 +1,7 @@
 // The command line as llama.cpp users type it: a mistyped subcommand names
 // the nearest one; llama.cpp's short flags work; a renamed flag says what it became.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
 
@@ -23,7 +24,22 @@ TEST(LlamaCppSpellings, ShortFlagsAndTheRenamedSamples) {
       << renamed.err;
   auto short_flags = s1test::run_s1({"run", "-c", "256", "-s", "7", "--samples", "2", "-n", "3", "--temp", "0", "-p", "1+1"});
   EXPECT_EQ(short_flags.exit_code, 0) << short_flags.err;
-  EXPECT_NE(short_flags.out.find("(2 of 2)"), std::string::npos) << short_flags.out;
+  EXPECT_NE(short_flags.out.find("--- sample 1"), std::string::npos) << short_flags.out;  // two samples
+  EXPECT_NE(short_flags.out.find(" of 2)"), std::string::npos) << short_flags.out;
+}
+
+// A model with a chat template is prompted through it unless --raw (as
+// llama.cpp's CLI does); the bundled model answers a question only so.
+TEST(RunCommand, TheChatTemplateByDefaultRawOnRequest) {
+  auto chat = s1test::run_s1({"run", "-p", "What is 23 + 45?", "--temp", "0", "--json"});
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  auto raw = s1test::run_s1({"run", "--raw", "-p", "What is 23 + 45?", "--temp", "0", "--json", "-n", "64"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  const auto chat_record = nlohmann::json::parse(chat.out), raw_record = nlohmann::json::parse(raw.out);
+  EXPECT_EQ(chat_record["extracted_answer"], "68");
+  // The templated prompt is longer than the raw text by the template's markup.
+  EXPECT_GT(chat_record["prompt_tokens"].get<int>(), raw_record["prompt_tokens"].get<int>());
+  EXPECT_NE(s1test::run_s1({"run", "--raw", "--chat", "-p", "x"}).exit_code, 0);
 }
 
 }  // namespace
