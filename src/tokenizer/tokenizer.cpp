@@ -75,7 +75,8 @@ struct EncodeScratch {
   BpeWorkspace bpe;
 };
 
-constexpr size_t kKeepScratchBytes = 64 << 10;
+// BPE workspace entries kept between calls: enough for any ordinary word.
+constexpr size_t kKeepBpeSymbols = 64 << 10;
 
 EncodeScratch& scratch() {
   thread_local EncodeScratch s;
@@ -203,9 +204,10 @@ void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& o
   s.words.clear();
   pre.split(text, s.words);
   for (std::string_view word : s.words) encode_word(word, out, word_cache, s);
-  // Scratch grows with the longest word; after a huge input it is released,
-  // so a long-lived thread (a server's) returns to its usual size.
-  if (text.size() > kKeepScratchBytes) s = EncodeScratch{};
+  // The BPE workspace grows with the longest word: after a huge one (a
+  // 900 KB "word" in a request) it is released, so a long-lived thread
+  // returns to its usual size. Ordinary long texts keep their scratch.
+  if (s.bpe.symbols.capacity() > kKeepBpeSymbols) s.bpe = BpeWorkspace{};
 }
 
 void Tokenizer::Impl::encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* word_cache,
