@@ -21,6 +21,10 @@ struct SettingFigures {
   int budgeted = 0, within = 0;  // samples under a thinking budget, and those that kept it
   double generated_tokens = 0;
   std::vector<std::pair<double, double>> intervals;
+  // Derived once every record is in (finish()).
+  double accuracy = 0, mean_thinking = 0, mean_answer = 0;
+  std::pair<double, double> ci95;
+  void finish();
 };
 
 nlohmann::json ratio(double part, double whole) {
@@ -38,6 +42,13 @@ double mean(const std::vector<double>& v) {
   double sum = 0;
   for (double x : v) sum += x;
   return v.empty() ? 0 : sum / double(v.size());
+}
+
+void SettingFigures::finish() {
+  accuracy = double(correct) / count;
+  mean_thinking = mean(thinking);
+  mean_answer = mean(answer);
+  ci95 = wilson_interval(correct, count);
 }
 
 void add_record(SettingFigures& f, const nlohmann::json& record) {
@@ -133,7 +144,10 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     }
   }
   std::vector<SettingFigures*> figures;
-  for (auto& [key, f] : by_key) figures.push_back(&f);
+  for (auto& [key, f] : by_key) {
+    f.finish();
+    figures.push_back(&f);
+  }
   std::stable_sort(figures.begin(), figures.end(),
                    [](auto* a, auto* b) { return order_key(a->setting) < order_key(b->setting); });
 
@@ -146,19 +160,18 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     const double wall = union_seconds(f->intervals);
     const double usd = cost.usd_per_hour * wall / 3600;
     nlohmann::json entry = f->setting.to_json();
-    const auto [low, high] = wilson_interval(f->correct, f->count);
-    const double total_tokens = mean(f->thinking) + mean(f->answer);
+    const double total_tokens = f->mean_thinking + f->mean_answer;
     entry.update({
         {"label", f->setting.label()},
         {"count", f->count},
         {"correct", f->correct},
         {"wrong", f->wrong},
         {"unparsed", f->unparsed},
-        {"accuracy", double(f->correct) / f->count},
-        {"accuracy_ci95", {low, high}},
-        {"mean_thinking_tokens", mean(f->thinking)},
+        {"accuracy", f->accuracy},
+        {"accuracy_ci95", {f->ci95.first, f->ci95.second}},
+        {"mean_thinking_tokens", f->mean_thinking},
         {"median_thinking_tokens", median(f->thinking)},
-        {"mean_answer_tokens", mean(f->answer)},
+        {"mean_answer_tokens", f->mean_answer},
         {"mean_total_tokens", total_tokens},
         {"tokens_per_correct", ratio(total_tokens * f->count, f->correct)},
         {"forced_end_rate", ratio(f->forced, f->samples)},
@@ -177,7 +190,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     curves[curve].push_back(f);
     budgeted += f->budgeted;
     within += f->within;
-    best = std::max(best.value_or(0.0), double(f->correct) / f->count);
+    best = std::max(best.value_or(0.0), f->accuracy);
   }
 
   nlohmann::json curve_list = nlohmann::json::array();
@@ -188,18 +201,17 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     double curve_best = 0;
     nlohmann::json xy = nlohmann::json::array(), details = nlohmann::json::array();
     for (const auto* f : curves[name]) {
-      points.push_back({mean(f->thinking), double(f->correct) / f->count});
-      xy.push_back({points.back().thinking_tokens, points.back().accuracy});
-      const auto [low, high] = wilson_interval(f->correct, f->count);
+      points.push_back({f->mean_thinking, f->accuracy});
+      xy.push_back({f->mean_thinking, f->accuracy});
       details.push_back({{"label", f->setting.label()},
-                         {"thinking_tokens", points.back().thinking_tokens},
-                         {"total_tokens", mean(f->thinking) + mean(f->answer)},
-                         {"accuracy", points.back().accuracy},
-                         {"accuracy_ci95", {low, high}},
+                         {"thinking_tokens", f->mean_thinking},
+                         {"total_tokens", f->mean_thinking + f->mean_answer},
+                         {"accuracy", f->accuracy},
+                         {"accuracy_ci95", {f->ci95.first, f->ci95.second}},
                          {"count", f->count}});
       curve_budgeted += f->budgeted;
       curve_within += f->within;
-      curve_best = std::max(curve_best, points.back().accuracy);
+      curve_best = std::max(curve_best, f->accuracy);
     }
     auto slope = scaling_metric(points);
     if (slope) slopes.push_back(*slope);

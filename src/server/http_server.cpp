@@ -99,6 +99,8 @@ struct Route {
   bool json_body = false;  // POST: Content-Type must be JSON (415)
   bool blocking = false;   // waits on a generation: its own thread
   RequestHandler handle;
+
+  bool serves(const std::string& request_path) const { return matches ? matches(request_path) : request_path == path; }
 };
 
 }  // namespace
@@ -170,7 +172,7 @@ struct HttpServer::Impl {
       const Route* route = nullptr;
       bool path_known = false;
       for (const Route& r : routes) {
-        if (r.matches ? !r.matches(head.path) : head.path != r.path) continue;
+        if (!r.serves(head.path)) continue;
         path_known = true;
         if (head.method == r.method || (r.method == "GET" && head.method == "HEAD")) route = &r;
       }
@@ -236,7 +238,7 @@ struct HttpServer::Impl {
   std::string allowed_methods(const std::string& path) const {
     std::string allow;
     for (const Route& r : routes) {
-      if (r.matches ? !r.matches(path) : path != r.path) continue;
+      if (!r.serves(path)) continue;
       allow += (allow.empty() ? "" : ", ") + r.method + (r.method == "GET" ? ", HEAD" : "");
     }
     return allow;

@@ -101,9 +101,12 @@ std::shared_ptr<JobStream> Scheduler::submit(const std::string& id, const std::s
 bool Scheduler::control(const std::string& id, const std::string& control_token, const ControlCommand& command) {
   std::lock_guard lock(mutex_);
   const Job* job = nullptr;
-  if (auto active = active_.find(id); active != active_.end()) job = active->second.get();
-  auto queued = std::find_if(queue_.begin(), queue_.end(), [&](const auto& j) { return j->id == id; });
-  if (queued != queue_.end()) job = queued->get();
+  if (auto active = active_.find(id); active != active_.end()) {
+    job = active->second.get();
+  } else if (auto queued = std::find_if(queue_.begin(), queue_.end(), [&](const auto& j) { return j->id == id; });
+             queued != queue_.end()) {
+    job = queued->get();
+  }
   if (!job || !constant_time_equal(control_token, job->control_token)) return false;
   if (command.action == ControlCommand::Action::answer_now)
     commands_.push_back({id, Command::Kind::answer_now, 0});

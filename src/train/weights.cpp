@@ -27,7 +27,7 @@ Tensor& Weights::add(std::string name, std::vector<uint64_t> shape) {
   t->shape = std::move(shape);
   uint64_t n = 1;
   for (uint64_t d : t->shape) n *= d;
-  t->resize(n);
+  t->assign_zeros(n);
   tensors_.push_back(std::move(t));
   return *tensors_.back();
 }

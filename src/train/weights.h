@@ -44,7 +44,7 @@ struct Tensor {
     value_[i] = x;
     ++version_;
   }
-  void resize(size_t n) {
+  void assign_zeros(size_t n) {
     value_.assign(n, 0.0f);
     ++version_;
   }
