@@ -2,6 +2,7 @@
 // alone (no weights are touched, so it is instant even for large files).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "model/config.h"
 #include "tensor/cpu_features.h"
 #include "tensor/kernel_set.h"
+#include "util/error.h"
 
 namespace s1::cli {
 namespace {
@@ -83,6 +85,19 @@ ordered_json describe(const gguf::File& f) {
   j["experts"] = or_null(f.get_int(key("expert_count")));
   j["experts_used"] = or_null(f.get_int(key("expert_used_count")));
   j["expert_feed_forward"] = or_null(f.get_int(key("expert_feed_forward_length")));
+  // Gated DeltaNet (qwen35): how many layers are recurrent and the fixed
+  // state each sequence holds for them, beside the KV cache's bytes per token.
+  std::optional<int64_t> recurrent_layers, recurrent_bytes;
+  if (arch_info && arch_info->gated_delta_net) {
+    try {
+      const ModelConfig c = read_model_config(f);
+      recurrent_layers = std::count(c.recurrent_layers.begin(), c.recurrent_layers.end(), true);
+      recurrent_bytes = *recurrent_layers * int64_t(c.recurrent_state_floats() * sizeof(float));
+    } catch (const Error&) {  // a broken file still gets the rest of its description
+    }
+  }
+  j["recurrent_layers"] = or_null(recurrent_layers);
+  j["recurrent_state_bytes"] = or_null(recurrent_bytes);
   j["context_length"] = or_null(f.get_int(key("context_length")));
   j["rope_theta"] = or_null(f.get_float(key("rope.freq_base")));
   j["rope_type"] = arch_info ? ordered_json(arch_info->rope == ops::RopeStyle::neox ? "neox" : "normal") : ordered_json(nullptr);
@@ -145,6 +160,10 @@ void print_human(const ordered_json& j) {
   if (!j["experts"].is_null())
     rows.emplace_back("experts", fmt::format("{} of width {}, {} used per token", text(j["experts"]),
                                              text(j["expert_feed_forward"]), text(j["experts_used"])));
+  if (!j["recurrent_layers"].is_null())
+    rows.emplace_back("gated deltanet", fmt::format("{} of {} layers, {} of state per sequence",
+                                                    text(j["recurrent_layers"]), text(j["layers"]),
+                                                    human_size(j["recurrent_state_bytes"].get<double>())));
   rows.emplace_back("context length", text(j["context_length"]));
   rows.emplace_back("rope", fmt::format("{}, theta {}", text(j["rope_type"]), text(j["rope_theta"])));
   rows.emplace_back("rms epsilon", text(j["rms_epsilon"]));

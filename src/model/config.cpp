@@ -13,11 +13,12 @@ namespace s1 {
 namespace {
 
 // The architectures the engine runs. Defaults as llama.cpp assumes them.
-constexpr std::array<ArchInfo, 4> kArchs = {{
-    {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, true, "ggml-vocab-qwen2.gguf"},
-    {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, true, "ggml-vocab-qwen2.gguf"},
-    {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, true, "ggml-vocab-llama-bpe.gguf"},
-    {"qwen3moe", false, true, ops::RopeStyle::neox, 1e6, 1e-6, true, false, "ggml-vocab-qwen2.gguf"},
+constexpr std::array<ArchInfo, 5> kArchs = {{
+    {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, false, true, "ggml-vocab-qwen2.gguf"},
+    {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, false, true, "ggml-vocab-qwen2.gguf"},
+    {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, false, true, "ggml-vocab-llama-bpe.gguf"},
+    {"qwen3moe", false, true, ops::RopeStyle::neox, 1e6, 1e-6, true, false, false, "ggml-vocab-qwen2.gguf"},
+    {"qwen35", false, true, ops::RopeStyle::neox, 1e7, 1e-6, false, true, false, "ggml-vocab-qwen35.gguf"},
 }};
 
 using Field = std::variant<int ModelConfig::*, float ModelConfig::*, double ModelConfig::*>;
@@ -27,6 +28,8 @@ enum class Need {
   dense,        // required unless the architecture is a mixture of experts
   optional,     // derived when absent (complete_config)
   moe,          // mixtures of experts only, required there
+  delta_net,    // Gated DeltaNet architectures only, required there
+  delta_net_optional,  // Gated DeltaNet architectures only, derived when absent
 };
 
 // One metadata key: where it goes in ModelConfig, whether it must be present,
@@ -42,7 +45,7 @@ bool head_dim_derived(const ModelConfig& c) { return !c.qk_norm && c.head_dim * 
 bool rope_dims_derived(const ModelConfig& c) { return c.arch != "llama" && c.n_rot == c.head_dim; }
 
 // In the order written (the order llama.cpp's converter writes them).
-const std::array<ConfigKey, 14> kKeys = {{
+const std::array<ConfigKey, 20> kKeys = {{
     {"block_count", &ModelConfig::n_layer, Need::required},
     {"context_length", &ModelConfig::n_ctx_train, Need::optional},
     {"embedding_length", &ModelConfig::n_embd, Need::required},
@@ -57,13 +60,51 @@ const std::array<ConfigKey, 14> kKeys = {{
     {"expert_count", &ModelConfig::n_expert, Need::moe},
     {"expert_used_count", &ModelConfig::n_expert_used, Need::moe},
     {"expert_feed_forward_length", &ModelConfig::n_ff_exp, Need::moe},
+    {"ssm.conv_kernel", &ModelConfig::ssm_conv_kernel, Need::delta_net},
+    {"ssm.state_size", &ModelConfig::ssm_state_size, Need::delta_net},
+    {"ssm.group_count", &ModelConfig::ssm_group_count, Need::delta_net},
+    {"ssm.time_step_rank", &ModelConfig::ssm_time_step_rank, Need::delta_net},
+    {"ssm.inner_size", &ModelConfig::ssm_inner_size, Need::delta_net},
+    {"full_attention_interval", &ModelConfig::full_attention_interval, Need::delta_net_optional},
 }};
 
-bool applies(const ConfigKey& k, const ModelConfig& c) { return k.need != Need::moe || find_arch(c.arch)->moe; }
+bool applies(const ConfigKey& k, const ModelConfig& c) {
+  const ArchInfo& arch = *find_arch(c.arch);
+  if (k.need == Need::moe) return arch.moe;
+  if (k.need == Need::delta_net || k.need == Need::delta_net_optional) return arch.gated_delta_net;
+  return true;
+}
 
 bool required(const ConfigKey& k, const ModelConfig& c) {
   const bool moe = find_arch(c.arch)->moe;
-  return k.need == Need::required || (k.need == Need::dense && !moe) || (k.need == Need::moe && moe);
+  return k.need == Need::required || (k.need == Need::dense && !moe) || (k.need == Need::moe && moe) ||
+         (k.need == Need::delta_net && applies(k, c));
+}
+
+// Gated DeltaNet keys that are arrays: rope.dimension_sections (4 integers)
+// and attention.recurrent_layers (one flag per layer, optional).
+void read_delta_net_arrays(const gguf::File& file, ModelConfig& c) {
+  const std::string sections_key = c.arch + ".rope.dimension_sections";
+  if (const gguf::Array* a = file.get_array(sections_key)) {
+    if (a->items.size() != 4) fail("{}: metadata key '{}' has {} values, not 4", file.path(), sections_key, a->items.size());
+    for (size_t i = 0; i < 4; ++i) {
+      const auto v = a->items[i].as_int();
+      if (!v || *v < 0 || *v > 4096) fail("{}: metadata key '{}' holds a value that is not a size", file.path(), sections_key);
+      c.rope_sections[i] = int(*v);
+    }
+  }
+  const std::string layers_key = c.arch + ".attention.recurrent_layers";
+  if (const gguf::Array* a = file.get_array(layers_key)) {
+    c.recurrent_layers.clear();
+    for (const auto& item : a->items) {
+      std::optional<bool> flag = item.as_bool();
+      if (auto v = item.as_int()) flag = *v != 0;
+      if (!flag) fail("{}: metadata key '{}' holds a value that is not a flag", file.path(), layers_key);
+      c.recurrent_layers.push_back(*flag);
+    }
+  } else if (file.find(layers_key)) {
+    fail("{}: metadata key '{}' is not an array", file.path(), layers_key);
+  }
 }
 
 constexpr int64_t kMaxSize = int64_t(1) << 30;
@@ -94,6 +135,7 @@ ModelConfig arch_config(const ArchInfo& arch) {
   c.qkv_bias = arch.qkv_bias;
   c.qk_norm = arch.qk_norm;
   c.rope_style = arch.rope;
+  c.attn_output_gate = arch.gated_delta_net;
   return c;
 }
 
@@ -130,6 +172,19 @@ ModelConfig read_model_config(const gguf::File& file) {
         k.field);
   }
 
+  if (find_arch(c.arch)->gated_delta_net) {
+    read_delta_net_arrays(file, c);
+    // Multi-token-prediction blocks are stored after the model's own and not
+    // run (llama.cpp runs them only as a draft head).
+    if (auto nextn = file.get_int(c.arch + ".nextn_predict_layers")) {
+      if (*nextn < 0 || *nextn >= c.n_layer)
+        fail("{}: metadata key '{}.nextn_predict_layers' is {}, not below block_count {}", file.path(), c.arch,
+             *nextn, c.n_layer);
+      c.n_layer_nextn = int(*nextn);
+      c.n_layer -= c.n_layer_nextn;
+    }
+  }
+
   auto scaling = file.get_string(c.arch + ".rope.scaling.type");
   if (scaling && *scaling == "linear") {
     double factor = file.get_float(c.arch + ".rope.scaling.factor").value_or(1.0);
@@ -150,6 +205,46 @@ ModelConfig read_model_config(const gguf::File& file) {
   complete_config(c, file.path());
   return c;
 }
+
+namespace {
+
+void complete_delta_net(ModelConfig& c, std::string_view where) {
+  auto need_size = [&](std::string_view key, int v) {
+    if (v <= 0) fail("{}: {}.{} is {}, which is not a usable size", where, c.arch, key, v);
+  };
+  need_size("ssm.conv_kernel", c.ssm_conv_kernel);
+  need_size("ssm.state_size", c.ssm_state_size);
+  need_size("ssm.group_count", c.ssm_group_count);
+  need_size("ssm.time_step_rank", c.ssm_time_step_rank);
+  if (c.ssm_inner_size == 0) c.ssm_inner_size = c.ssm_time_step_rank * c.ssm_state_size;
+  if (c.ssm_inner_size != c.ssm_time_step_rank * c.ssm_state_size)
+    fail("{}: {}.ssm.inner_size {} is not ssm.time_step_rank {} × ssm.state_size {}", where, c.arch,
+         c.ssm_inner_size, c.ssm_time_step_rank, c.ssm_state_size);
+  if (c.ssm_time_step_rank % c.ssm_group_count != 0)
+    fail("{}: {}.ssm.time_step_rank {} (value heads) is not a multiple of ssm.group_count {} (key heads)", where,
+         c.arch, c.ssm_time_step_rank, c.ssm_group_count);
+  const int n_all = c.n_layer + c.n_layer_nextn;
+  if (c.recurrent_layers.empty()) {
+    if (c.full_attention_interval == 0) c.full_attention_interval = 4;  // as llama.cpp assumes
+    need_size("full_attention_interval", c.full_attention_interval);
+    for (int i = 0; i < c.n_layer; ++i) c.recurrent_layers.push_back((i + 1) % c.full_attention_interval != 0);
+  } else if (int(c.recurrent_layers.size()) != n_all && int(c.recurrent_layers.size()) != c.n_layer) {
+    fail("{}: {}.attention.recurrent_layers has {} entries but the model has {} layers", where, c.arch,
+         c.recurrent_layers.size(), n_all);
+  }
+  c.recurrent_layers.resize(size_t(c.n_layer));
+  if (c.n_head * c.head_dim == 0 || c.n_rot > c.head_dim) fail("{}: {}: attention sizes do not fit", where, c.arch);
+  const int sections = c.rope_sections[0] + c.rope_sections[1] + c.rope_sections[2] + c.rope_sections[3];
+  if (sections == 0) {  // Qwen3.5's split ([11, 11, 10, 0] for 64 rotated dims): every pair turns
+    const int pairs = c.n_rot / 2;
+    c.rope_sections = {(pairs + 2) / 3, (pairs + 1) / 3, pairs / 3, 0};
+  }
+  else if (sections > c.n_rot / 2)
+    fail("{}: {}.rope.dimension_sections add up to {}, more than half of rope.dimension_count {}", where, c.arch,
+         sections, c.n_rot);
+}
+
+}  // namespace
 
 void complete_config(ModelConfig& c, std::string_view where) {
   const ArchInfo* arch = find_arch(c.arch);
@@ -193,10 +288,12 @@ void complete_config(ModelConfig& c, std::string_view where) {
   } else {
     need_size("feed_forward_length", c.n_ff);
   }
+  if (arch->gated_delta_net) complete_delta_net(c, where);
 }
 
 void write_model_config(const ModelConfig& c, gguf::Writer& w) {
   using gguf::Value;
+  if (c.n_layer_nextn > 0) fail("{}: writing multi-token-prediction layers is not supported", c.arch);
   w.set("general.architecture", Value{c.arch});
   for (const ConfigKey& k : kKeys) {
     if (!applies(k, c) || (k.omit && k.omit(c))) continue;
@@ -215,6 +312,19 @@ void write_model_config(const ModelConfig& c, gguf::Writer& w) {
   if (c.rope_freq_scale != 1.0) {
     w.set(c.arch + ".rope.scaling.type", Value{std::string("linear")});
     w.set(c.arch + ".rope.scaling.factor", Value{float(1.0 / c.rope_freq_scale)});
+  }
+  if (find_arch(c.arch)->gated_delta_net) {
+    w.set(c.arch + ".rope.dimension_sections",
+          gguf::make_int_array({c.rope_sections[0], c.rope_sections[1], c.rope_sections[2], c.rope_sections[3]}));
+    // The list only when the interval does not describe the layers.
+    bool periodic = c.full_attention_interval > 0;
+    for (int i = 0; periodic && i < c.n_layer; ++i)
+      periodic = c.recurrent_layers[size_t(i)] == ((i + 1) % c.full_attention_interval != 0);
+    if (!periodic) {
+      gguf::Array flags{gguf::ValueType::BOOL, {}};
+      for (bool r : c.recurrent_layers) flags.items.push_back(Value{r});
+      w.set(c.arch + ".attention.recurrent_layers", Value{std::move(flags)});
+    }
   }
   // llama.cpp reads llama's vocabulary size from here when the tokenizer has none.
   if (c.arch == "llama" && c.n_vocab > 0) w.set("llama.vocab_size", Value{uint32_t(c.n_vocab)});

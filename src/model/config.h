@@ -8,9 +8,11 @@
 //
 //   ModelConfig c = read_model_config(file);   // throws naming file and key
 //   write_model_config(c, writer);             // the same keys, back
+#include <array>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gguf/gguf.h"
 #include "tensor/ops.h"
@@ -26,6 +28,11 @@ struct ArchInfo {
   double rope_theta;      // default rope.freq_base
   double rms_eps;         // default attention.layer_norm_rms_epsilon
   bool moe;               // feed-forward is a mixture of experts (router + 3-D expert tensors)
+  // Qwen3.5's hybrid: Gated DeltaNet linear-attention layers (a fixed-size
+  // recurrent state per sequence) between full-attention layers whose q
+  // projection also yields a per-head output gate, and whose FFN norm is
+  // named post_attention_norm.
+  bool gated_delta_net;
   bool trainable;         // `s1 train` computes its gradients
   std::string_view vocab_file;  // ../shared/tokenizer vocabulary a named shape borrows
 };
@@ -60,11 +67,39 @@ struct ModelConfig {
   int n_expert_used = 0;
   int n_ff_exp = 0;
 
+  // Gated DeltaNet (ArchInfo::gated_delta_net). Layer i is linear attention
+  // unless recurrent_layers says otherwise or, when the file has no list,
+  // (i + 1) % full_attention_interval == 0. Its heads: ssm_group_count key
+  // heads and ssm_time_step_rank value heads (a multiple; value head h uses
+  // key head h % ssm_group_count), all of size ssm_state_size; the causal
+  // convolution over q|k|v is ssm_conv_kernel taps long.
+  int ssm_conv_kernel = 0;
+  int ssm_inner_size = 0;  // value heads × state size
+  int ssm_state_size = 0;
+  int ssm_time_step_rank = 0;
+  int ssm_group_count = 0;
+  int full_attention_interval = 0;
+  std::vector<bool> recurrent_layers;  // per layer, filled by complete_config
+  std::array<int, 4> rope_sections{};  // multi-section rope; with text positions it is plain neox over n_rot
+  int n_layer_nextn = 0;               // multi-token-prediction blocks after the n_layer used ones (not run)
+
   bool qkv_bias = false;     // q/k/v projections have biases (qwen2)
   bool qk_norm = false;      // per-head RMS norm of q and k before rope (qwen3)
+  bool attn_output_gate = false;  // attn_q yields [q | gate] per head; out *= sigmoid(gate) (qwen35)
   bool tied_output = false;  // the output projection is the token embedding
   bool rope_freqs = false;   // a rope_freqs.weight tensor scales the frequencies (llama 3)
 
+  bool gated_delta_net() const { return ssm_state_size > 0; }
+  bool is_recurrent(int layer) const { return gated_delta_net() && recurrent_layers[size_t(layer)]; }
+  int delta_key_dim() const { return ssm_group_count * ssm_state_size; }
+  int delta_value_dim() const { return ssm_time_step_rank * ssm_state_size; }
+  int delta_conv_dim() const { return 2 * delta_key_dim() + delta_value_dim(); }  // q | k | v
+  // Floats of one sequence's state in one recurrent layer: the convolution's
+  // last ssm_conv_kernel - 1 inputs and each value head's state matrix.
+  size_t recurrent_state_floats() const {
+    return size_t(ssm_conv_kernel - 1) * size_t(delta_conv_dim()) +
+           size_t(ssm_time_step_rank) * size_t(ssm_state_size) * size_t(ssm_state_size);
+  }
   int q_dim() const { return n_head * head_dim; }
   int kv_dim() const { return n_head_kv * head_dim; }
   bool moe() const { return n_expert > 0; }

@@ -37,20 +37,41 @@ void store_row(const float* src, uint8_t* dst, int n, DType type) {
   }
 }
 
+// Per layer, its index among the layers of its kind (attention or recurrent).
+std::vector<int> layer_slots(const ModelConfig& c) {
+  std::vector<int> slots;
+  int attention = 0, recurrent = 0;
+  for (int i = 0; i < c.n_layer; ++i) slots.push_back(c.is_recurrent(i) ? recurrent++ : attention++);
+  return slots;
+}
+
+int count_recurrent(const ModelConfig& c) {
+  int n = 0;
+  for (int i = 0; i < c.n_layer; ++i) n += c.is_recurrent(i);
+  return n;
+}
+
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// log(1 + e^x), as ggml computes it (linear above 20).
+float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
 }  // namespace
 
 Context::Context(const Model& model, ContextParams params)
     : model_(model),
       params_(params),
       pool_(std::make_unique<ThreadPool>(resolve_threads(params.n_threads))),
-      kv_(model.config().n_layer, model.config().kv_dim(), params.n_ctx, params.max_sequences,
-          params.kv_type) {
+      layer_slot_(layer_slots(model.config())),
+      kv_(model.config().n_layer - count_recurrent(model.config()), model.config().kv_dim(), params.n_ctx,
+          params.max_sequences, params.kv_type),
+      recurrent_(count_recurrent(model.config()), model.config().recurrent_state_floats(), params.max_sequences) {
   const ModelConfig& c = config();
   if (params_.n_ctx <= 0) fail("context size {} is not positive", params_.n_ctx);
   params_.n_threads = pool_->size();
   params_.max_chunk = std::clamp(params_.max_chunk, 1, 4096);
   max_seq_len_ = std::min(params_.n_ctx, c.n_ctx_train);
   rope_ = ops::Rope(c.rope_style, c.n_rot, c.rope_theta, c.rope_freq_scale, model.rope_freq_factors());
+  if (c.gated_delta_net()) rope_.keep_text_sections(c.rope_sections);
 
   const size_t t = size_t(params_.max_chunk);
   x_.resize(t * size_t(c.n_embd));
@@ -70,17 +91,53 @@ Context::Context(const Model& model, ContextParams params)
     expert_in_.resize(t * size_t(c.n_embd));
     expert_out_.resize(t * size_t(c.n_embd));
   }
+  if (c.attn_output_gate) {
+    q_gated_.resize(t * size_t(2 * c.q_dim()));
+    attn_gate_.resize(t * size_t(c.q_dim()));
+  }
+  if (c.gated_delta_net()) {
+    delta_qkv_.resize(t * size_t(c.delta_conv_dim()));
+    delta_z_.resize(t * size_t(c.delta_value_dim()));
+    delta_out_.resize(t * size_t(c.delta_value_dim()));
+    delta_beta_.resize(t * size_t(c.ssm_time_step_rank));
+    delta_g_.resize(t * size_t(c.ssm_time_step_rank));
+  }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
 }
 
 Context::~Context() = default;
 
 int Context::n_threads() const { return pool_->size(); }
-int Context::new_sequence() { return kv_.new_sequence(); }
-int Context::fork(int seq) { return kv_.fork(seq); }
-void Context::remove(int seq) { kv_.remove(seq); }
+int Context::new_sequence() {
+  const int seq = kv_.new_sequence();
+  recurrent_.start(seq);
+  return seq;
+}
+
+int Context::fork(int seq) {
+  const int child = kv_.fork(seq);
+  recurrent_.copy(seq, child);
+  return child;
+}
+
+void Context::remove(int seq) {
+  kv_.remove(seq);
+  recurrent_.release(seq);
+}
+
 int Context::length(int seq) const { return kv_.length(seq); }
-void Context::truncate(int seq, int length) { kv_.truncate(seq, length); }
+
+bool Context::can_truncate(int seq, int length) const {
+  return recurrent_.empty() || (kv_.exists(seq) && length == kv_.length(seq));
+}
+
+void Context::truncate(int seq, int length) {
+  if (!can_truncate(seq, length))
+    fail("truncate: sequence {} cannot go back from {} to {} positions: {}'s recurrent layers keep only the "
+         "last position's state",
+         seq, kv_.exists(seq) ? kv_.length(seq) : 0, length, config().arch);
+  kv_.truncate(seq, length);
+}
 int64_t Context::computed(int seq) const { return kv_.computed(seq); }
 
 void Context::check_batch(const Batch& batch) const {
@@ -145,14 +202,27 @@ std::span<const float> Context::append(int seq, std::span<const int32_t> tokens)
 // ---- The forward pass of one chunk of tokens -----------------------------------
 //
 //   x = embed(tokens)
-//   for each layer:  x += attention(rmsnorm(x))      (attention_block)
+//   for each layer:  x += attention(rmsnorm(x))      (attention_block, or
+//                                                     delta_net_block on recurrent layers)
 //                    x += ffn(rmsnorm(x))            (ffn_block)
 //   logits = output(rmsnorm(x)) for the flagged tokens
 
 int Context::forward(const Batch::Token* tokens, int n, float* logits_out) {
   embed(tokens, n);
+  if (!recurrent_.empty()) {
+    seq_tokens_.clear();
+    for (int i = 0; i < n; ++i) {
+      auto group = std::find_if(seq_tokens_.begin(), seq_tokens_.end(),
+                                [&](const auto& g) { return g.first == tokens[i].seq; });
+      if (group == seq_tokens_.end()) group = seq_tokens_.insert(seq_tokens_.end(), {tokens[i].seq, {}});
+      group->second.push_back(i);
+    }
+  }
   for (int layer = 0; layer < config().n_layer; ++layer) {
-    attention_block(layer, tokens, n);
+    if (config().is_recurrent(layer))
+      delta_net_block(layer, n);
+    else
+      attention_block(layer, tokens, n);
     if (config().moe())
       moe_block(layer, n);
     else
@@ -201,9 +271,13 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
   const LayerWeights& w = model_.layers()[size_t(layer)];
   const int d = c.n_embd;
 
+  const int kv_layer = layer_slot_[size_t(layer)];
   norm_rows(w.attn_norm, n);
 
-  multiply(w.wq, xn_.data(), n, q_.data());
+  if (c.attn_output_gate)
+    project_gated_query(w, n);
+  else
+    multiply(w.wq, xn_.data(), n, q_.data());
   multiply(w.wk, xn_.data(), n, k_.data());
   multiply(w.wv, xn_.data(), n, v_.data());
   for_each_token(n, [&](int i) {
@@ -223,17 +297,38 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
     }
     rope_.apply(q, c.n_head, c.head_dim, tokens[i].pos);
     rope_.apply(k, c.n_head_kv, c.head_dim, tokens[i].pos);
-    store_row(k, kv_.k_row(layer, tokens[i].seq, tokens[i].pos), c.kv_dim(), kv_.type());
-    store_row(v, kv_.v_row(layer, tokens[i].seq, tokens[i].pos), c.kv_dim(), kv_.type());
+    store_row(k, kv_.k_row(kv_layer, tokens[i].seq, tokens[i].pos), c.kv_dim(), kv_.type());
+    store_row(v, kv_.v_row(kv_layer, tokens[i].seq, tokens[i].pos), c.kv_dim(), kv_.type());
   });
 
-  attend(layer, tokens, n);
+  attend(kv_layer, tokens, n);
+  if (c.attn_output_gate)
+    for_each_token(n, [&](int i) {
+      float* out = &att_[size_t(i) * c.q_dim()];
+      const float* gate = &attn_gate_[size_t(i) * c.q_dim()];
+      for (int j = 0; j < c.q_dim(); ++j) out[j] *= sigmoid(gate[j]);
+    });
   multiply(w.wo, att_.data(), n, proj_.data());
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
 }
 
+// q (and the output gate) from attn_q, whose rows hold per head [q_h | gate_h].
+void Context::project_gated_query(const LayerWeights& w, int n) {
+  const ModelConfig& c = config();
+  const int hd = c.head_dim;
+  multiply(w.wq, xn_.data(), n, q_gated_.data());
+  for_each_token(n, [&](int i) {
+    const float* row = &q_gated_[size_t(i) * 2 * c.q_dim()];
+    for (int h = 0; h < c.n_head; ++h) {
+      std::copy_n(row + 2 * h * hd, hd, &q_[size_t(i) * c.q_dim() + size_t(h) * hd]);
+      std::copy_n(row + 2 * h * hd + hd, hd, &attn_gate_[size_t(i) * c.q_dim() + size_t(h) * hd]);
+    }
+  });
+}
+
 // att[i, head h] = softmax(q·k / sqrt(head_dim)) · v over positions 0..pos of
-// token i's own sequence, with KV head h / (n_head / n_head_kv).
+// token i's own sequence, with KV head h / (n_head / n_head_kv). `layer`
+// counts the attention layers only.
 void Context::attend(int layer, const Batch::Token* tokens, int n) {
   const ModelConfig& c = config();
   const int group = c.n_head / c.n_head_kv;
@@ -253,6 +348,139 @@ void Context::attend(int layer, const Batch::Token* tokens, int n) {
       const size_t q_at = size_t(i) * c.q_dim() + size_t(h) * c.head_dim;
       ops::attention_head(&q_[q_at], c.head_dim, scale, kv_.type(), runs, size_t(c.kv_dim()),
                           size_t(h / group) * c.head_dim, scores, &att_[q_at]);
+    }
+  });
+}
+
+// ---- Gated DeltaNet: qwen35's linear attention ---------------------------------
+//
+// For each token, with h = rmsnorm(x):
+//   q|k|v = silu(conv(W_qkv · h))       a causal convolution per channel over the
+//                                        sequence's last ssm_conv_kernel inputs
+//   q, k  = L2-normalized per key head;  q /= sqrt(state size)
+//   beta  = sigmoid(W_beta · h),  g = softplus(W_alpha · h + dt_bias) · a   (per value head)
+//   per value head (with key head h % key heads) and its state S [value × key]:
+//     S *= exp(g);   δ = (v − S·k) · beta;   S += δ kᵀ;   o = S·q
+//   x += W_out · (rmsnorm(o) · silu(W_gate · h))   (the norm per head)
+// The state is the sequence's (RecurrentState): a chunk of a prompt and a
+// decode step run the same recurrence, token by token.
+void Context::delta_net_block(int layer, int n) {
+  const ModelConfig& c = config();
+  const LayerWeights& lw = model_.layers()[size_t(layer)];
+  const DeltaNetWeights& w = lw.delta;
+  const int slot = layer_slot_[size_t(layer)];
+  const int heads = c.ssm_time_step_rank, key_heads = c.ssm_group_count, dim = c.ssm_state_size;
+  const int conv_dim = c.delta_conv_dim(), value_dim = c.delta_value_dim();
+
+  norm_rows(lw.attn_norm, n);
+  multiply(w.qkv, xn_.data(), n, delta_qkv_.data());
+  multiply(w.gate, xn_.data(), n, delta_z_.data());
+  multiply(w.beta, xn_.data(), n, delta_beta_.data());
+  multiply(w.alpha, xn_.data(), n, delta_g_.data());
+  for_each_token(n, [&](int i) {
+    for (int h = 0; h < heads; ++h) {
+      const size_t at = size_t(i) * heads + size_t(h);
+      delta_beta_[at] = sigmoid(delta_beta_[at]);
+      delta_g_[at] = softplus(delta_g_[at] + w.dt_bias[size_t(h)]) * w.decay[size_t(h)];
+    }
+  });
+  delta_conv(w, slot);
+  const float q_scale = 1.0f / std::sqrt(float(dim));
+  for_each_token(n, [&](int i) {
+    float* qk = &delta_qkv_[size_t(i) * conv_dim];
+    kernels().swiglu_f32(qk, nullptr, qk, conv_dim);  // SiLU
+    for (int h = 0; h < 2 * key_heads; ++h) {  // the q heads, then the k heads
+      float* v = qk + size_t(h) * dim;
+      const float norm = 1.0f / std::sqrt(kernels().dot_f32(v, v, dim) + c.rms_eps);
+      const float scale = h < key_heads ? norm * q_scale : norm;
+      for (int j = 0; j < dim; ++j) v[j] *= scale;
+    }
+  });
+  delta_rule(slot);
+  for_each_token(n, [&](int i) {
+    for (int h = 0; h < heads; ++h) {
+      const size_t at = size_t(i) * value_dim + size_t(h) * dim;
+      float* o = &delta_out_[at];
+      ops::rmsnorm(o, w.norm.data(), o, dim, c.rms_eps);
+      kernels().swiglu_f32(&delta_z_[at], o, o, dim);  // o · SiLU(z)
+    }
+  });
+  multiply(w.out, delta_out_.data(), n, proj_.data());
+  ops::add(x_.data(), proj_.data(), int64_t(n) * c.n_embd);
+}
+
+// The causal convolution, in place on delta_qkv_ (before the SiLU): channel ch of
+// token t becomes Σ_k kernel[k] · input[t − taps + 1 + k], the inputs before
+// the chunk coming from the sequence's state (its last taps − 1 inputs per
+// channel, oldest first), which is then moved on.
+void Context::delta_conv(const DeltaNetWeights& w, int slot) {
+  const ModelConfig& c = config();
+  const int taps = c.ssm_conv_kernel, conv_dim = c.delta_conv_dim();
+  const int64_t items = int64_t(seq_tokens_.size()) * conv_dim;
+  const int64_t grain = std::max<int64_t>(64, items / (4 * pool_->size()));
+  pool_->for_chunks(items, grain, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> window(static_cast<size_t>(taps));
+    for (int64_t item = begin; item < end; ++item) {
+      const auto& [seq, token_indices] = seq_tokens_[size_t(item / conv_dim)];
+      const int ch = int(item % conv_dim);
+      float* state = recurrent_.layer(seq, slot) + size_t(ch) * size_t(taps - 1);
+      const float* kernel = &w.conv[size_t(ch) * size_t(taps)];
+      std::copy_n(state, taps - 1, window.begin());
+      for (int i : token_indices) {
+        float& x = delta_qkv_[size_t(i) * conv_dim + size_t(ch)];
+        window[size_t(taps - 1)] = x;
+        float sum = 0;
+        for (int k = 0; k < taps; ++k) sum += window[size_t(k)] * kernel[k];
+        x = sum;
+        std::copy(window.begin() + 1, window.end(), window.begin());
+      }
+      std::copy_n(window.begin(), taps - 1, state);
+    }
+  });
+}
+
+// The delta rule, per sequence and value head, over the sequence's tokens in
+// order. A state row j (value dimension j) changes with v[j] alone. The decay
+// is kept as one factor m per head (state = m · rows) rather than applied to
+// every row at every token: rows are scaled back once at the end of the chunk
+// (or when m gets small), so a prompt's tokens cost two dot products and one
+// axpy per row.
+void Context::delta_rule(int slot) {
+  const ModelConfig& c = config();
+  const int heads = c.ssm_time_step_rank, key_heads = c.ssm_group_count, dim = c.ssm_state_size;
+  const int conv_dim = c.delta_conv_dim(), value_dim = c.delta_value_dim(), key_dim = c.delta_key_dim();
+  const size_t conv_floats = size_t(c.ssm_conv_kernel - 1) * size_t(conv_dim);
+  const size_t state_floats = size_t(dim) * size_t(dim);
+  const KernelSet& kern = kernels();
+  const int64_t items = int64_t(seq_tokens_.size()) * heads;
+  pool_->for_chunks(items, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t item = begin; item < end; ++item) {
+      const auto& [seq, token_indices] = seq_tokens_[size_t(item / heads)];
+      const int h = int(item % heads), kh = h % key_heads;
+      float* state = recurrent_.layer(seq, slot) + conv_floats + size_t(h) * state_floats;
+      float m = 1.0f;  // the decay not yet applied to the rows
+      auto apply_decay = [&] {
+        for (size_t a = 0; a < state_floats; ++a) state[a] *= m;
+        m = 1.0f;
+      };
+      for (int i : token_indices) {
+        const float* qkv = &delta_qkv_[size_t(i) * conv_dim];
+        const float* q = qkv + size_t(kh) * dim;
+        const float* k = qkv + size_t(key_dim) + size_t(kh) * dim;
+        const float* v = qkv + size_t(2 * key_dim) + size_t(h) * dim;
+        const float beta = delta_beta_[size_t(i) * heads + size_t(h)];
+        float* o = &delta_out_[size_t(i) * value_dim + size_t(h) * dim];
+        m *= std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
+        if (m < 1e-20f) apply_decay();  // before 1/m could overflow
+        const float inv_m = 1.0f / m;
+        for (int j = 0; j < dim; ++j) {
+          float* row = state + size_t(j) * dim;
+          const float delta = (v[j] - m * kern.dot_f32(row, k, dim)) * beta;
+          kern.axpy_f32(delta * inv_m, k, row, dim);
+          o[j] = m * kern.dot_f32(row, q, dim);
+        }
+      }
+      if (m != 1.0f) apply_decay();
     }
   });
 }

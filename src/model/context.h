@@ -30,6 +30,7 @@
 
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "model/recurrent_state.h"
 #include "tensor/dtype.h"
 
 namespace s1 {
@@ -82,7 +83,12 @@ class Context {
   int length(int seq) const;  // positions in the cache (the next position to decode)
   // Drops positions length.. of seq (rollback of injected or rejected tokens);
   // the next token goes in at position `length`. computed() is not lowered.
+  // s1::Error when can_truncate says no.
   void truncate(int seq, int length);
+  // Whether truncate(seq, length) is possible: always for attention-only
+  // models; with recurrent layers (qwen35) only at the sequence's length, since
+  // their state is that of the last position alone.
+  bool can_truncate(int seq, int length) const;
   // The longest a sequence may grow: min(n_ctx, the model's trained length).
   int max_sequence_length() const { return max_seq_len_; }
   // Positions this sequence computed itself: a fork starts at 0, so a caller can
@@ -94,6 +100,8 @@ class Context {
   // only the experts its tokens chose. `s1 bench` reports it per step.
   uint64_t weight_bytes_read() const { return weight_bytes_read_; }
   const KvCache& kv_cache() const { return kv_; }
+  // Bytes of recurrent state each live sequence holds (0 without recurrent layers).
+  size_t recurrent_bytes_per_sequence() const { return recurrent_.bytes_per_sequence(); }
 
   // Runs the batch. Returns the logits of the tokens with want_logits, in batch
   // order, as rows of n_vocab floats; valid until the next decode/append.
@@ -113,6 +121,10 @@ class Context {
   void norm_rows(const std::vector<float>& weight, int n);
   void multiply(const WeightMatrix& w, const float* in, int n, float* out);
   void attention_block(int layer, const Batch::Token* tokens, int n);
+  void project_gated_query(const LayerWeights& w, int n);
+  void delta_net_block(int layer, int n);
+  void delta_conv(const DeltaNetWeights& w, int slot);
+  void delta_rule(int slot);
   void ffn_block(int layer, int n);
   void moe_block(int layer, int n);
   void route_tokens(const LayerWeights& w, int n);
@@ -123,7 +135,11 @@ class Context {
   const Model& model_;
   ContextParams params_;
   std::unique_ptr<ThreadPool> pool_;
+  // Per layer: its index among the attention layers (in the KV cache) or
+  // among the recurrent ones (in recurrent_).
+  std::vector<int> layer_slot_;
   KvCache kv_;
+  RecurrentState recurrent_;
   ops::Rope rope_;
   int max_seq_len_;  // min(n_ctx, the model's trained length)
   int64_t total_computed_ = 0;
@@ -144,6 +160,13 @@ class Context {
   std::vector<int> expert_order_;  // route_tokens' scratch: experts by probability
   std::vector<float> expert_in_, expert_out_;
   std::vector<float> logits_;
+  // Gated attention: the q projection's [q | gate] rows and the gates.
+  std::vector<float> q_gated_, attn_gate_;
+  // Gated DeltaNet, per token: q|k|v (convolved in place), the norm's gate z,
+  // beta and the decay exponent g per value head, the heads' outputs; and the
+  // chunk's tokens grouped by sequence, in order (a recurrence runs per sequence).
+  std::vector<float> delta_qkv_, delta_z_, delta_beta_, delta_g_, delta_out_;
+  std::vector<std::pair<int, std::vector<int>>> seq_tokens_;
 };
 
 }  // namespace s1

@@ -71,7 +71,7 @@ void Model::bind(const TensorSpec& spec, const gguf::TensorInfo& t) {
     WeightMatrix first = matrix();
     return ExpertMatrices{first, size_t(first.rows) * first.row_stride};
   };
-  auto vector = [&] { return vector_f32(f, t, spec.cols()); };
+  auto vector = [&] { return vector_f32(f, t, int64_t(spec.n_elements())); };
   switch (spec.role) {
     case TensorRole::token_embd: token_embd_ = matrix(); return;
     case TensorRole::output_norm: output_norm_ = vector(); return;
@@ -111,7 +111,9 @@ uint64_t Model::weight_bytes_per_step() const {
   for (const auto& l : layers_)
     total += bytes(l.wq) + bytes(l.wk) + bytes(l.wv) + bytes(l.wo) + bytes(l.w_gate) + bytes(l.w_up) +
              bytes(l.w_down) + bytes(l.router) +
-             used * (l.gate_exps.expert_bytes + l.up_exps.expert_bytes + l.down_exps.expert_bytes);
+             used * (l.gate_exps.expert_bytes + l.up_exps.expert_bytes + l.down_exps.expert_bytes) +
+             bytes(l.delta.qkv) + bytes(l.delta.gate) + bytes(l.delta.beta) + bytes(l.delta.alpha) +
+             bytes(l.delta.out);
   return total;
 }
 

@@ -4,8 +4,9 @@
 //
 // The supported architectures (model/config.h) are one decoder-only
 // transformer with different switches — q/k/v biases, per-head q/k RMS norms,
-// rope style and frequency factors, tied output, a dense or mixture-of-experts
-// feed-forward — so an architecture is a ModelConfig, not a class. Loading
+// an attention output gate, rope style and frequency factors, tied output, a
+// dense or mixture-of-experts feed-forward, Gated DeltaNet layers in place of
+// some attention layers — so an architecture is a ModelConfig, not a class. Loading
 // walks the tensor list of model/tensors.h, checks every tensor's presence,
 // shape and type and throws s1::Error naming the file and the problem.
 //
@@ -35,6 +36,18 @@ struct ExpertMatrices {
   }
 };
 
+// A Gated DeltaNet layer's weights (qwen35's linear attention).
+struct DeltaNetWeights {
+  WeightMatrix qkv;          // n_embd -> q | k | v (before the convolution)
+  WeightMatrix gate;         // n_embd -> value dims: z of the gated output norm
+  WeightMatrix beta, alpha;  // n_embd -> value heads
+  WeightMatrix out;          // value dims -> n_embd
+  std::vector<float> conv;     // [conv dims][kernel taps]
+  std::vector<float> dt_bias;  // per value head
+  std::vector<float> decay;    // per value head, negative
+  std::vector<float> norm;     // per dimension of a value head
+};
+
 // One transformer block's weights. Matrices point into the mapped file; the
 // small vectors (norm weights, biases) are converted to f32 copies.
 struct LayerWeights {
@@ -48,6 +61,7 @@ struct LayerWeights {
   // gate, up and down matrices, each expert's in the file's type.
   WeightMatrix router;
   ExpertMatrices gate_exps, up_exps, down_exps;
+  DeltaNetWeights delta;  // set on recurrent layers instead of wq..wo
 };
 
 class Model {

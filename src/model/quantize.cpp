@@ -82,6 +82,12 @@ bool is_quantizable_by_name(const gguf::TensorInfo& t) {
          !contains(name, "ssm_conv1d.weight") && name != "position_embd.weight" && name != "token_types.weight";
 }
 
+// llama.cpp's attn_v category, which takes more bits on some layers: attn_v
+// and a fused q|k|v projection (Qwen3.5's Gated DeltaNet attn_qkv).
+bool is_attn_v_like(const std::string& name) {
+  return contains(name, "attn_v.weight") || contains(name, "attn_qkv.weight");
+}
+
 // llama.cpp's use_more_bits: the first and last eighth of the layers and every
 // third one in between.
 bool more_bits_layer(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
@@ -142,7 +148,7 @@ struct Chooser {
         type = DType::Q8_0;
       else if (type != DType::Q8_0)
         type = DType::Q6_K;
-    } else if (contains(name, "attn_v.weight")) {
+    } else if (is_attn_v_like(name)) {
       if (recipe.k_mixture && more_bits_layer(i_attn_v, n_attn_v)) type = DType::Q6_K;
       ++i_attn_v;
     } else if (contains(name, "ffn_down")) {
@@ -167,7 +173,7 @@ Plan make_plan(const gguf::File& file, const Recipe& recipe) {
 
   Chooser choose{recipe, weight_matrices(file)};
   for (const auto* t : order) {
-    if (contains(t->name, "attn_v.weight")) ++choose.n_attn_v;
+    if (is_attn_v_like(t->name)) ++choose.n_attn_v;
     if (contains(t->name, "ffn_down")) ++choose.n_ffn_down;
     if (t->name == "output.weight") choose.has_output = true;
   }

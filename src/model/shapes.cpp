@@ -8,7 +8,7 @@ namespace s1 {
 namespace {
 
 // From the models' config.json files on Hugging Face.
-constexpr std::array<ModelShape, 5> kShapes = {{
+constexpr std::array<ModelShape, 7> kShapes = {{
     {"qwen2.5-0.5b", "qwen2",
      "block_count=24 embedding_length=896 attention.head_count=14 attention.head_count_kv=2 "
      "feed_forward_length=4864 context_length=32768 rope.freq_base=1000000",
@@ -31,11 +31,25 @@ constexpr std::array<ModelShape, 5> kShapes = {{
      "attention.key_length=128 attention.value_length=128 feed_forward_length=6144 expert_count=128 "
      "expert_used_count=8 expert_feed_forward_length=768 context_length=40960 rope.freq_base=1000000",
      false},
+    // Qwen3.5: three Gated DeltaNet layers to one gated-attention layer,
+    // head size 256 with a quarter of it rotated.
+    {"qwen3.5-0.8b", "qwen35",
+     "block_count=24 embedding_length=1024 attention.head_count=8 attention.head_count_kv=2 "
+     "attention.key_length=256 attention.value_length=256 rope.dimension_count=64 feed_forward_length=3584 "
+     "ssm.conv_kernel=4 ssm.state_size=128 ssm.group_count=16 ssm.time_step_rank=16 full_attention_interval=4 "
+     "context_length=262144 rope.freq_base=10000000",
+     true},
+    {"qwen3.5-4b", "qwen35",
+     "block_count=32 embedding_length=2560 attention.head_count=16 attention.head_count_kv=4 "
+     "attention.key_length=256 attention.value_length=256 rope.dimension_count=64 feed_forward_length=9216 "
+     "ssm.conv_kernel=4 ssm.state_size=128 ssm.group_count=16 ssm.time_step_rank=32 full_attention_interval=4 "
+     "context_length=262144 rope.freq_base=10000000",
+     true},
 }};
 
 // Small enough for a test to make in milliseconds, large enough that every
 // kernel path (several blocks per row, grouped heads) is taken.
-constexpr std::array<ModelShape, 4> kDefaults = {{
+constexpr std::array<ModelShape, 5> kDefaults = {{
     {"qwen2-small", "qwen2",
      "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
      false},
@@ -50,6 +64,11 @@ constexpr std::array<ModelShape, 4> kDefaults = {{
      "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
      "attention.key_length=32 attention.value_length=32 feed_forward_length=64 expert_count=8 expert_used_count=2 "
      "expert_feed_forward_length=32",
+     false},
+    {"qwen35-small", "qwen35",
+     "block_count=4 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
+     "attention.key_length=32 attention.value_length=32 rope.dimension_count=16 feed_forward_length=128 "
+     "ssm.conv_kernel=4 ssm.state_size=16 ssm.group_count=2 ssm.time_step_rank=4",
      false},
 }};
 

@@ -36,6 +36,16 @@ enum class TensorRole {
   ffn_gate_exps,  // [n_expert][n_ff_exp × n_embd]
   ffn_up_exps,
   ffn_down_exps,  // [n_expert][n_embd × n_ff_exp]
+  // Gated DeltaNet layers (qwen35)
+  delta_qkv,      // attn_qkv: [n_embd -> q | k | v], the convolution's input
+  delta_gate,     // attn_gate: [n_embd -> value dims], the output norm's gate z
+  delta_conv,     // ssm_conv1d: [conv dims][kernel taps]
+  delta_dt_bias,  // ssm_dt.bias: per value head
+  delta_decay,    // ssm_a: per value head, negative (−exp(A_log))
+  delta_beta,     // ssm_beta: [n_embd -> value heads], the update's strength
+  delta_alpha,    // ssm_alpha: [n_embd -> value heads], the decay's input
+  delta_norm,     // ssm_norm: per value dimension of a head
+  delta_out,      // ssm_out: [value dims -> n_embd]
 };
 
 enum class TensorKind {
@@ -43,7 +53,8 @@ enum class TensorKind {
   experts,  // one weight matrix per expert, stacked (3-D)
   router,   // a small matrix kept in F32 (llama.cpp's converters never quantize it)
   norm,     // a norm's weight vector (F32, initialized to 1)
-  vector,   // a bias or a factor vector (F32)
+  vector,   // a bias, a factor vector or a convolution kernel (F32)
+  decay,    // negative rates (F32): a recurrent state's per-step decay
 };
 
 struct TensorSpec {
@@ -53,7 +64,7 @@ struct TensorSpec {
   TensorKind kind;
   int layer;  // -1 outside the blocks
 
-  // A matrix's rows (per expert for experts) and row length.
+  // A matrix's rows (per expert for experts) and row length (a vector's elements).
   int64_t rows() const { return shape.size() > 1 ? int64_t(shape[1]) : 1; }
   int64_t cols() const { return int64_t(shape[0]); }
   uint64_t n_elements() const;
@@ -62,7 +73,8 @@ struct TensorSpec {
 // Calls f(member) with the member of a block's weights that holds `role`
 // (a block role: not token_embd, output_norm, output or rope_freqs, for which
 // f is not called). The engine's LayerWeights and the trainer's LayerTensors
-// name their members alike, so this one mapping serves both.
+// name their members alike, so this one mapping serves both; a layer type
+// without Gated DeltaNet weights (`delta`, the trainer's) skips those roles.
 template <typename Layer, typename F>
 void with_layer_slot(Layer& l, TensorRole role, F&& f) {
   using R = TensorRole;
@@ -85,6 +97,30 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
     case R::ffn_gate_exps: return f(l.gate_exps);
     case R::ffn_up_exps: return f(l.up_exps);
     case R::ffn_down_exps: return f(l.down_exps);
+    case R::delta_qkv:
+    case R::delta_gate:
+    case R::delta_conv:
+    case R::delta_dt_bias:
+    case R::delta_decay:
+    case R::delta_beta:
+    case R::delta_alpha:
+    case R::delta_norm:
+    case R::delta_out:
+      if constexpr (requires { l.delta; }) {
+        auto& d = l.delta;
+        switch (role) {
+          case R::delta_qkv: return f(d.qkv);
+          case R::delta_gate: return f(d.gate);
+          case R::delta_conv: return f(d.conv);
+          case R::delta_dt_bias: return f(d.dt_bias);
+          case R::delta_decay: return f(d.decay);
+          case R::delta_beta: return f(d.beta);
+          case R::delta_alpha: return f(d.alpha);
+          case R::delta_norm: return f(d.norm);
+          default: return f(d.out);
+        }
+      }
+      return;
     case R::token_embd:
     case R::output_norm:
     case R::output:

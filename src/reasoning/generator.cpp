@@ -108,7 +108,9 @@ void Generator::share_computed_prefix(Request& request) {
   for (const auto& [id, other] : requests_) {
     if (other.get() == &request || other->root_seq < 0) continue;
     const size_t n = shared_prefix(request, *other, size_t(ctx_.length(other->root_seq)));
-    if (n > shared) donor = other.get(), shared = n;
+    // A recurrent model's state is its last position's: only a donor's whole
+    // sequence can be shared.
+    if (n > shared && ctx_.can_truncate(other->root_seq, int(n))) donor = other.get(), shared = n;
   }
   if (!donor) return;
   ctx_.remove(request.root_seq);  // its own, still empty
@@ -120,9 +122,11 @@ void Generator::share_computed_prefix(Request& request) {
 // Prompts that arrive together (a burst of chats with one template) would all
 // compute their common prefix in the same step: a request waits one step when
 // one being prefilled now covers at least kMinSharedWait more of its prompt,
-// then forks it.
+// then forks it. Not with recurrent layers: by then the other sequence is
+// past the shared part, which it cannot give back (Context::can_truncate).
 bool Generator::waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling) {
   constexpr size_t kMinSharedWait = 16;
+  if (ctx_.recurrent_bytes_per_sequence() > 0) return false;
   for (const Request* other : prefilling)
     if (shared_prefix(request, *other, other->prefilled) >= request.prefilled + kMinSharedWait) return true;
   return false;

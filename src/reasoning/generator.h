@@ -94,7 +94,7 @@ class Generator {
   struct Request;
   static size_t shared_prefix(const Request& request, const Request& other, size_t other_computed);
   void share_computed_prefix(Request& request);
-  static bool waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling);
+  bool waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling);
   void start_samples(Request& request, const float* logits);
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);

@@ -40,6 +40,9 @@ struct KernelSet {
   float (*dot_f16)(const float* a, const uint16_t* b, int64_t n);
   void (*axpy_f32)(float w, const float* x, float* y, int64_t n);  // y += w x
   void (*axpy_f16)(float w, const uint16_t* x, float* y, int64_t n);
+  // out[i] = silu(gate[i]) · up[i], or silu(gate[i]) when up is null; out may
+  // be gate or up. The FFNs' activation and Gated DeltaNet's.
+  void (*swiglu_f32)(const float* gate, const float* up, float* out, int64_t n);
 
   // The trainer's BF16 product over rows padded to 32 elements (train/matmul_bf16.h):
   // out[t * out_stride + r] = w[r] . x[t] for r < n_rows, t < n_tokens. Null

@@ -38,9 +38,7 @@ void softmax(float* x, int64_t n) {
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
-}
+void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels().swiglu_f32(gate, up, out, n); }
 
 Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::span<const float> freq_factors)
     : style(style_), n_rot(n_rot_), inv_freq(size_t(n_rot_ / 2)) {
@@ -50,6 +48,16 @@ Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::s
     double f = freq_scale * std::pow(theta, -2.0 * double(i) / double(n_rot));
     if (!freq_factors.empty()) f /= double(freq_factors[i]);
     inv_freq[i] = f;
+  }
+}
+
+void Rope::keep_text_sections(const std::array<int, 4>& sections) {
+  const int total = sections[0] + sections[1] + sections[2] + sections[3];
+  if (total <= 0) return;
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    const int sector = int(i) % total;
+    const int axis = sector % 3;  // 0 time, 1 height, 2 width, each taking every third pair
+    if (sector >= 3 * sections[size_t(axis)]) inv_freq[i] = 0.0;
   }
 }
 

@@ -8,6 +8,7 @@
 // backward pass mirrors them one by one.
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <span>
 #include <vector>
 
@@ -51,6 +52,13 @@ struct Rope {
   // Rotates each of the n_heads heads (head_dim elements each, contiguous) of x
   // to position `pos`.
   void apply(float* x, int n_heads, int head_dim, int64_t pos) const;
+
+  // Interleaved multi-section rope (Qwen3-VL, Qwen3.5) for text: pair i turns
+  // by the time, height or width position (all the token's position for
+  // text) when i % Σsections falls in the interleaved time/height/width
+  // sections, and by the fourth (0 for text, as llama.cpp sets it) otherwise,
+  // so those pairs stay as they are.
+  void keep_text_sections(const std::array<int, 4>& sections);
 };
 
 // Rows of cached keys and values that are contiguous in memory: `n_rows` rows

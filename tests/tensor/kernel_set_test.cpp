@@ -122,6 +122,26 @@ TEST_P(VectorOps, DotAndAxpyMatchDoubleArithmeticAtEveryTail) {
   }
 }
 
+TEST_P(VectorOps, SwigluMatchesDoubleArithmeticAtEveryTail) {
+  const s1::KernelSet& k = *GetParam();
+  for (int n = 0; n <= 70; ++n) {
+    auto gate = s1test::gaussian_values(n, 6.0f, 11u + uint32_t(n));
+    const auto up = s1test::gaussian_values(n, 1.0f, 2000u + uint32_t(n));
+    // Saturated both ways (exp clamps at -87: silu(-100) comes out as 1e-36, not 4e-42) and zero.
+    if (n > 3) gate[0] = -100.0f, gate[1] = 100.0f, gate[2] = 0.0f;
+    std::vector<float> out(size_t(n) + 1, 0.5f), in_place = gate;  // one past the end must stay
+    k.swiglu_f32(gate.data(), up.data(), out.data(), n);
+    k.swiglu_f32(in_place.data(), nullptr, in_place.data(), n);
+    for (int i = 0; i < n; ++i) {
+      const double x = gate[size_t(i)], silu = x / (1.0 + std::exp(-x));
+      EXPECT_NEAR(out[size_t(i)], silu * up[size_t(i)], 1e-6 * std::abs(silu * up[size_t(i)]) + 1e-30)
+          << k.name << " n=" << n << " x=" << x;
+      EXPECT_NEAR(in_place[size_t(i)], silu, 1e-6 * std::abs(silu) + 1e-30) << k.name << " n=" << n << " x=" << x;
+    }
+    EXPECT_EQ(out[size_t(n)], 0.5f);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Usable, VectorOps, testing::ValuesIn(s1::usable_kernel_sets().begin(),
                                                                s1::usable_kernel_sets().end()),
                          [](const auto& info) { return std::string(info.param->name); });

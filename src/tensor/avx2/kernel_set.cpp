@@ -18,6 +18,7 @@ const KernelSet& avx2_kernels() {
       avx2::dot_f16,
       avx2::axpy_f32,
       avx2::axpy_f16,
+      avx2::swiglu_f32,
       nullptr,
   };
   return set;

@@ -105,4 +105,24 @@ int64_t indices_at_least(const float* x, int64_t n, float threshold, int32_t bas
   return count;
 }
 
+// silu(x) = x · sigmoid(x), sigmoid from e = exp(-|x|) as the AVX-512 set does.
+void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp_ps(_mm256_or_ps(x, sign));  // exp(-|x|)
+    const __m256 d = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    const __m256 sigmoid = _mm256_blendv_ps(d, _mm256_mul_ps(d, e), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+    __m256 y = _mm256_mul_ps(x, sigmoid);
+    if (up) y = _mm256_mul_ps(y, _mm256_loadu_ps(up + i));
+    _mm256_storeu_ps(out + i, y);
+  }
+  for (; i < n; ++i) {
+    const float x = gate[i], e = std::exp(-std::abs(x)), d = 1.0f / (1.0f + e);
+    const float y = x * (x < 0 ? d * e : d);
+    out[i] = up ? y * up[i] : y;
+  }
+}
+
 }  // namespace s1::avx2

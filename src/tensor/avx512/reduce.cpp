@@ -99,4 +99,20 @@ int64_t indices_at_least(const float* x, int64_t n, float threshold, int32_t bas
   return count;
 }
 
+// silu(x) = x · sigmoid(x), sigmoid from e = exp(-|x|) (never overflows):
+// 1 / (1 + e) for x >= 0, e / (1 + e) below.
+void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(i, n);
+    const __m512 x = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 e = exp_ps(_mm512_sub_ps(zero, _mm512_abs_ps(x)));
+    const __m512 d = _mm512_div_ps(one, _mm512_add_ps(one, e));
+    const __m512 sigmoid = _mm512_mask_mul_ps(d, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), d, e);
+    __m512 y = _mm512_mul_ps(x, sigmoid);
+    if (up) y = _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + i));
+    _mm512_mask_storeu_ps(out + i, m, y);
+  }
+}
+
 }  // namespace s1::avx512

@@ -24,6 +24,7 @@ const KernelSet& neon_kernels() {
         neon::dot_f16,
         neon::axpy_f32,
         neon::axpy_f16,
+        neon::swiglu_f32,
         nullptr,
     };
   }();

@@ -113,4 +113,24 @@ int64_t indices_at_least(const float* x, int64_t n, float threshold, int32_t bas
   return count;
 }
 
+// silu(x) = x · sigmoid(x), sigmoid from e = exp(-|x|) as the AVX-512 set does.
+void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
+  const float32x4_t one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t x = vld1q_f32(gate + i);
+    const float32x4_t e = exp_ps(vnegq_f32(vabsq_f32(x)));
+    const float32x4_t d = vdivq_f32(one, vaddq_f32(one, e));
+    const float32x4_t sigmoid = vbslq_f32(vcltq_f32(x, zero), vmulq_f32(d, e), d);
+    float32x4_t y = vmulq_f32(x, sigmoid);
+    if (up) y = vmulq_f32(y, vld1q_f32(up + i));
+    vst1q_f32(out + i, y);
+  }
+  for (; i < n; ++i) {
+    const float x = gate[i], e = std::exp(-std::abs(x)), d = 1.0f / (1.0f + e);
+    const float y = x * (x < 0 ? d * e : d);
+    out[i] = up ? y * up[i] : y;
+  }
+}
+
 }  // namespace s1::neon

@@ -18,6 +18,7 @@ const KernelSet& scalar_kernels() {
       scalar::dot_f16,
       scalar::axpy_f32,
       scalar::axpy_f16,
+      scalar::swiglu_f32,
       nullptr,
   };
   return set;

@@ -105,4 +105,13 @@ void axpy_f16(float w, const uint16_t* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += w * f16_to_f32(x[i]);
 }
 
+// silu(x) = x · sigmoid(x), sigmoid from e = exp(-|x|) (never overflows).
+void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i], e = std::exp(-std::abs(x)), d = 1.0f / (1.0f + e);
+    const float y = x * (x < 0 ? d * e : d);
+    out[i] = up ? y * up[i] : y;
+  }
+}
+
 }  // namespace s1::scalar
