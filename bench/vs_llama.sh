@@ -36,6 +36,7 @@
 #   batch8    8 sequences decoded together, 64 steps after a shared 128-token prompt,
 #             aggregate tok/s:              s1 bench --batch 8 --prompt 128 --gen 64
 #                                           | llama-batched-bench -npp 128 -ntg 64 -npl 8 -pps
+#                                           (without -pps on qwen3.5 shapes: llama.cpp refuses it there)
 # llama-bench warms up (one untimed run) before each test; s1 bench does not, so its prefill
 # includes first touching the memory-mapped weights.
 #
@@ -134,8 +135,11 @@ model_file() {  # SIZE-TYPE -> path, made on first use
 }
 
 IFS=, read -r -a model_list <<< "$models"
-declare -A file_of
-for m in "${model_list[@]}"; do file_of[$m]=$(model_file "$m"); done
+declare -A file_of mrope_model
+for m in "${model_list[@]}"; do
+  file_of[$m]=$(model_file "$m")
+  case $m in qwen3.5-*) mrope_model[$m]=1 ;; esac
+done
 if [ "$prepare" = 1 ]; then
   for m in "${model_list[@]}"; do ls -l "${file_of[$m]}"; done
   exit 0
@@ -200,8 +204,13 @@ peer_single() {
 peer_batch() {
   local ctx=$(( (batch_prompt + gen) * batch * 2 ))
   [ "$ctx" -ge 2048 ] || ctx=2048
+  # llama.cpp v0.5.0 refuses the shared prompt (-pps) on M-RoPE models such as qwen35 ("for
+  # M-RoPE, it is required that the position satisfies X < Y"); there each sequence prefills its
+  # own prompt, which leaves the decode figure (speed_tg) comparable.
+  local pps=(-pps)
+  [ "${mrope_model[$1]:-0}" = 1 ] && pps=()
   run "llama-batched-bench pl$batch" "${peer_env[@]}" "$peer/llama-batched-bench" -m "$2" -t "$threads" -c "$ctx" \
-    -npp "$batch_prompt" -ntg "$gen" -npl "$batch" -pps --output-format jsonl || return 0
+    -npp "$batch_prompt" -ntg "$gen" -npl "$batch" "${pps[@]}" --output-format jsonl || return 0
   record "$1" "batch$batch" llama "$3" "$(grep '^{"n_kv_max"' <<< "$out" | tail -n 1 | jq '.speed_tg')"
 }
 

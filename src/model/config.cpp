@@ -13,12 +13,14 @@ namespace s1 {
 namespace {
 
 // The architectures the engine runs. Defaults as llama.cpp assumes them.
-constexpr std::array<ArchInfo, 5> kArchs = {{
-    {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, false, true, "ggml-vocab-qwen2.gguf"},
-    {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, false, true, "ggml-vocab-qwen2.gguf"},
-    {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, false, true, "ggml-vocab-llama-bpe.gguf"},
-    {"qwen3moe", false, true, ops::RopeStyle::neox, 1e6, 1e-6, true, false, false, "ggml-vocab-qwen2.gguf"},
-    {"qwen35", false, true, ops::RopeStyle::neox, 1e7, 1e-6, false, true, false, "ggml-vocab-qwen35.gguf"},
+// name, qkv_bias, qk_norm, rope, rope_theta, rms_eps, moe, shared_expert, gated_delta_net, trainable, vocab
+constexpr std::array<ArchInfo, 6> kArchs = {{
+    {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
+    {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
+    {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, false, false, true, "ggml-vocab-llama-bpe.gguf"},
+    {"qwen3moe", false, true, ops::RopeStyle::neox, 1e6, 1e-6, true, false, false, false, "ggml-vocab-qwen2.gguf"},
+    {"qwen35", false, true, ops::RopeStyle::neox, 1e7, 1e-6, false, false, true, false, "ggml-vocab-qwen35.gguf"},
+    {"qwen35moe", false, true, ops::RopeStyle::neox, 1e7, 1e-6, true, true, true, false, "ggml-vocab-qwen35.gguf"},
 }};
 
 using Field = std::variant<int ModelConfig::*, float ModelConfig::*, double ModelConfig::*>;
@@ -30,6 +32,7 @@ enum class Need {
   moe,          // mixtures of experts only, required there
   delta_net,    // Gated DeltaNet architectures only, required there
   delta_net_optional,  // Gated DeltaNet architectures only, derived when absent
+  shared_expert,       // architectures with a shared expert only, derived when absent
 };
 
 // One metadata key: where it goes in ModelConfig, whether it must be present,
@@ -45,7 +48,7 @@ bool head_dim_derived(const ModelConfig& c) { return !c.qk_norm && c.head_dim * 
 bool rope_dims_derived(const ModelConfig& c) { return c.arch != "llama" && c.n_rot == c.head_dim; }
 
 // In the order written (the order llama.cpp's converter writes them).
-const std::array<ConfigKey, 20> kKeys = {{
+const std::array<ConfigKey, 21> kKeys = {{
     {"block_count", &ModelConfig::n_layer, Need::required},
     {"context_length", &ModelConfig::n_ctx_train, Need::optional},
     {"embedding_length", &ModelConfig::n_embd, Need::required},
@@ -60,6 +63,7 @@ const std::array<ConfigKey, 20> kKeys = {{
     {"expert_count", &ModelConfig::n_expert, Need::moe},
     {"expert_used_count", &ModelConfig::n_expert_used, Need::moe},
     {"expert_feed_forward_length", &ModelConfig::n_ff_exp, Need::moe},
+    {"expert_shared_feed_forward_length", &ModelConfig::n_ff_shexp, Need::shared_expert},
     {"ssm.conv_kernel", &ModelConfig::ssm_conv_kernel, Need::delta_net},
     {"ssm.state_size", &ModelConfig::ssm_state_size, Need::delta_net},
     {"ssm.group_count", &ModelConfig::ssm_group_count, Need::delta_net},
@@ -72,6 +76,7 @@ bool applies(const ConfigKey& k, const ModelConfig& c) {
   const ArchInfo& arch = *find_arch(c.arch);
   if (k.need == Need::moe) return arch.moe;
   if (k.need == Need::delta_net || k.need == Need::delta_net_optional) return arch.gated_delta_net;
+  if (k.need == Need::shared_expert) return arch.shared_expert;
   return true;
 }
 
@@ -136,6 +141,7 @@ ModelConfig arch_config(const ArchInfo& arch) {
   c.qk_norm = arch.qk_norm;
   c.rope_style = arch.rope;
   c.attn_output_gate = arch.gated_delta_net;
+  c.has_shared_expert = arch.shared_expert;
   return c;
 }
 
@@ -285,6 +291,10 @@ void complete_config(ModelConfig& c, std::string_view where) {
       fail("{}: {}.expert_used_count {} is more than expert_count {}", where, c.arch, c.n_expert_used, c.n_expert);
     if (c.n_ff_exp == 0 && c.n_ff > 0) c.n_ff_exp = c.n_ff / c.n_expert_used;  // as llama.cpp derives it
     need_size("expert_feed_forward_length", c.n_ff_exp);
+    if (arch->shared_expert) {
+      if (c.n_ff_shexp == 0) c.n_ff_shexp = c.n_ff;  // as llama.cpp falls back
+      need_size("expert_shared_feed_forward_length", c.n_ff_shexp);
+    }
   } else {
     need_size("feed_forward_length", c.n_ff);
   }

@@ -28,6 +28,7 @@ struct ArchInfo {
   double rope_theta;      // default rope.freq_base
   double rms_eps;         // default attention.layer_norm_rms_epsilon
   bool moe;               // feed-forward is a mixture of experts (router + 3-D expert tensors)
+  bool shared_expert;     // plus one expert every token takes, gated by sigmoid(w · x) (qwen35moe)
   // Qwen3.5's hybrid: Gated DeltaNet linear-attention layers (a fixed-size
   // recurrent state per sequence) between full-attention layers whose q
   // projection also yields a per-head output gate, and whose FFN norm is
@@ -66,6 +67,8 @@ struct ModelConfig {
   int n_expert = 0;
   int n_expert_used = 0;
   int n_ff_exp = 0;
+  int n_ff_shexp = 0;  // the shared expert's width (ArchInfo::shared_expert)
+  bool has_shared_expert = false;
 
   // Gated DeltaNet (ArchInfo::gated_delta_net). Layer i is linear attention
   // unless recurrent_layers says otherwise or, when the file has no list,

@@ -81,7 +81,7 @@ Context::Context(const Model& model, ContextParams params)
   att_.resize(t * size_t(c.q_dim()));
   k_.resize(t * size_t(c.kv_dim()));
   v_.resize(t * size_t(c.kv_dim()));
-  const size_t ff = size_t(std::max(c.n_ff, c.n_ff_exp));
+  const size_t ff = size_t(std::max({c.n_ff, c.n_ff_exp, c.n_ff_shexp}));
   gate_.resize(t * ff);
   up_.resize(t * ff);
   if (c.moe()) {
@@ -503,7 +503,8 @@ void Context::ffn_block(int layer, int n) {
 
 // x += Σ over the token's top-k experts e of p_e · W_down,e · (silu(W_gate,e · h) * (W_up,e · h)),
 // h = rmsnorm(x), p = the router's softmax probabilities of the chosen
-// experts, renormalized to sum to 1 (qwen3moe's norm_topk_prob).
+// experts, renormalized to sum to 1 (qwen3moe's norm_topk_prob); plus the
+// shared expert where the architecture has one.
 //
 // The chunk's tokens are grouped by expert, so each chosen expert's matrices
 // are read once for all the tokens routed to it, and experts no token chose
@@ -534,7 +535,26 @@ void Context::moe_block(int layer, int n) {
       kernels().axpy_f32(r.weight, &expert_out_[size_t(j) * d], &proj_[size_t(r.token) * d], d);
     }
   }
+  if (c.has_shared_expert) add_shared_expert(w.shared_expert, n);
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
+}
+
+// proj += sigmoid(gate_inp · h) · W_down · (silu(W_gate · h) * (W_up · h)) for
+// every token, h = xn (qwen35moe's shared expert).
+void Context::add_shared_expert(const SharedExpertWeights& w, int n) {
+  const ModelConfig& c = config();
+  const int d = c.n_embd, ff = c.n_ff_shexp;
+  multiply(w.gate, xn_.data(), n, gate_.data());
+  multiply(w.up, xn_.data(), n, up_.data());
+  for_each_token(n, [&](int i) {
+    const size_t at = size_t(i) * ff;
+    ops::swiglu(&gate_[at], &up_[at], &gate_[at], ff);
+  });
+  multiply(w.down, gate_.data(), n, expert_out_.data());
+  for (int i = 0; i < n; ++i) {
+    const float weight = sigmoid(kernels().dot_f32(w.gate_inp.data(), &xn_[size_t(i) * d], d));
+    kernels().axpy_f32(weight, &expert_out_[size_t(i) * d], &proj_[size_t(i) * d], d);
+  }
 }
 
 // Fills routes_: for every token of the chunk (normalized input in xn_), its

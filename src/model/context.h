@@ -127,6 +127,7 @@ class Context {
   void delta_rule(int slot);
   void ffn_block(int layer, int n);
   void moe_block(int layer, int n);
+  void add_shared_expert(const SharedExpertWeights& w, int n);
   void route_tokens(const LayerWeights& w, int n);
   void attend(int layer, const Batch::Token* tokens, int n);
   int output_logits(const Batch::Token* tokens, int n, float* logits_out);

@@ -113,7 +113,8 @@ uint64_t Model::weight_bytes_per_step() const {
              bytes(l.w_down) + bytes(l.router) +
              used * (l.gate_exps.expert_bytes + l.up_exps.expert_bytes + l.down_exps.expert_bytes) +
              bytes(l.delta.qkv) + bytes(l.delta.gate) + bytes(l.delta.beta) + bytes(l.delta.alpha) +
-             bytes(l.delta.out);
+             bytes(l.delta.out) + bytes(l.shared_expert.gate) + bytes(l.shared_expert.up) +
+             bytes(l.shared_expert.down);
   return total;
 }
 

@@ -48,6 +48,12 @@ struct DeltaNetWeights {
   std::vector<float> norm;     // per dimension of a value head
 };
 
+// The expert every token of a qwen35moe layer takes beside its routed ones.
+struct SharedExpertWeights {
+  std::vector<float> gate_inp;  // n_embd: the token's weight is sigmoid(gate_inp · x)
+  WeightMatrix gate, up, down;
+};
+
 // One transformer block's weights. Matrices point into the mapped file; the
 // small vectors (norm weights, biases) are converted to f32 copies.
 struct LayerWeights {
@@ -61,6 +67,7 @@ struct LayerWeights {
   // gate, up and down matrices, each expert's in the file's type.
   WeightMatrix router;
   ExpertMatrices gate_exps, up_exps, down_exps;
+  SharedExpertWeights shared_expert;  // set when config.has_shared_expert
   DeltaNetWeights delta;  // set on recurrent layers instead of wq..wo
 };
 

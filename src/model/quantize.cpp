@@ -137,6 +137,9 @@ struct Chooser {
   bool has_output = false;
   int n_attn_v = 0, i_attn_v = 0;
   int n_ffn_down = 0, i_ffn_down = 0;
+  // With experts llama.cpp takes an ffn_down's layer from its name (a layer
+  // may hold several: ffn_down_exps and ffn_down_shexp), else it counts them.
+  bool ffn_down_layer_from_name = false;
 
   DType operator()(const gguf::TensorInfo& t) {
     if (!is_quantizable(t)) return t.type;
@@ -152,7 +155,8 @@ struct Chooser {
       if (recipe.k_mixture && more_bits_layer(i_attn_v, n_attn_v)) type = DType::Q6_K;
       ++i_attn_v;
     } else if (contains(name, "ffn_down")) {
-      if (recipe.k_mixture && more_bits_layer(i_ffn_down, n_ffn_down)) type = DType::Q6_K;
+      const int layer = ffn_down_layer_from_name ? layer_of(name) : i_ffn_down;
+      if (recipe.k_mixture && more_bits_layer(layer, n_ffn_down)) type = DType::Q6_K;
       ++i_ffn_down;
     }
     return fit_row(type, t);
@@ -178,8 +182,10 @@ Plan make_plan(const gguf::File& file, const Recipe& recipe) {
     if (t->name == "output.weight") choose.has_output = true;
   }
   // llama.cpp counts ffn_down positions in layers (hparams.n_layer).
-  if (auto arch = file.get_string("general.architecture"))
+  if (auto arch = file.get_string("general.architecture")) {
     if (auto n_layer = file.get_int(*arch + ".block_count")) choose.n_ffn_down = int(*n_layer);
+    choose.ffn_down_layer_from_name = file.get_int(*arch + ".expert_count").value_or(0) > 1;
+  }
 
   Plan plan;
   for (const auto* t : order) plan.emplace_back(t, choose(*t));

@@ -8,7 +8,7 @@ namespace s1 {
 namespace {
 
 // From the models' config.json files on Hugging Face.
-constexpr std::array<ModelShape, 7> kShapes = {{
+constexpr std::array<ModelShape, 8> kShapes = {{
     {"qwen2.5-0.5b", "qwen2",
      "block_count=24 embedding_length=896 attention.head_count=14 attention.head_count_kv=2 "
      "feed_forward_length=4864 context_length=32768 rope.freq_base=1000000",
@@ -45,11 +45,19 @@ constexpr std::array<ModelShape, 7> kShapes = {{
      "ssm.conv_kernel=4 ssm.state_size=128 ssm.group_count=16 ssm.time_step_rank=32 full_attention_interval=4 "
      "context_length=262144 rope.freq_base=10000000",
      true},
+    // Qwen3.5-35B-A3B: the hybrid layers with 256 experts of width 512, 8 used, and a shared one.
+    {"qwen3.5-35b-a3b", "qwen35moe",
+     "block_count=40 embedding_length=2048 attention.head_count=16 attention.head_count_kv=2 "
+     "attention.key_length=256 attention.value_length=256 rope.dimension_count=64 expert_count=256 "
+     "expert_used_count=8 expert_feed_forward_length=512 expert_shared_feed_forward_length=512 "
+     "ssm.conv_kernel=4 ssm.state_size=128 ssm.group_count=16 ssm.time_step_rank=32 full_attention_interval=4 "
+     "context_length=262144 rope.freq_base=10000000",
+     false},
 }};
 
 // Small enough for a test to make in milliseconds, large enough that every
 // kernel path (several blocks per row, grouped heads) is taken.
-constexpr std::array<ModelShape, 5> kDefaults = {{
+constexpr std::array<ModelShape, 6> kDefaults = {{
     {"qwen2-small", "qwen2",
      "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
      false},
@@ -68,6 +76,12 @@ constexpr std::array<ModelShape, 5> kDefaults = {{
     {"qwen35-small", "qwen35",
      "block_count=4 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
      "attention.key_length=32 attention.value_length=32 rope.dimension_count=16 feed_forward_length=128 "
+     "ssm.conv_kernel=4 ssm.state_size=16 ssm.group_count=2 ssm.time_step_rank=4",
+     false},
+    {"qwen35moe-small", "qwen35moe",
+     "block_count=4 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
+     "attention.key_length=32 attention.value_length=32 rope.dimension_count=16 feed_forward_length=64 "
+     "expert_count=8 expert_used_count=2 expert_feed_forward_length=32 expert_shared_feed_forward_length=32 "
      "ssm.conv_kernel=4 ssm.state_size=16 ssm.group_count=2 ssm.time_step_rank=4",
      false},
 }};

@@ -66,6 +66,13 @@ void ffn_tensors(const ModelConfig& c, const BlockTensors& t) {
     t("ffn_gate_exps.weight", {d, ff, e}, R::ffn_gate_exps, K::experts);
     t("ffn_up_exps.weight", {d, ff, e}, R::ffn_up_exps, K::experts);
     t("ffn_down_exps.weight", {ff, d, e}, R::ffn_down_exps, K::experts);
+    if (c.has_shared_expert) {
+      const uint64_t shared = uint64_t(c.n_ff_shexp);
+      t("ffn_gate_inp_shexp.weight", {d}, R::ffn_gate_inp_shexp, K::vector);
+      t("ffn_gate_shexp.weight", {d, shared}, R::ffn_gate_shexp, K::matrix);
+      t("ffn_up_shexp.weight", {d, shared}, R::ffn_up_shexp, K::matrix);
+      t("ffn_down_shexp.weight", {shared, d}, R::ffn_down_shexp, K::matrix);
+    }
   } else {
     const uint64_t ff = uint64_t(c.n_ff);
     t("ffn_gate.weight", {d, ff}, R::ffn_gate, K::matrix);

@@ -36,6 +36,10 @@ enum class TensorRole {
   ffn_gate_exps,  // [n_expert][n_ff_exp × n_embd]
   ffn_up_exps,
   ffn_down_exps,  // [n_expert][n_embd × n_ff_exp]
+  ffn_gate_inp_shexp,  // the shared expert's gate: [n_embd] -> one logit per token
+  ffn_gate_shexp,      // the shared expert's FFN
+  ffn_up_shexp,
+  ffn_down_shexp,
   // Gated DeltaNet layers (qwen35)
   delta_qkv,      // attn_qkv: [n_embd -> q | k | v], the convolution's input
   delta_gate,     // attn_gate: [n_embd -> value dims], the output norm's gate z
@@ -74,7 +78,8 @@ struct TensorSpec {
 // (a block role: not token_embd, output_norm, output or rope_freqs, for which
 // f is not called). The engine's LayerWeights and the trainer's LayerTensors
 // name their members alike, so this one mapping serves both; a layer type
-// without Gated DeltaNet weights (`delta`, the trainer's) skips those roles.
+// without Gated DeltaNet or shared-expert weights (`delta`, `shared_expert`:
+// the trainer's) skips those roles.
 template <typename Layer, typename F>
 void with_layer_slot(Layer& l, TensorRole role, F&& f) {
   using R = TensorRole;
@@ -97,6 +102,20 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
     case R::ffn_gate_exps: return f(l.gate_exps);
     case R::ffn_up_exps: return f(l.up_exps);
     case R::ffn_down_exps: return f(l.down_exps);
+    case R::ffn_gate_inp_shexp:
+    case R::ffn_gate_shexp:
+    case R::ffn_up_shexp:
+    case R::ffn_down_shexp:
+      if constexpr (requires { l.shared_expert; }) {
+        auto& s = l.shared_expert;
+        switch (role) {
+          case R::ffn_gate_inp_shexp: return f(s.gate_inp);
+          case R::ffn_gate_shexp: return f(s.gate);
+          case R::ffn_up_shexp: return f(s.up);
+          default: return f(s.down);
+        }
+      }
+      return;
     case R::delta_qkv:
     case R::delta_gate:
     case R::delta_conv:

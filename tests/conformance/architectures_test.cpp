@@ -14,6 +14,7 @@
 // ref/ARCH-quantized.txt).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -89,6 +90,25 @@ PeerFigures peer_figures(const std::string& arch, const std::string& file) {
   return {};
 }
 
+// Replaces the rows of `f16` that are more than `limit` × max |f32| away
+// from the same rows of `f32` by those rows; returns how many.
+int take_f32_rows_where_routing_flipped(std::vector<float>& f16, const std::vector<float>& f32, int rows,
+                                        int n_vocab, double limit) {
+  double max_ref = 0;
+  for (float v : f32) max_ref = std::max(max_ref, double(std::fabs(v)));
+  int taken = 0;
+  for (int r = 0; r < rows; ++r) {
+    float* row = f16.data() + size_t(r) * n_vocab;
+    const float* truth = f32.data() + size_t(r) * n_vocab;
+    double err = 0;
+    for (int j = 0; j < n_vocab; ++j) err = std::max(err, double(std::fabs(row[j] - truth[j])));
+    if (err <= limit * max_ref) continue;
+    std::copy_n(truth, n_vocab, row);
+    ++taken;
+  }
+  return taken;
+}
+
 struct Case {
   const char* arch;
   const char* file;  // f32, f16, q8_0, q4_k_m (made by s1 mkmodel) or llama-q4_k_m (committed)
@@ -117,20 +137,36 @@ TEST_P(Architectures, MatchLlamaCpp) {
     // 1.3e-3 of the largest (rounding ours the same way brings it to 7.9e-4),
     // while ours stay closer to the F32 model's than llama.cpp's F16 run is
     // (1.6e-3 against 2.4e-3) - checked below for every architecture.
-    const double bound = file == "f16" && arch == "qwen35" ? 1.5e-3 : 1e-3;
-    EXPECT_LE(d.rel_max, bound);
+    const double bound = file == "f16" && arch.starts_with("qwen35") ? 1.5e-3 : 1e-3;
+    std::vector<float> want = ref;
+    auto greedy600 = read_ids(ref_dir() / (arch + "-" + file + ".greedy600.txt"));
+    auto greedy64 = read_ids(ref_dir() / (arch + "-" + file + ".greedy64.txt"));
     if (file == "f16") {
       const auto f32_ref = read_f32(ref_dir() / (arch + "-f32.logits.f32"));
       const int rows = int(prompt.size());
       EXPECT_LE(s1test::logit_distance(long_run.rows.data(), f32_ref.data(), rows, n_vocab).rel_max,
                 s1test::logit_distance(ref.data(), f32_ref.data(), rows, n_vocab).rel_max)
           << "farther from the F32 model's logits than llama.cpp's F16 run";
+      // Where llama.cpp's f16 rounding flipped an expert choice near a tie,
+      // its F16 run leaves its own F32 run (qwen35moe: by more than 1.5e-3 of
+      // the largest logit at 10 of 600 positions, by 0.22 at one, and its
+      // greedy tokens part after 29); ours does not (within 1.4e-3 of the F32
+      // run everywhere). Where it left by over 10x the bound, the F32 run is
+      // the reference, and so are its greedy tokens.
+      const int flipped = take_f32_rows_where_routing_flipped(want, f32_ref, rows, n_vocab, 10 * bound);
+      std::printf("[ figures  ] %s-f16: llama.cpp's F16 run leaves its F32 run at %d positions\n", arch.c_str(),
+                  flipped);
+      if (flipped > 0) {
+        greedy600 = read_ids(ref_dir() / (arch + "-f32.greedy600.txt"));
+        greedy64 = read_ids(ref_dir() / (arch + "-f32.greedy64.txt"));
+      }
     }
-    EXPECT_EQ(long_run.greedy, read_ids(ref_dir() / (arch + "-" + file + ".greedy600.txt")));
+    EXPECT_LE(s1test::logit_distance(long_run.rows.data(), want.data(), int(prompt.size()), n_vocab).rel_max, bound);
+    EXPECT_EQ(long_run.greedy, greedy600);
     const std::vector<int32_t> short_prompt(prompt.begin(), prompt.begin() + 64);
     const Logits short_run = run(*model, short_prompt);
-    EXPECT_LE(s1test::logit_distance(short_run.rows.data(), ref.data(), 64, n_vocab).rel_max, bound);
-    EXPECT_EQ(short_run.greedy, read_ids(ref_dir() / (arch + "-" + file + ".greedy64.txt")));
+    EXPECT_LE(s1test::logit_distance(short_run.rows.data(), want.data(), 64, n_vocab).rel_max, bound);
+    EXPECT_EQ(short_run.greedy, greedy64);
   } else {
     const PeerFigures peer = peer_figures(arch, file);
     // Known gap: our int8 activations have one scale per 256 values for every
@@ -150,7 +186,10 @@ INSTANTIATE_TEST_SUITE_P(Models, Architectures,
                          testing::Values(Case{"qwen3moe", "f32"}, Case{"qwen3moe", "f16"}, Case{"qwen3moe", "q8_0"},
                                          Case{"qwen3moe", "q4_k_m"}, Case{"qwen3moe", "llama-q4_k_m"},
                                          Case{"qwen35", "f32"}, Case{"qwen35", "f16"}, Case{"qwen35", "q8_0"},
-                                         Case{"qwen35", "q4_k_m"}, Case{"qwen35", "llama-q4_k_m"}),
+                                         Case{"qwen35", "q4_k_m"}, Case{"qwen35", "llama-q4_k_m"},
+                                         Case{"qwen35moe", "f32"}, Case{"qwen35moe", "f16"},
+                                         Case{"qwen35moe", "q8_0"}, Case{"qwen35moe", "q4_k_m"},
+                                         Case{"qwen35moe", "llama-q4_k_m"}),
                          [](const testing::TestParamInfo<Case>& info) {
                            std::string name = std::string(info.param.arch) + "_" + info.param.file;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -1,5 +1,5 @@
-// Qwen3.5's hybrid (qwen35): Gated DeltaNet layers keep a fixed recurrent
-// state per sequence. A prompt run in chunks equals the same tokens one at a
+// Qwen3.5's hybrids (qwen35, and qwen35moe with experts and a shared one):
+// Gated DeltaNet layers keep a fixed recurrent state per sequence. A prompt run in chunks equals the same tokens one at a
 // time; two sequences in one batch equal each run alone; a fork continued
 // greedily equals an unforked run token for token; the state cannot be rolled
 // back, and says so; inconsistent metadata is a one-line error naming the key.
@@ -19,13 +19,17 @@ namespace {
 
 using s1::Model;
 
-std::string make_qwen35(const std::string& tag, const std::vector<std::string>& extra = {}) {
-  const auto path = (s1test::temp_dir(tag) / "qwen35.gguf").string();
-  std::vector<std::string> args = {"mkmodel", "--arch", "qwen35", "--seed", "5", "-o", path};
+std::string make_model(const std::string& arch, const std::string& tag, const std::vector<std::string>& extra = {}) {
+  const auto path = (s1test::temp_dir(tag) / (arch + ".gguf")).string();
+  std::vector<std::string> args = {"mkmodel", "--arch", arch, "--seed", "5", "-o", path};
   args.insert(args.end(), extra.begin(), extra.end());
   const auto r = s1test::run_s1(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return path;
+}
+
+std::string make_qwen35(const std::string& tag, const std::vector<std::string>& extra = {}) {
+  return make_model("qwen35", tag, extra);
 }
 
 std::string with_key(const std::string& src_path, const std::string& key, s1::gguf::Value value) {
@@ -109,8 +113,11 @@ TEST(DeltaNet, RecurrentLayerListIsFollowed) {
   EXPECT_NE(error.find("tensor 'blk.0.attn_q.weight' is missing"), std::string::npos) << error;
 }
 
-TEST(DeltaNet, ChunkedPrefillEqualsTokenByToken) {
-  auto model = Model::load(make_qwen35("q35-chunks", {"--type", "q8_0"}));
+// The same behaviour for the dense and the mixture-of-experts hybrid.
+class DeltaNetModels : public testing::TestWithParam<const char*> {};
+
+TEST_P(DeltaNetModels, ChunkedPrefillEqualsTokenByToken) {
+  auto model = Model::load(make_model(GetParam(), "q35-chunks", {"--type", "q8_0"}));
   const auto want = one_at_a_time(*model);
   for (int chunk : {1, 7, 256}) {
     s1::Context ctx(*model, {.n_ctx = 64, .n_threads = 2, .max_chunk = chunk});
@@ -123,8 +130,8 @@ TEST(DeltaNet, ChunkedPrefillEqualsTokenByToken) {
   }
 }
 
-TEST(DeltaNet, TwoSequencesInOneBatchEqualEachAlone) {
-  auto model = Model::load(make_qwen35("q35-two"));
+TEST_P(DeltaNetModels, TwoSequencesInOneBatchEqualEachAlone) {
+  auto model = Model::load(make_model(GetParam(), "q35-two"));
   const int n_vocab = model->config().n_vocab;
   const auto want = one_at_a_time(*model);
   s1::Context ctx(*model, {.n_ctx = 128, .n_threads = 2});
@@ -157,8 +164,8 @@ std::vector<int32_t> greedy(s1::Context& ctx, int seq, std::span<const float> lo
   return out;
 }
 
-TEST(DeltaNet, ForkContinuedGreedilyEqualsAnUnforkedRun) {
-  auto model = Model::load(make_qwen35("q35-fork"));
+TEST_P(DeltaNetModels, ForkContinuedGreedilyEqualsAnUnforkedRun) {
+  auto model = Model::load(make_model(GetParam(), "q35-fork"));
   s1::Context plain(*model, {.n_ctx = 128, .n_threads = 2});
   const int p = plain.new_sequence();
   const auto want = greedy(plain, p, plain.append(p, kPrompt), 24);
@@ -176,8 +183,8 @@ TEST(DeltaNet, ForkContinuedGreedilyEqualsAnUnforkedRun) {
   EXPECT_EQ(child_tokens, want);
 }
 
-TEST(DeltaNet, StateCannotBeRolledBack) {
-  auto model = Model::load(make_qwen35("q35-truncate"));
+TEST_P(DeltaNetModels, StateCannotBeRolledBack) {
+  auto model = Model::load(make_model(GetParam(), "q35-truncate"));
   s1::Context ctx(*model, {.n_ctx = 64, .n_threads = 2});
   const int seq = ctx.new_sequence();
   ctx.append(seq, kPrompt);
@@ -200,6 +207,27 @@ TEST(DeltaNet, StateCannotBeRolledBack) {
     rows.insert(rows.end(), row.begin(), row.end());
   }
   expect_rows_near(rows, one_at_a_time(*model), model->config().n_vocab);
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, DeltaNetModels, testing::Values("qwen35", "qwen35moe"),
+                         [](const auto& info) { return std::string(info.param); });
+
+// The shared expert runs for every token and counts in the bytes a step reads.
+TEST(DeltaNet, SharedExpertIsReadEveryStep) {
+  auto model = Model::load(make_model("qwen35moe", "q35moe-bytes"));
+  const auto& c = model->config();
+  ASSERT_TRUE(c.has_shared_expert);
+  EXPECT_EQ(c.n_ff_shexp, 32);
+  const uint64_t shared = 4ull * 3 * c.n_embd * c.n_ff_shexp;
+  const uint64_t routed = 4ull * c.n_expert_used * 3 * c.n_embd * c.n_ff_exp;
+  s1::Context ctx(*model, {.n_ctx = 64, .n_threads = 2});
+  const int seq = ctx.new_sequence();
+  ctx.append(seq, std::vector<int32_t>{1, 2, 3});
+  const uint64_t before = ctx.weight_bytes_read();
+  const int32_t next = 4;
+  ctx.append(seq, std::span<const int32_t>(&next, 1));
+  EXPECT_EQ(ctx.weight_bytes_read() - before, model->weight_bytes_per_step());
+  EXPECT_GE(model->weight_bytes_per_step(), c.n_layer * (shared + routed));
 }
 
 // Qwen3.5's own template and vocabulary: thinking is detected, budget forcing
