@@ -219,6 +219,8 @@ void complete_delta_net(ModelConfig& c, std::string_view where) {
     if (v <= 0) fail("{}: {}.{} is {}, which is not a usable size", where, c.arch, key, v);
   };
   need_size("ssm.conv_kernel", c.ssm_conv_kernel);
+  if (c.ssm_conv_kernel > 17)
+    fail("{}: {}.ssm.conv_kernel {} is longer than the 17 taps the engine supports", where, c.arch, c.ssm_conv_kernel);
   need_size("ssm.state_size", c.ssm_state_size);
   need_size("ssm.group_count", c.ssm_group_count);
   need_size("ssm.time_step_rank", c.ssm_time_step_rank);

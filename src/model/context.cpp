@@ -409,78 +409,88 @@ void Context::delta_net_block(int layer, int n) {
   ops::add(x_.data(), proj_.data(), int64_t(n) * c.n_embd);
 }
 
-// The causal convolution, in place on delta_qkv_ (before the SiLU): channel ch of
-// token t becomes Σ_k kernel[k] · input[t − taps + 1 + k], the inputs before
-// the chunk coming from the sequence's state (its last taps − 1 inputs per
-// channel, oldest first), which is then moved on.
+// The causal convolution, in place on delta_qkv_ (before the SiLU): channel
+// ch of token t becomes Σ_k tap_k[ch] · input[t − taps + 1 + k], the inputs
+// before the chunk coming from the sequence's state (its last taps − 1 raw
+// inputs, oldest first, a row of channels each). Tokens go last to first, so
+// every input a token needs is still raw when it is read, and each step is a
+// loop over contiguous channels; threads take ranges of channels.
 void Context::delta_conv(const DeltaNetWeights& w, int slot) {
+  constexpr int64_t kRange = 256;  // channels per work item
   const ModelConfig& c = config();
   const int taps = c.ssm_conv_kernel, conv_dim = c.delta_conv_dim();
-  const int64_t items = int64_t(seq_tokens_.size()) * conv_dim;
-  const int64_t grain = std::max<int64_t>(64, items / (4 * pool_->size()));
-  pool_->for_chunks(items, grain, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> window(static_cast<size_t>(taps));
+  const int64_t ranges = (conv_dim + kRange - 1) / kRange;
+  pool_->for_chunks(int64_t(seq_tokens_.size()) * ranges, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
-      const auto& [seq, token_indices] = seq_tokens_[size_t(item / conv_dim)];
-      const int ch = int(item % conv_dim);
-      float* state = recurrent_.layer(seq, slot) + size_t(ch) * size_t(taps - 1);
-      const float* kernel = &w.conv[size_t(ch) * size_t(taps)];
-      std::copy_n(state, taps - 1, window.begin());
-      for (int i : token_indices) {
-        float& x = delta_qkv_[size_t(i) * conv_dim + size_t(ch)];
-        window[size_t(taps - 1)] = x;
-        float sum = 0;
-        for (int k = 0; k < taps; ++k) sum += window[size_t(k)] * kernel[k];
-        x = sum;
-        std::copy(window.begin() + 1, window.end(), window.begin());
+      const auto& [seq, token_indices] = seq_tokens_[size_t(item / ranges)];
+      const int64_t c0 = item % ranges * kRange, width = std::min<int64_t>(kRange, conv_dim - c0);
+      const int n = int(token_indices.size());
+      float* history = recurrent_.layer(seq, slot) + c0;  // row r: input n_before - (taps - 1) + r
+      // The input at position u of this chunk (u < 0: from the state), raw while unwritten.
+      auto input = [&](int u) -> float* {
+        return u >= 0 ? &delta_qkv_[size_t(token_indices[size_t(u)]) * conv_dim + size_t(c0)]
+                      : history + size_t(taps - 1 + u) * conv_dim;
+      };
+      // The state after the chunk: its last taps - 1 inputs, saved before they are overwritten.
+      float kept[16][kRange];
+      for (int r = 0; r < taps - 1; ++r) std::copy_n(input(n - (taps - 1) + r), width, kept[r]);
+      for (int t = n - 1; t >= 0; --t) {
+        float sum[kRange] = {};
+        for (int k = 0; k < taps; ++k) {
+          const float* x = input(t - (taps - 1) + k);
+          const float* tap = &w.conv[size_t(k) * conv_dim + size_t(c0)];
+          for (int64_t j = 0; j < width; ++j) sum[j] += tap[j] * x[j];
+        }
+        std::copy_n(sum, width, input(t));
       }
-      std::copy_n(window.begin(), taps - 1, state);
+      for (int r = 0; r < taps - 1; ++r) std::copy_n(kept[r], width, history + size_t(r) * conv_dim);
     }
   });
 }
 
 // The delta rule, per sequence and value head, over the sequence's tokens in
-// order. A state row j (value dimension j) changes with v[j] alone. The decay
-// is kept as one factor m per head (state = m · rows) rather than applied to
-// every row at every token: rows are scaled back once at the end of the chunk
-// (or when m gets small), so a prompt's tokens cost two dot products and one
-// axpy per row.
+// order. A state row j (value dimension j) changes with v[j] alone, so rows
+// are independent: a block of rows small enough for L1 goes through all the
+// chunk's tokens before the next block, instead of every row being fetched
+// again for every token. The decay is kept as one factor m per token (state
+// = m · rows), applied to the rows at the end of the chunk or when m gets
+// small; a token then costs two passes over each row (delta_rule_rows).
 void Context::delta_rule(int slot) {
+  constexpr int kBlockRows = 16;  // 16 rows of 128: 8 KB, beside the tokens' k and q in L1
   const ModelConfig& c = config();
   const int heads = c.ssm_time_step_rank, key_heads = c.ssm_group_count, dim = c.ssm_state_size;
   const int conv_dim = c.delta_conv_dim(), value_dim = c.delta_value_dim(), key_dim = c.delta_key_dim();
   const size_t conv_floats = size_t(c.ssm_conv_kernel - 1) * size_t(conv_dim);
-  const size_t state_floats = size_t(dim) * size_t(dim);
+  const int blocks = (dim + kBlockRows - 1) / kBlockRows;
   const KernelSet& kern = kernels();
-  const int64_t items = int64_t(seq_tokens_.size()) * heads;
+  const int64_t items = int64_t(seq_tokens_.size()) * heads * blocks;
   pool_->for_chunks(items, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
-      const auto& [seq, token_indices] = seq_tokens_[size_t(item / heads)];
-      const int h = int(item % heads), kh = h % key_heads;
-      float* state = recurrent_.layer(seq, slot) + conv_floats + size_t(h) * state_floats;
-      float m = 1.0f;  // the decay not yet applied to the rows
-      auto apply_decay = [&] {
-        for (size_t a = 0; a < state_floats; ++a) state[a] *= m;
-        m = 1.0f;
+      const auto& [seq, token_indices] = seq_tokens_[size_t(item / (int64_t(heads) * blocks))];
+      const int h = int(item / blocks % heads), kh = h % key_heads;
+      const int row_begin = int(item % blocks) * kBlockRows, row_end = std::min(dim, row_begin + kBlockRows);
+      float* state = recurrent_.layer(seq, slot) + conv_floats + (size_t(h) * dim + size_t(row_begin)) * dim;
+      const size_t block_floats = size_t(row_end - row_begin) * dim;
+      auto scale_rows = [&](float m) {
+        for (size_t a = 0; a < block_floats; ++a) state[a] *= m;
       };
+      float m = 1.0f;
       for (int i : token_indices) {
+        const float step = std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
+        if (m * step < 1e-20f) {  // before 1/m could overflow: fold m into the rows
+          scale_rows(m);
+          m = 1.0f;
+        }
+        m *= step;
         const float* qkv = &delta_qkv_[size_t(i) * conv_dim];
         const float* q = qkv + size_t(kh) * dim;
         const float* k = qkv + size_t(key_dim) + size_t(kh) * dim;
         const float* v = qkv + size_t(2 * key_dim) + size_t(h) * dim;
         const float beta = delta_beta_[size_t(i) * heads + size_t(h)];
         float* o = &delta_out_[size_t(i) * value_dim + size_t(h) * dim];
-        m *= std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
-        if (m < 1e-20f) apply_decay();  // before 1/m could overflow
-        const float inv_m = 1.0f / m;
-        for (int j = 0; j < dim; ++j) {
-          float* row = state + size_t(j) * dim;
-          const float delta = (v[j] - m * kern.dot_f32(row, k, dim)) * beta;
-          kern.axpy_f32(delta * inv_m, k, row, dim);
-          o[j] = m * kern.dot_f32(row, q, dim);
-        }
+        kern.delta_rule_rows(state, row_end - row_begin, dim, k, q, v + row_begin, m, beta, o + row_begin);
       }
-      if (m != 1.0f) apply_decay();
+      if (m != 1.0f) scale_rows(m);
     }
   });
 }

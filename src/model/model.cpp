@@ -41,6 +41,16 @@ Model::Model(gguf::File file) : file_(std::move(file)), config_(read_model_confi
     fail("{}: token_embd.weight has type {} (supported: {})", file_.path(), dtype_name(token_embd_.type),
          kWeightTypes);
   if (c.tied_output) output_ = token_embd_;
+  // The convolution runs over contiguous channels one tap at a time.
+  for (int i = 0; i < c.n_layer; ++i) {
+    if (!c.is_recurrent(i)) continue;
+    std::vector<float>& conv = layers_[size_t(i)].delta.conv;
+    const size_t taps = size_t(c.ssm_conv_kernel), channels = size_t(c.delta_conv_dim());
+    std::vector<float> by_tap(conv.size());
+    for (size_t ch = 0; ch < channels; ++ch)
+      for (size_t k = 0; k < taps; ++k) by_tap[k * channels + ch] = conv[ch * taps + k];
+    conv = std::move(by_tap);
+  }
   log_debug("{}: {} with {} layers, embd {}, {} heads ({} kv, dim {}), ff {}, {} experts ({} used), vocab {}",
             file_.path(), c.arch, c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim,
             c.moe() ? c.n_ff_exp : c.n_ff, c.n_expert, c.n_expert_used, c.n_vocab);

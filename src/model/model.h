@@ -42,7 +42,7 @@ struct DeltaNetWeights {
   WeightMatrix gate;         // n_embd -> value dims: z of the gated output norm
   WeightMatrix beta, alpha;  // n_embd -> value heads
   WeightMatrix out;          // value dims -> n_embd
-  std::vector<float> conv;     // [conv dims][kernel taps]
+  std::vector<float> conv;     // [kernel taps][conv dims] (the file's [conv dims][taps], turned at load)
   std::vector<float> dt_bias;  // per value head
   std::vector<float> decay;    // per value head, negative
   std::vector<float> norm;     // per dimension of a value head

@@ -43,6 +43,13 @@ struct KernelSet {
   // out[i] = silu(gate[i]) · up[i], or silu(gate[i]) when up is null; out may
   // be gate or up. The FFNs' activation and Gated DeltaNet's.
   void (*swiglu_f32)(const float* gate, const float* up, float* out, int64_t n);
+  // Gated DeltaNet's delta rule for one token on n_rows rows of a head's state
+  // (row j: value dimension j, dim floats), the state being m · rows:
+  //   a = rows[j] · k;  δ = (v[j] − m·a)·β;  rows[j] += (δ / m)·k;  o[j] = m · (rows[j] · q)
+  // Rows are independent; a set interleaves several to hide the reductions'
+  // latency and fuses the update with the second product (two passes a row).
+  void (*delta_rule_rows)(float* rows, int64_t n_rows, int64_t dim, const float* k, const float* q, const float* v,
+                          float m, float beta, float* o);
 
   // The trainer's BF16 product over rows padded to 32 elements (train/matmul_bf16.h):
   // out[t * out_stride + r] = w[r] . x[t] for r < n_rows, t < n_tokens. Null

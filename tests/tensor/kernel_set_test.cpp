@@ -142,6 +142,38 @@ TEST_P(VectorOps, SwigluMatchesDoubleArithmeticAtEveryTail) {
   }
 }
 
+// Against the rule computed in double, on row counts and sizes that take the
+// sets' several-row and tail paths.
+TEST_P(VectorOps, DeltaRuleRowsMatchDoubleArithmetic) {
+  const s1::KernelSet& k = *GetParam();
+  for (int n_rows : {1, 3, 4, 9}) {
+    for (int dim : {5, 16, 37, 128}) {
+      auto rows = s1test::gaussian_values(n_rows * dim, 0.5f, 31u + uint32_t(dim));
+      const auto key = s1test::gaussian_values(dim, 0.2f, 41u + uint32_t(dim));
+      const auto query = s1test::gaussian_values(dim, 0.2f, 51u + uint32_t(dim));
+      const auto v = s1test::gaussian_values(n_rows, 1.0f, 61u + uint32_t(n_rows));
+      const float m = 0.37f, beta = 0.6f;
+      std::vector<double> want_rows(rows.begin(), rows.end());
+      std::vector<double> want_o(static_cast<size_t>(n_rows));
+      for (int j = 0; j < n_rows; ++j) {
+        double* row = &want_rows[size_t(j) * dim];
+        double a = 0, b = 0;
+        for (int i = 0; i < dim; ++i) a += row[i] * key[size_t(i)];
+        const double step = (v[size_t(j)] - m * a) * beta / m;
+        for (int i = 0; i < dim; ++i) row[i] += step * key[size_t(i)], b += row[i] * query[size_t(i)];
+        want_o[size_t(j)] = m * b;
+      }
+      std::vector<float> o(size_t(n_rows) + 1, 0.5f);  // one past the end must stay
+      k.delta_rule_rows(rows.data(), n_rows, dim, key.data(), query.data(), v.data(), m, beta, o.data());
+      for (size_t i = 0; i < rows.size(); ++i)
+        ASSERT_NEAR(rows[i], want_rows[i], 1e-5 * (1 + std::abs(want_rows[i]))) << k.name << " " << n_rows << "x" << dim;
+      for (int j = 0; j < n_rows; ++j)
+        EXPECT_NEAR(o[size_t(j)], want_o[size_t(j)], 1e-5 * (1 + std::abs(want_o[size_t(j)]))) << k.name;
+      EXPECT_EQ(o[size_t(n_rows)], 0.5f);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Usable, VectorOps, testing::ValuesIn(s1::usable_kernel_sets().begin(),
                                                                s1::usable_kernel_sets().end()),
                          [](const auto& info) { return std::string(info.param->name); });

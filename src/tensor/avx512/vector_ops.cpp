@@ -61,4 +61,48 @@ void axpy_f16(float w, const uint16_t* x, float* y, int64_t n) {
   }
 }
 
+namespace {
+
+// delta_rule_rows on R rows at once: R independent reductions in flight.
+template <int R>
+void delta_rows(float* rows, int64_t dim, const float* k, const float* q, const float* v, float m, float beta,
+                float* o) {
+  __m512 acc[R];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < dim; i += 16) {
+    const __mmask16 mask = dim - i >= 16 ? __mmask16(0xffff) : tail(dim - i);
+    const __m512 kv = _mm512_maskz_loadu_ps(mask, k + i);
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, rows + r * dim + i), kv, acc[r]);
+  }
+  __m512 step[R];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) {
+    step[r] = _mm512_set1_ps((v[r] - m * _mm512_reduce_add_ps(acc[r])) * beta / m);
+    acc[r] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < dim; i += 16) {
+    const __mmask16 mask = dim - i >= 16 ? __mmask16(0xffff) : tail(dim - i);
+    const __m512 kv = _mm512_maskz_loadu_ps(mask, k + i), qv = _mm512_maskz_loadu_ps(mask, q + i);
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_fmadd_ps(step[r], kv, _mm512_maskz_loadu_ps(mask, rows + r * dim + i));
+      _mm512_mask_storeu_ps(rows + r * dim + i, mask, x);
+      acc[r] = _mm512_fmadd_ps(x, qv, acc[r]);
+    }
+  }
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) o[r] = m * _mm512_reduce_add_ps(acc[r]);
+}
+
+}  // namespace
+
+void delta_rule_rows(float* rows, int64_t n_rows, int64_t dim, const float* k, const float* q, const float* v, float m,
+                     float beta, float* o) {
+  int64_t j = 0;
+  for (; j + 4 <= n_rows; j += 4) delta_rows<4>(rows + j * dim, dim, k, q, v + j, m, beta, o + j);
+  for (; j < n_rows; ++j) delta_rows<1>(rows + j * dim, dim, k, q, v + j, m, beta, o + j);
+}
+
 }  // namespace s1::avx512

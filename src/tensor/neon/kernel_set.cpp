@@ -25,6 +25,7 @@ const KernelSet& neon_kernels() {
         neon::axpy_f32,
         neon::axpy_f16,
         neon::swiglu_f32,
+        neon::delta_rule_rows,
         nullptr,
     };
   }();

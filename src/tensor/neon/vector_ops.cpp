@@ -48,4 +48,56 @@ void axpy_f16(float w, const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += w * f16(x[i]);
 }
 
+namespace {
+
+// delta_rule_rows on R rows at once: R independent reductions in flight.
+template <int R>
+void delta_rows(float* rows, int64_t dim, const float* k, const float* q, const float* v, float m, float beta,
+                float* o) {
+  const int64_t whole = dim & ~int64_t(3);
+  float32x4_t acc[R];
+  float tail_sum[R];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) acc[r] = vdupq_n_f32(0.0f), tail_sum[r] = 0;
+  for (int64_t i = 0; i < whole; i += 4) {
+    const float32x4_t kv = vld1q_f32(k + i);
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) acc[r] = vfmaq_f32(acc[r], vld1q_f32(rows + r * dim + i), kv);
+  }
+  for (int64_t i = whole; i < dim; ++i)
+    for (int r = 0; r < R; ++r) tail_sum[r] += rows[r * dim + i] * k[i];
+  float step[R];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) {
+    step[r] = (v[r] - m * (vaddvq_f32(acc[r]) + tail_sum[r])) * beta / m;
+    acc[r] = vdupq_n_f32(0.0f);
+    tail_sum[r] = 0;
+  }
+  for (int64_t i = 0; i < whole; i += 4) {
+    const float32x4_t kv = vld1q_f32(k + i), qv = vld1q_f32(q + i);
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const float32x4_t x = vfmaq_n_f32(vld1q_f32(rows + r * dim + i), kv, step[r]);
+      vst1q_f32(rows + r * dim + i, x);
+      acc[r] = vfmaq_f32(acc[r], x, qv);
+    }
+  }
+  for (int64_t i = whole; i < dim; ++i)
+    for (int r = 0; r < R; ++r) {
+      rows[r * dim + i] += step[r] * k[i];
+      tail_sum[r] += rows[r * dim + i] * q[i];
+    }
+  S1_UNROLL
+  for (int r = 0; r < R; ++r) o[r] = m * (vaddvq_f32(acc[r]) + tail_sum[r]);
+}
+
+}  // namespace
+
+void delta_rule_rows(float* rows, int64_t n_rows, int64_t dim, const float* k, const float* q, const float* v, float m,
+                     float beta, float* o) {
+  int64_t j = 0;
+  for (; j + 4 <= n_rows; j += 4) delta_rows<4>(rows + j * dim, dim, k, q, v + j, m, beta, o + j);
+  for (; j < n_rows; ++j) delta_rows<1>(rows + j * dim, dim, k, q, v + j, m, beta, o + j);
+}
+
 }  // namespace s1::neon

@@ -19,6 +19,7 @@ const KernelSet& scalar_kernels() {
       scalar::axpy_f32,
       scalar::axpy_f16,
       scalar::swiglu_f32,
+      scalar::delta_rule_rows,
       nullptr,
   };
   return set;

@@ -114,4 +114,20 @@ void swiglu_f32(const float* gate, const float* up, float* out, int64_t n) {
   }
 }
 
+void delta_rule_rows(float* rows, int64_t n_rows, int64_t dim, const float* k, const float* q, const float* v, float m,
+                     float beta, float* o) {
+  for (int64_t j = 0; j < n_rows; ++j) {
+    float* row = rows + j * dim;
+    float a = 0;
+    for (int64_t i = 0; i < dim; ++i) a += row[i] * k[i];
+    const float step = (v[j] - m * a) * beta / m;
+    float b = 0;
+    for (int64_t i = 0; i < dim; ++i) {
+      row[i] += step * k[i];
+      b += row[i] * q[i];
+    }
+    o[j] = m * b;
+  }
+}
+
 }  // namespace s1::scalar
