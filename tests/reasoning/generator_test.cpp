@@ -211,6 +211,45 @@ TEST(Generator, RequestsInFlightShareAPromptPrefix) {
   EXPECT_EQ(ctx.kv_cache().live_sequences(), 0);  // everything freed
 }
 
+// A Qwen3.5 hybrid keeps only its last position's recurrent state, so a
+// request shares another's sequence only when that sequence is exactly its
+// prompt prefix: a request that arrives after the other moved on computes its
+// whole prompt, and (greedy) generates exactly what it generates alone.
+TEST(Generator, RecurrentModelsShareOnlyWholeSequences) {
+  const auto path = (s1test::temp_dir("gen-qwen35") / "qwen35.gguf").string();
+  const auto made = s1test::run_s1({"mkmodel", "--arch", "qwen35", "--seed", "9", "-o", path});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  auto request = [&](const std::string& question) {
+    GenerationRequest r = greedy_request(tokenizer, "Question: " + question + " Answer:");
+    r.max_tokens = 24;
+    return r;
+  };
+  const size_t prompt = request("23+46").prompt.size();
+  Context alone_ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator alone(alone_ctx, tokenizer, think_tag_format());
+  const GenerationResult expected = alone.run(request("23+46"));
+
+  Context ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator gen(ctx, tokenizer, think_tag_format());
+  const int first = gen.submit(request("23+45"));
+  const int together = gen.submit(request("23+46"));  // no waiting for a prefix it could not take
+  for (int i = 0; i < 3; ++i) gen.step();
+  const int later = gen.submit(request("23+46"));  // "together" has moved past its prompt by now
+  while (gen.step()) {
+  }
+  const GenerationResult a = gen.take_result(first), b = gen.take_result(together), c = gen.take_result(later);
+  EXPECT_EQ(b.prefill_tokens, int64_t(prompt));
+  EXPECT_EQ(c.prefill_tokens, int64_t(prompt));
+  for (const GenerationResult* r : {&b, &c}) {
+    EXPECT_EQ(r->samples[0].thinking, expected.samples[0].thinking);
+    EXPECT_EQ(r->samples[0].answer, expected.samples[0].answer);
+  }
+  EXPECT_FALSE(a.samples[0].answer.empty() && a.samples[0].thinking.empty());
+  EXPECT_EQ(ctx.kv_cache().live_sequences(), 0);
+}
+
 TEST(Generator, PromptLongerThanTheContextIsAClearError) {
   auto l = load(scripted_model(), "gen-long");
   Context small(*l.model, ContextParams{.n_ctx = 32, .n_threads = 1});
