@@ -12,6 +12,7 @@
 #include "gguf/gguf.h"
 #include "model/context.h"
 #include "model/model.h"
+#include "model/edited_model.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
@@ -32,23 +33,8 @@ std::string make_qwen35(const std::string& tag, const std::vector<std::string>& 
   return make_model("qwen35", tag, extra);
 }
 
-std::string with_key(const std::string& src_path, const std::string& key, s1::gguf::Value value) {
-  auto src = s1::gguf::File::open(src_path);
-  s1::gguf::Writer w = s1::gguf::Writer::copy_of(src);
-  w.set(key, std::move(value));
-  const auto path = (s1test::temp_dir("qwen35-key") / "edited.gguf").string();
-  w.write(path);
-  return path;
-}
-
-std::string load_error(const std::string& path) {
-  try {
-    Model::load(path);
-  } catch (const s1::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using s1test::load_error;
+using s1test::with_key;
 
 const std::vector<int32_t> kPrompt = {5, 77, 101, 9, 200, 31, 64, 250, 18, 3, 140, 99, 12, 7, 180, 44, 2, 91, 66, 123};
 

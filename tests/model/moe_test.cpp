@@ -11,6 +11,7 @@
 #include "gguf/gguf.h"
 #include "model/context.h"
 #include "model/model.h"
+#include "model/edited_model.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
@@ -28,23 +29,8 @@ std::string make_moe(const std::string& tag, const std::vector<std::string>& ext
 }
 
 // The file with one metadata key replaced.
-std::string with_key(const std::string& src_path, const std::string& key, s1::gguf::Value value) {
-  auto src = s1::gguf::File::open(src_path);
-  s1::gguf::Writer w = s1::gguf::Writer::copy_of(src);
-  w.set(key, std::move(value));
-  const auto path = (s1test::temp_dir("moe-key") / "edited.gguf").string();
-  w.write(path);
-  return path;
-}
-
-std::string load_error(const std::string& path) {
-  try {
-    Model::load(path);
-  } catch (const s1::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using s1test::load_error;
+using s1test::with_key;
 
 TEST(Moe, InfoNamesTheExperts) {
   const auto r = s1test::run_s1({"info", "-m", make_moe("moe-info"), "--json"});
