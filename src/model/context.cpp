@@ -422,10 +422,11 @@ void Context::delta_conv(const DeltaNetWeights& w, int slot) {
   const int64_t ranges = (conv_dim + kRange - 1) / kRange;
   pool_->for_chunks(int64_t(seq_tokens_.size()) * ranges, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
-      const auto& [seq, token_indices] = seq_tokens_[size_t(item / ranges)];
+      const auto& group = seq_tokens_[size_t(item / ranges)];  // no structured binding: the lambda below takes it
+      const std::vector<int>& token_indices = group.second;
       const int64_t c0 = item % ranges * kRange, width = std::min<int64_t>(kRange, conv_dim - c0);
       const int n = int(token_indices.size());
-      float* history = recurrent_.layer(seq, slot) + c0;  // row r: input n_before - (taps - 1) + r
+      float* history = recurrent_.layer(group.first, slot) + c0;  // row r: input n_before - (taps - 1) + r
       // The input at position u of this chunk (u < 0: from the state), raw while unwritten.
       auto input = [&](int u) -> float* {
         return u >= 0 ? &delta_qkv_[size_t(token_indices[size_t(u)]) * conv_dim + size_t(c0)]
