@@ -38,7 +38,8 @@
 #                                           | llama-batched-bench -npp 128 -ntg 64 -npl 8 -pps
 #                                           (without -pps on qwen3.5 shapes: llama.cpp refuses it there)
 # llama-bench warms up (one untimed run) before each test; s1 bench does not, so its prefill
-# includes first touching the memory-mapped weights.
+# includes first touching the memory-mapped weights (page faults on a file the script has read
+# into the page cache before the first round, so no engine reads the disk in a timed run).
 #
 # On a shared machine whose run queue is longer than its cores (others compiling), the peer's
 # OpenMP threads spin at every barrier (libgomp's default active wait) and its decode collapses
@@ -217,6 +218,9 @@ peer_batch() {
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "CPU: $cpu; models: $models; rounds $rounds; threads $threads"
+# Both engines start with the files in the page cache: llama-bench's untimed warm-up run would
+# otherwise read a cold file for it, while s1's first timed prefill read it from disk.
+for m in "${model_list[@]}"; do cat "${file_of[$m]}" > /dev/null; done
 for ((r = 1; r <= rounds; r++)); do
   for m in "${model_list[@]}"; do
     f=${file_of[$m]}
