@@ -477,12 +477,11 @@ void Context::delta_rule(int slot) {
       };
       float m = 1.0f;
       for (int i : token_indices) {
-        const float step = std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
-        if (m * step < 1e-20f) {  // before 1/m could overflow: fold m into the rows
+        m *= std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
+        if (m < 1e-20f) {  // fold m into the rows before 1/m could overflow (a decay to 0 empties them)
           scale_rows(m);
           m = 1.0f;
         }
-        m *= step;
         const float* qkv = &delta_qkv_[size_t(i) * conv_dim];
         const float* q = qkv + size_t(kh) * dim;
         const float* k = qkv + size_t(key_dim) + size_t(kh) * dim;

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "gguf/gguf.h"
@@ -193,6 +195,36 @@ TEST_P(DeltaNetModels, StateCannotBeRolledBack) {
     rows.insert(rows.end(), row.begin(), row.end());
   }
   expect_rows_near(rows, one_at_a_time(*model), model->config().n_vocab);
+}
+
+// A decay so strong that e^g underflows to 0 (a real model's gate can ask
+// for that): the state empties at every token, and nothing becomes NaN.
+TEST(DeltaNet, ADecayToZeroEmptiesTheStateWithoutNaN) {
+  const auto path = make_qwen35("q35-decay");
+  const auto src = s1::gguf::File::open(path);
+  s1::gguf::Writer w;
+  for (const auto& [key, value] : src.metadata()) w.set(key, value);
+  for (const auto& t : src.tensors()) {
+    if (!t.name.ends_with(".ssm_a")) {
+      w.add_tensor_view(t.name, t.type, t.shape, std::span<const uint8_t>(t.data, size_t(t.n_bytes)));
+      continue;
+    }
+    std::vector<float> decay(size_t(t.n_elements), -1e4f);
+    std::vector<uint8_t> bytes(decay.size() * 4);
+    std::memcpy(bytes.data(), decay.data(), bytes.size());
+    w.add_tensor(t.name, t.type, t.shape, std::move(bytes));
+  }
+  const auto edited = (s1test::temp_dir("q35-decay-edited") / "decay.gguf").string();
+  w.write(edited);
+  auto model = Model::load(edited);
+  const auto rows = one_at_a_time(*model);
+  for (float x : rows) ASSERT_TRUE(std::isfinite(x));
+  s1::Context ctx(*model, {.n_ctx = 64, .n_threads = 2});
+  const int seq = ctx.new_sequence();
+  s1::Batch batch;
+  for (size_t i = 0; i < kPrompt.size(); ++i) batch.add(kPrompt[i], int(i), seq, true);
+  const auto batched = ctx.decode(batch);
+  expect_rows_near({batched.begin(), batched.end()}, rows, model->config().n_vocab);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, DeltaNetModels, testing::Values("qwen35", "qwen35moe"),
