@@ -91,7 +91,7 @@ ordered_json describe(const gguf::File& f) {
   if (arch_info && arch_info->gated_delta_net) {
     try {
       const ModelConfig c = read_model_config(f);
-      recurrent_layers = std::count(c.recurrent_layers.begin(), c.recurrent_layers.end(), true);
+      recurrent_layers = c.n_recurrent_layers();
       recurrent_bytes = *recurrent_layers * int64_t(c.recurrent_state_floats() * sizeof(float));
     } catch (const Error&) {  // a broken file still gets the rest of its description
     }

@@ -8,6 +8,7 @@
 //
 //   ModelConfig c = read_model_config(file);   // throws naming file and key
 //   write_model_config(c, writer);             // the same keys, back
+#include <algorithm>
 #include <array>
 #include <span>
 #include <string>
@@ -94,6 +95,7 @@ struct ModelConfig {
 
   bool gated_delta_net() const { return ssm_state_size > 0; }
   bool is_recurrent(int layer) const { return gated_delta_net() && recurrent_layers[size_t(layer)]; }
+  int n_recurrent_layers() const { return int(std::count(recurrent_layers.begin(), recurrent_layers.end(), true)); }
   int delta_key_dim() const { return ssm_group_count * ssm_state_size; }
   int delta_value_dim() const { return ssm_time_step_rank * ssm_state_size; }
   int delta_conv_dim() const { return 2 * delta_key_dim() + delta_value_dim(); }  // q | k | v

@@ -45,12 +45,6 @@ std::vector<int> layer_slots(const ModelConfig& c) {
   return slots;
 }
 
-int count_recurrent(const ModelConfig& c) {
-  int n = 0;
-  for (int i = 0; i < c.n_layer; ++i) n += c.is_recurrent(i);
-  return n;
-}
-
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 // log(1 + e^x), as ggml computes it (linear above 20).
 float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
@@ -62,9 +56,9 @@ Context::Context(const Model& model, ContextParams params)
       params_(params),
       pool_(std::make_unique<ThreadPool>(resolve_threads(params.n_threads))),
       layer_slot_(layer_slots(model.config())),
-      kv_(model.config().n_layer - count_recurrent(model.config()), model.config().kv_dim(), params.n_ctx,
+      kv_(model.config().n_layer - model.config().n_recurrent_layers(), model.config().kv_dim(), params.n_ctx,
           params.max_sequences, params.kv_type),
-      recurrent_(count_recurrent(model.config()), model.config().recurrent_state_floats(), params.max_sequences) {
+      recurrent_(model.config().n_recurrent_layers(), model.config().recurrent_state_floats(), params.max_sequences) {
   const ModelConfig& c = config();
   if (params_.n_ctx <= 0) fail("context size {} is not positive", params_.n_ctx);
   params_.n_threads = pool_->size();
@@ -100,7 +94,7 @@ Context::Context(const Model& model, ContextParams params)
     delta_z_.resize(t * size_t(c.delta_value_dim()));
     delta_out_.resize(t * size_t(c.delta_value_dim()));
     delta_beta_.resize(t * size_t(c.ssm_time_step_rank));
-    delta_g_.resize(t * size_t(c.ssm_time_step_rank));
+    delta_decay_.resize(t * size_t(c.ssm_time_step_rank));
   }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
 }
@@ -376,12 +370,12 @@ void Context::delta_net_block(int layer, int n) {
   multiply(w.qkv, xn_.data(), n, delta_qkv_.data());
   multiply(w.gate, xn_.data(), n, delta_z_.data());
   multiply(w.beta, xn_.data(), n, delta_beta_.data());
-  multiply(w.alpha, xn_.data(), n, delta_g_.data());
+  multiply(w.alpha, xn_.data(), n, delta_decay_.data());
   for_each_token(n, [&](int i) {
     for (int h = 0; h < heads; ++h) {
       const size_t at = size_t(i) * heads + size_t(h);
       delta_beta_[at] = sigmoid(delta_beta_[at]);
-      delta_g_[at] = softplus(delta_g_[at] + w.dt_bias[size_t(h)]) * w.decay[size_t(h)];
+      delta_decay_[at] = std::exp(softplus(delta_decay_[at] + w.dt_bias[size_t(h)]) * w.decay[size_t(h)]);
     }
   });
   delta_conv(w, slot);
@@ -477,7 +471,7 @@ void Context::delta_rule(int slot) {
       };
       float m = 1.0f;
       for (int i : token_indices) {
-        m *= std::exp(delta_g_[size_t(i) * heads + size_t(h)]);
+        m *= delta_decay_[size_t(i) * heads + size_t(h)];
         if (m < 1e-20f) {  // fold m into the rows before 1/m could overflow (a decay to 0 empties them)
           scale_rows(m);
           m = 1.0f;

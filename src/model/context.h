@@ -164,9 +164,9 @@ class Context {
   // Gated attention: the q projection's [q | gate] rows and the gates.
   std::vector<float> q_gated_, attn_gate_;
   // Gated DeltaNet, per token: q|k|v (convolved in place), the norm's gate z,
-  // beta and the decay exponent g per value head, the heads' outputs; and the
+  // beta and the decay factor e^g per value head, the heads' outputs; and the
   // chunk's tokens grouped by sequence, in order (a recurrence runs per sequence).
-  std::vector<float> delta_qkv_, delta_z_, delta_beta_, delta_g_, delta_out_;
+  std::vector<float> delta_qkv_, delta_z_, delta_beta_, delta_decay_, delta_out_;
   std::vector<std::pair<int, std::vector<int>>> seq_tokens_;
 };
 

@@ -36,8 +36,6 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels().swiglu_f32(gate, up, out, n); }
 
 Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::span<const float> freq_factors)

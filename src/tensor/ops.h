@@ -28,9 +28,6 @@ void add_bias(float* x, const float* bias, int64_t n_rows, int64_t n);
 // Softmax of x[0..n) in place (max-subtracted, so large logits are safe).
 void softmax(float* x, int64_t n);
 
-// silu(x) = x * sigmoid(x).
-float silu(float x);
-
 // out[i] = silu(gate[i]) * up[i]: the gated activation of a SwiGLU feed-forward.
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 
