@@ -1,7 +1,7 @@
 // Q4_0 / Q5_0 / Q8_0 weights: 32-element blocks with an f16 scale. Activations
-// are quantized to int8 with one scale per 256 elements (as llama.cpp's q8_K
-// for the K-quants); the products run on vpmaddubsw (unsigned x signed bytes,
-// pairs summed to int16 with saturation) then vpmaddwd by ones (to int32).
+// are quantized to int8 with one scale per block (as llama.cpp's q8_0); the
+// products run on vpmaddubsw (unsigned x signed bytes, pairs summed to int16
+// with saturation) then vpmaddwd by ones (to int32).
 //
 // The 4- and 5-bit values go in unsigned, as stored (q4: 0..15, q5: 0..31,
 // w = u - offset): u * a pairs stay far from saturating. The offset's share,
@@ -13,8 +13,8 @@
 //
 // Decode keeps each block in one vector, in element order, as stored: per
 // block and token vpmaddubsw, vpmaddwd, vcvtdq2ps and one FMA with the block
-// scale times the token's scale (8 per group, stored once per group and
-// broadcast per block: a load, off the vector ports).
+// scale times the token's block scale (8 per group, multiplied as one vector,
+// stored once per group and broadcast per block: a load, off the vector ports).
 //
 // Prefill lays a group's 8 blocks out transposed (vector k holds values
 // 4k..4k+3 of every block, so int32 lane i is block i's), the weights as they
@@ -22,7 +22,8 @@
 // the 8 vectors add up before the scales apply: in int16 straight from
 // vpmaddubsw while the sums cannot overflow (Q4_0: 8 vectors, 8 * 2 * 15 * 127
 // < 32768; Q5_0: 4), in int32 past vpmaddwd (Q8_0: 1), and one vcvtdq2ps,
-// multiply and FMA per group apply the 8 block scales and the token's scale.
+// multiply and FMA per group apply the 8 block scales and the token's 8 (lane
+// i is block i on both sides, so per-block activation scales cost nothing).
 // Per block and token: Q4_0 one vpmaddubsw and one vpaddw, Q8_0 vpsignb,
 // vpmaddubsw, vpmaddwd and vpaddd, where decode spends 4 and 5 instructions
 // (measured at 512 tokens: Q4_0 1.7x, Q5_0 1.5x, Q8_0 1.3x the per-block form).
@@ -51,11 +52,10 @@ constexpr int kGroupBlocks = kGroupCols / QK;  // blocks per activation scale (8
 // prepare cannot tell which kernels will read them, and transposing once here
 // costs less than in each of the calls of every thread.
 struct ActGroup {
-  float d;  // the scale of q
-  float padding[7];
+  float d[kGroupBlocks];              // the scale of each block's q; 0 past the row end
+  float d_t[kGroupBlocks];            // the same in prefill's lanes (a half group's 4-7 repeat 0-3)
   float offset_sums[kGroupBlocks];    // -offset * sum of each block's q; 0 past the row end
   int32_t offset_ints[kGroupBlocks];  // the same, for prefill's integer sums
-  int32_t padding2[8];
   int8_t q[kGroupBlocks][QK];    // 0 past the row end
   int8_t q_t[kGroupBlocks][QK];  // transposed
 };
@@ -132,19 +132,24 @@ void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, s
     auto* g = reinterpret_cast<ActGroup*>(token + b0 / kGroupBlocks * group_stride);
     const int n = int(min64(kGroupBlocks, n_blocks - b0));
     const float* v = x + b0 * QK;
-    __m256 amax = _mm256_setzero_ps();
-    for (int i = 0; i < n * QK; i += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + i)));
-    const float m = hmax(amax);
-    const __m256 inv = _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f);
-    g->d = m / 127.0f;
     __m256i q[kGroupBlocks];
     for (int b = 0; b < kGroupBlocks; ++b) {
       int low = 0, high = 0;
-      q[b] = b < n ? quantize32(v + b * QK, inv, &low, &high) : _mm256_setzero_si256();
+      g->d[b] = 0.0f;
+      q[b] = _mm256_setzero_si256();
+      if (b < n) {
+        __m256 amax = _mm256_setzero_ps();
+        for (int i = 0; i < QK; i += 8)
+          amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + b * QK + i)));
+        const float m = hmax(amax);
+        g->d[b] = m / 127.0f;
+        q[b] = quantize32(v + b * QK, _mm256_set1_ps(m > 0 ? 127.0f / m : 0.0f), &low, &high);
+      }
       _mm256_store_si256((__m256i*)g->q[b], q[b]);
       g->offset_sums[b] = -offset * float(low + high);
       g->offset_ints[b] = -int(offset) * (low + high);
     }
+    _mm256_store_ps(g->d_t, half_group_lanes(_mm256_load_ps(g->d), n));
     transpose_group(q, n);
     for (int k = 0; k < kGroupBlocks; ++k) _mm256_store_si256((__m256i*)g->q_t[k], q[k]);
   }
@@ -225,10 +230,10 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
     const uint8_t* group = a + b0 / kGroupBlocks * group_stride;
     const int n = int(min64(kGroupBlocks, n_blocks - b0));
     const __m256 dw = group_scales<T>(row, b0, n);
-    alignas(32) float scale[NT][kGroupBlocks];  // weight block scales times the token's scale
+    alignas(32) float scale[NT][kGroupBlocks];  // weight block scales times the token's
     S1_UNROLL
     for (int t = 0; t < NT; ++t) {
-      const __m256 s = _mm256_mul_ps(dw, _mm256_broadcast_ss(&act_at(group, t).d));
+      const __m256 s = _mm256_mul_ps(dw, _mm256_load_ps(act_at(group, t).d));
       _mm256_store_ps(scale[t], s);
       if constexpr (Layout<T>::offset != 0) acc[t] = _mm256_fmadd_ps(s, _mm256_load_ps(act_at(group, t).offset_sums), acc[t]);
     }
@@ -317,7 +322,7 @@ template <DType T, int R, int NT, int V>
       __m256i d = dot[r][t];
       if constexpr (Layout<T>::offset != 0)
         d = _mm256_add_epi32(d, _mm256_load_si256((const __m256i*)ag[t].offset_ints));
-      acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), dw), _mm256_broadcast_ss(&ag[t].d), acc[r][t]);
+      acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), dw), _mm256_load_ps(ag[t].d_t), acc[r][t]);
     }
   }
 }

@@ -6,8 +6,9 @@
 // All of it sits in an unnamed namespace, so each file keeps its own copy built
 // for its own target, and the linker cannot hand the SDOT build to the others.
 //
-// Activations are quantized to int8 with one scale per 256 columns (a group,
-// as llama.cpp's q8_K), stored with the sums each Q4_K/Q5_K min multiplies.
+// Activations are quantized to int8 in groups of 256 columns, with one scale
+// per 32 columns for Q4_0/Q5_0/Q8_0 (as llama.cpp's q8_0) and one per group for
+// the K-quants (as its q8_K), stored with the sums each Q4_K/Q5_K min multiplies.
 // Weights go to signed bytes (Q4_0: q - 8, Q5_0: q - 16, Q8_0: q, Q6_K: q - 32;
 // Q4_K/Q5_K: q, their mins subtracted through the activation sums) 128 columns
 // at a time (a step) in 8 registers, with one float scale per unit of 32
@@ -18,8 +19,9 @@
 // Per step and token: the int8 dot product of each of 4 units as int32 lanes
 // (2 SDOTs per unit of 32), the four vectors added pairwise into one whose
 // lane u is unit u's sum (3 ADDPs), converted to float and multiplied-added
-// with the unit scales times the token's scale: one conversion and two float
-// operations per 128 products, none of them horizontal.
+// with the unit scales times the token's scales (of those 4 units, a vector
+// either way): one conversion and two float operations per 128 products, none
+// of them horizontal.
 //
 // Up to kDecodeTokens tokens a row is unpacked in registers, a step at a time,
 // and run against every token (the weight stream is the bound); with more, each
@@ -71,8 +73,7 @@ struct SdotDot {
 struct ActGroup {
   int8_t q[kGroupCols];
   float sums[kGroupCols / 32];  // Q4_K/Q5_K: d * the sum of each 32 q (what their mins multiply)
-  float d;                      // the scale of q
-  float padding[7];
+  float d[kGroupCols / 32];     // the scale of each 32 q (the K-quants': all the same)
 };
 static_assert(sizeof(ActGroup) == 320 && sizeof(ActGroup) % 64 == 0);
 
@@ -87,17 +88,23 @@ S1_INLINE int8x16_t quantize16(const float* x, float inv) {
   return vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
 }
 
+S1_INLINE float abs_max(const float* x, int n) {
+  float32x4_t amax = vdupq_n_f32(0.0f);
+  for (int i = 0; i < n; i += 4) amax = vmaxq_f32(amax, vabsq_f32(vld1q_f32(x + i)));
+  return vmaxvq_f32(amax);
+}
+
 void int8_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const bool with_sums = type == DType::Q4_K || type == DType::Q5_K;
+  const bool per_unit = type == DType::Q4_0 || type == DType::Q5_0 || type == DType::Q8_0;
   for (int64_t c0 = 0; c0 < cols; c0 += kGroupCols, x += kGroupCols) {
     auto* g = reinterpret_cast<ActGroup*>(token + c0 / kGroupCols * group_stride);
     const int n = cols - c0 < kGroupCols ? int(cols - c0) : kGroupCols;  // a multiple of 32
-    float32x4_t amax = vdupq_n_f32(0.0f);
-    for (int i = 0; i < n; i += 4) amax = vmaxq_f32(amax, vabsq_f32(vld1q_f32(x + i)));
-    const float m = vmaxvq_f32(amax);
-    const float inv = m > 0 ? 127.0f / m : 0.0f;
-    g->d = m / 127.0f;
+    const float group_max = per_unit ? 0.0f : abs_max(x, n);
     for (int u = 0; u < kGroupCols / 32; ++u) {
+      const float m = 32 * u >= n ? 0.0f : per_unit ? abs_max(x + 32 * u, 32) : group_max;
+      const float inv = m > 0 ? 127.0f / m : 0.0f;
+      g->d[u] = m / 127.0f;
       int8x16_t q0 = vdupq_n_s8(0), q1 = q0;
       if (32 * u < n) {
         q0 = quantize16(x + 32 * u, inv);
@@ -105,7 +112,7 @@ void int8_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size
       }
       vst1q_s8(g->q + 32 * u, q0);
       vst1q_s8(g->q + 32 * u + 16, q1);
-      if (with_sums) g->sums[u] = g->d * float(vaddlvq_s8(q0) + vaddlvq_s8(q1));
+      if (with_sums) g->sums[u] = g->d[u] * float(vaddlvq_s8(q0) + vaddlvq_s8(q1));
     }
   }
 }
@@ -155,7 +162,9 @@ S1_INLINE void step_tokens(const int8x16_t* w, const Head& h, int k, const uint8
     S1_UNROLL
     for (int s = 0; s < S; ++s) {
       const int32x4_t dot = units_dot<Dot, F::kUnitCols>(w + 8 / S * s, a.q + kStepCols * k + kStepCols / S * s);
-      acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(dot), vmulq_n_f32(h.scale[S * k + s], a.d));
+      // Units of 32 take their own activation scales; Q6_K's units of 16 are a K-quant's, all one.
+      const float32x4_t act_scale = F::kUnitCols == 32 ? vld1q_f32(a.d + 4 * k) : vdupq_n_f32(a.d[0]);
+      acc[t] = vfmaq_f32(acc[t], vcvtq_f32_s32(dot), vmulq_f32(h.scale[S * k + s], act_scale));
     }
     if constexpr (F::kMins) acc[t] = vfmaq_f32(acc[t], h.mins[k], vld1q_f32(a.sums + 4 * k));
   }

@@ -1,6 +1,7 @@
 // Q4_0 / Q5_0 / Q8_0 / Q4_K / Q5_K / Q6_K weights in plain C++, the way the
 // vector sets compute them: activations quantized to int8 with one scale per
-// 256 elements and the sums of each 16, weight rows unpacked to int8 with a
+// 32 elements for the 32-element block formats (as llama.cpp's q8_0) and one
+// per 256 for the K-quants (q8_K), and the sums of each 16; weight rows unpacked to int8 with a
 // float scale and offset per 16 elements (every format's value is scale * q +
 // offset there), so a product is integer dot products of 16 plus two float
 // multiply-adds per 16 elements. Integer loops of constant length are what the
@@ -21,24 +22,38 @@ using namespace matmul_kernels;
 
 constexpr int kChunk = 16;  // elements per weight scale/offset and per activation sum
 
+constexpr int kBlock = 32;  // elements per activation scale for the block formats
+
 // One token's 256 activations (the last group of a row may use fewer; the rest
 // are zero).
 struct alignas(64) ActGroup {
   int8_t q[kGroupCols];
   int16_t sum[kGroupCols / kChunk];  // sums of each 16 q
-  float d;
+  float d[kGroupCols / kBlock];      // the scale of each 32 q (for the K-quants all the same)
 };
 static_assert(sizeof(ActGroup) % 64 == 0);
 
-void int8_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
+// Quantizes x[0, n) to q with one scale, returned.
+float quantize_span(const float* x, int n, int8_t* q) {
+  float amax = 0.0f;
+  for (int i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+  for (int i = 0; i < n; ++i) q[i] = int8_t(std::nearbyint(x[i] * inv));
+  return amax / 127.0f;
+}
+
+void int8_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
+  const bool per_block = type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q5_0;
   for (int64_t g0 = 0; g0 < cols; g0 += kGroupCols) {
     auto& a = *reinterpret_cast<ActGroup*>(token + (g0 / kGroupCols) * group_stride);
     const int n = int(std::min<int64_t>(kGroupCols, cols - g0));
-    float amax = 0.0f;
-    for (int i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[g0 + i]));
-    a.d = amax / 127.0f;
-    const float inv = amax > 0 ? 127.0f / amax : 0.0f;
-    for (int i = 0; i < kGroupCols; ++i) a.q[i] = i < n ? int8_t(std::nearbyint(x[g0 + i] * inv)) : 0;
+    std::fill(std::begin(a.q), std::end(a.q), int8_t(0));
+    std::fill(std::begin(a.d), std::end(a.d), 0.0f);
+    if (per_block) {
+      for (int b = 0; b * kBlock < n; ++b) a.d[b] = quantize_span(x + g0 + b * kBlock, kBlock, a.q + b * kBlock);
+    } else {
+      std::fill(std::begin(a.d), std::end(a.d), quantize_span(x + g0, n, a.q));
+    }
     for (int c = 0; c < kGroupCols / kChunk; ++c) {
       int s = 0;
       for (int i = 0; i < kChunk; ++i) s += a.q[c * kChunk + i];
@@ -176,15 +191,14 @@ void row_dots(const Unpacked& u, int64_t cols, const uint8_t* act, size_t group_
     const uint8_t* group = act + (g0 / kGroupCols) * group_stride;
     const int chunks = int(std::min<int64_t>(kGroupCols, cols - g0) / kChunk);
     const int64_t c0 = g0 / kChunk;
-    float acc[T] = {};
     for (int c = 0; c < chunks; ++c) {
       const int8_t* wq = u.q + g0 + c * kChunk;
       for (int t = 0; t < T; ++t) {
         const auto& a = *reinterpret_cast<const ActGroup*>(group + t * sizeof(ActGroup));
-        acc[t] += u.scale[c0 + c] * float(dot16(wq, a.q + c * kChunk)) + u.offset[c0 + c] * float(a.sum[c]);
+        total[t] += a.d[c * kChunk / kBlock] *
+                    (u.scale[c0 + c] * float(dot16(wq, a.q + c * kChunk)) + u.offset[c0 + c] * float(a.sum[c]));
       }
     }
-    for (int t = 0; t < T; ++t) total[t] += reinterpret_cast<const ActGroup*>(group + t * sizeof(ActGroup))->d * acc[t];
   }
   for (int t = 0; t < T; ++t) out[t * out_stride] = total[t];
 }
