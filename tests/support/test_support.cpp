@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "tensor/kernel_set.h"
 #include "util/error.h"
@@ -25,12 +27,40 @@ std::filesystem::path source_dir() { return S1_SOURCE_DIR; }
 
 std::filesystem::path shared_dir() { return source_dir().parent_path() / "shared"; }
 
+namespace {
+
+// The directories temp_dir made, removed when the test binary exits (left
+// behind, they had piled up to 12,000 directories and 50 GB in /tmp and filled
+// the disk). Only the process that made them removes them: a forked child
+// that exits normally must not take its parent's files.
+class TempDirs {
+ public:
+  void add(const std::filesystem::path& dir) {
+    std::lock_guard lock(mutex_);
+    dirs_.push_back(dir);
+  }
+  ~TempDirs() {
+    if (getpid() != owner_) return;
+    std::error_code ignored;
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::filesystem::path> dirs_;
+  pid_t owner_ = getpid();
+};
+
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
+  static TempDirs made;
   auto dir = std::filesystem::temp_directory_path() /
              ("s1test-" + std::to_string(getpid()) + "-" + tag + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  made.add(dir);
   return dir;
 }
 
