@@ -1,21 +1,28 @@
 #include "api/engine.h"
 
+#include "gguf/gguf.h"
 #include "tokenizer/chat_prompt.h"
 
 namespace s1 {
 
 Engine::Engine(const EngineOptions& options) {
   model_ = Model::load(options.model_path);
-  tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(model_->file()));
-  chat_template_ = std::make_unique<ModelChatTemplate>(load_chat_template(model_->file()));
+  ThinkingFormat thinking;
+  {
+    // The whole metadata (the model's file keeps only the small keys), read
+    // while the tokenizer, template and thinking format are built, then freed.
+    const auto metadata = gguf::File::open(options.model_path);
+    tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(metadata));
+    chat_template_ = std::make_unique<ModelChatTemplate>(load_chat_template(metadata));
+    thinking = detect_thinking_format(metadata, *tokenizer_, options.thinking);
+  }
   ContextParams params;
   params.n_ctx = options.n_ctx;
   params.n_threads = options.n_threads;
   params.kv_type = options.kv_type;
   params.max_sequences = options.max_sequences;
   context_ = std::make_unique<Context>(*model_, params);
-  generator_ = std::make_unique<Generator>(*context_, *tokenizer_,
-                                           detect_thinking_format(model_->file(), *tokenizer_, options.thinking));
+  generator_ = std::make_unique<Generator>(*context_, *tokenizer_, thinking);
 }
 
 Engine::~Engine() = default;

@@ -44,7 +44,8 @@ bool valid_value_type(uint32_t id) { return id <= uint32_t(ValueType::F64); }
 
 class Reader {
  public:
-  Reader(const uint8_t* bytes, uint64_t size, const std::string& path) : p_(bytes), size_(size), path_(path) {}
+  Reader(const uint8_t* bytes, uint64_t size, const std::string& path, Metadata metadata)
+      : p_(bytes), size_(size), path_(path), metadata_(metadata) {}
 
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
@@ -113,15 +114,31 @@ class Reader {
     if (count > remaining() / min_value_bytes(a.elem_type))
       fail("{}: {}: array of {} {} values at offset {} cannot fit in the {} bytes left in the file", path_,
            context_, count, value_type_name(a.elem_type), pos_ - 8, remaining());
+    if (depth == 1 && a.elem_type == ValueType::STRING && count > kLargeStringArray &&
+        metadata_ == Metadata::small) {
+      for (uint64_t i = 0; i < count; ++i) skip_string();
+      a.skipped_items = count;
+      return a;
+    }
     a.items.reserve(size_t(count));
     for (uint64_t i = 0; i < count; ++i) a.items.push_back(read_value(a.elem_type, depth));
     return a;
+  }
+
+  // The checks of read_string, without the copy.
+  void skip_string() {
+    uint64_t len = read<uint64_t>();
+    if (len > remaining())
+      fail("{}: {}: string length {} at offset {} exceeds the {} bytes left in the file", path_, context_, len,
+           pos_ - 8, remaining());
+    pos_ += len;
   }
 
   const uint8_t* p_;
   uint64_t size_;
   uint64_t pos_ = 0;
   const std::string& path_;
+  Metadata metadata_;
   std::string context_ = "header";
 };
 
@@ -188,13 +205,13 @@ std::optional<bool> Value::as_bool() const {
 const std::string* Value::as_string() const { return std::get_if<std::string>(&data); }
 const Array* Value::as_array() const { return std::get_if<Array>(&data); }
 
-File File::open(const std::string& path) {
+File File::open(const std::string& path, Metadata metadata) {
   File f;
   f.path_ = path;
   f.map_ = std::make_shared<MappedFile>(path);
   f.bytes_ = f.map_->data();
   f.size_ = f.map_->size();
-  f.parse();
+  f.parse(metadata);
   return f;
 }
 
@@ -208,11 +225,11 @@ File File::from_bytes(std::vector<uint8_t> bytes, const std::string& name) {
   return f;
 }
 
-void File::parse() {
+void File::parse(Metadata metadata) {
   const std::string& path = path_;
   if (size_ < kHeaderBytes) fail("{}: not a GGUF file: only {} bytes", path, size_);
   if (std::memcmp(bytes_, "GGUF", 4) != 0) fail("{}: not a GGUF file (bad magic)", path);
-  Reader r(bytes_, size_, path);
+  Reader r(bytes_, size_, path, metadata);
   r.read<uint32_t>();  // magic
   version_ = r.read<uint32_t>();
   if (version_ == 1) fail("{}: GGUF version 1 is not supported (only versions 2 and 3)", path);
@@ -351,6 +368,9 @@ const Array* File::get_array(std::string_view key) const {
   if (!v) return nullptr;
   const Array* a = v->as_array();
   if (!a) wrong_type(path_, key, *v, "an array");
+  if (a->skipped_items > 0)
+    fail("{}: {} ({} items) was not loaded: the file was opened for its weights only", path_, key,
+         a->skipped_items);
   return a;
 }
 

@@ -33,6 +33,9 @@ struct Value;
 struct Array {
   ValueType elem_type = ValueType::U8;
   std::vector<Value> items;  // arrays may nest
+  // Items validated but not kept (a File opened with Metadata::small): then
+  // `items` is empty and File::get_array refuses the array.
+  uint64_t skipped_items = 0;
   bool operator==(const Array&) const;
 };
 
@@ -53,7 +56,19 @@ struct Value {
   const Array* as_array() const;
 };
 
-inline bool Array::operator==(const Array& o) const { return elem_type == o.elem_type && items == o.items; }
+inline bool Array::operator==(const Array& o) const {
+  return elem_type == o.elem_type && items == o.items && skipped_items == o.skipped_items;
+}
+
+// What File::open keeps of the metadata. A vocabulary's arrays (the tokens and
+// merges of a 248K-token tokenizer: half a million strings, 18 MB as Values)
+// are only read while a tokenizer is built; a model that holds its file for
+// the weights needs none of it.
+enum class Metadata {
+  all,
+  small,  // top-level string arrays of more than kLargeStringArray items are validated, not kept
+};
+inline constexpr uint64_t kLargeStringArray = 4096;
 
 struct TensorInfo {
   std::string name;
@@ -67,7 +82,7 @@ struct TensorInfo {
 
 class File {
  public:
-  static File open(const std::string& path);  // mmap + parse + validate
+  static File open(const std::string& path, Metadata metadata = Metadata::all);  // mmap + parse + validate
   // Parses bytes already in memory (fuzzing, tests); `name` is used in errors.
   static File from_bytes(std::vector<uint8_t> bytes, const std::string& name = "<memory>");
 
@@ -91,7 +106,7 @@ class File {
   const TensorInfo* find_tensor(std::string_view name) const;
 
  private:
-  void parse();
+  void parse(Metadata metadata = Metadata::all);
   std::string path_;
   std::shared_ptr<MappedFile> map_;   // set when opened from disk
   std::shared_ptr<std::vector<uint8_t>> owned_;  // set for from_bytes

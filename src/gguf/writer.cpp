@@ -111,6 +111,9 @@ void check_value(const std::string& key, const Value& v) {
 }  // namespace
 
 Writer Writer::copy_of(const File& file) {
+  for (const auto& [key, value] : file.metadata())
+    if (const Array* a = value.as_array(); a && a->skipped_items > 0)
+      fail("{}: cannot copy {}: the file was opened for its weights only", file.path(), key);
   Writer w;
   w.metadata_ = file.metadata();
   w.alignment_ = file.alignment();

@@ -71,32 +71,57 @@ Context::Context(const Model& model, ContextParams params)
   x_.resize(t * size_t(c.n_embd));
   xn_.resize(t * size_t(c.n_embd));
   proj_.resize(t * size_t(c.n_embd));
-  q_.resize(t * size_t(c.q_dim()));
-  att_.resize(t * size_t(c.q_dim()));
-  k_.resize(t * size_t(c.kv_dim()));
-  v_.resize(t * size_t(c.kv_dim()));
-  const size_t ff = size_t(std::max({c.n_ff, c.n_ff_exp, c.n_ff_shexp}));
-  gate_.resize(t * ff);
-  up_.resize(t * ff);
+  allocate_phase_scratch();
   if (c.moe()) {
-    router_.resize(t * size_t(c.n_expert));
     routes_.resize(size_t(c.n_expert));
     expert_order_.resize(size_t(c.n_expert));
-    expert_in_.resize(t * size_t(c.n_embd));
-    expert_out_.resize(t * size_t(c.n_embd));
-  }
-  if (c.attn_output_gate) {
-    q_gated_.resize(t * size_t(2 * c.q_dim()));
-    attn_gate_.resize(t * size_t(c.q_dim()));
-  }
-  if (c.gated_delta_net()) {
-    delta_qkv_.resize(t * size_t(c.delta_conv_dim()));
-    delta_z_.resize(t * size_t(c.delta_value_dim()));
-    delta_out_.resize(t * size_t(c.delta_value_dim()));
-    delta_beta_.resize(t * size_t(c.ssm_time_step_rank));
-    delta_decay_.resize(t * size_t(c.ssm_time_step_rank));
   }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
+}
+
+// Lays each phase's buffers out from the start of phase_scratch_, sized for the
+// largest phase. A buffer the architecture does not use stays empty.
+void Context::allocate_phase_scratch() {
+  const ModelConfig& c = config();
+  const size_t t = size_t(params_.max_chunk);
+  struct Part {
+    std::span<float>* buffer;
+    size_t floats;
+  };
+  const bool gated = c.attn_output_gate, delta = c.gated_delta_net(), moe = c.moe();
+  const size_t ff = size_t(std::max({c.n_ff, c.n_ff_exp, c.n_ff_shexp}));
+  const std::vector<std::vector<Part>> phases = {
+      {{&q_, t * size_t(c.q_dim())},
+       {&att_, t * size_t(c.q_dim())},
+       {&k_, t * size_t(c.kv_dim())},
+       {&v_, t * size_t(c.kv_dim())},
+       {&q_gated_, gated ? t * size_t(2 * c.q_dim()) : 0},
+       {&attn_gate_, gated ? t * size_t(c.q_dim()) : 0}},
+      {{&delta_qkv_, delta ? t * size_t(c.delta_conv_dim()) : 0},
+       {&delta_z_, delta ? t * size_t(c.delta_value_dim()) : 0},
+       {&delta_out_, delta ? t * size_t(c.delta_value_dim()) : 0},
+       {&delta_beta_, delta ? t * size_t(c.ssm_time_step_rank) : 0},
+       {&delta_decay_, delta ? t * size_t(c.ssm_time_step_rank) : 0}},
+      {{&gate_, t * ff},
+       {&up_, t * ff},
+       {&router_, moe ? t * size_t(c.n_expert) : 0},
+       {&expert_in_, moe ? t * size_t(c.n_embd) : 0},
+       {&expert_out_, moe ? t * size_t(c.n_embd) : 0}},
+  };
+  size_t largest = 0;
+  for (const auto& phase : phases) {
+    size_t floats = 0;
+    for (const Part& part : phase) floats += part.floats;
+    largest = std::max(largest, floats);
+  }
+  phase_scratch_.resize(largest);
+  for (const auto& phase : phases) {
+    size_t offset = 0;
+    for (const Part& part : phase) {
+      *part.buffer = std::span<float>(phase_scratch_).subspan(offset, part.floats);
+      offset += part.floats;
+    }
+  }
 }
 
 Context::~Context() = default;

@@ -118,6 +118,7 @@ class Context {
   // Each returns the number of logit rows written.
   int forward(const Batch::Token* tokens, int n, float* logits_out);
   void embed(const Batch::Token* tokens, int n);
+  void allocate_phase_scratch();
   void norm_rows(const std::vector<float>& weight, int n);
   void multiply(const WeightMatrix& w, const float* in, int n, float* out);
   void attention_block(int layer, const Batch::Token* tokens, int n);
@@ -146,8 +147,14 @@ class Context {
   int64_t total_computed_ = 0;
   uint64_t weight_bytes_read_ = 0;
 
-  // Activations of one chunk, row-major [n_tokens × width].
-  std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_;
+  // Activations of one chunk, row-major [n_tokens × width]. x_, xn_ and
+  // proj_ live through a layer; the rest belong to one phase of it (the
+  // attention or Gated DeltaNet mixer, then the feed-forward) and the phases
+  // share one buffer, phase_scratch_ (for Qwen3.5-0.8B at 512 tokens a chunk,
+  // 23 MB instead of 59).
+  std::vector<float> x_, xn_, proj_;
+  std::vector<float> phase_scratch_;
+  std::span<float> q_, k_, v_, att_, gate_, up_;
   std::vector<float> scores_;  // per thread: attention scores of one head
   // Mixture of experts: router probabilities [n_tokens × n_expert]; per
   // expert, the chunk's tokens routed to it and their weights; one expert's
@@ -156,17 +163,17 @@ class Context {
     int token;
     float weight;
   };
-  std::vector<float> router_;
+  std::span<float> router_;
   std::vector<std::vector<Route>> routes_;
   std::vector<int> expert_order_;  // route_tokens' scratch: experts by probability
-  std::vector<float> expert_in_, expert_out_;
+  std::span<float> expert_in_, expert_out_;
   std::vector<float> logits_;
   // Gated attention: the q projection's [q | gate] rows and the gates.
-  std::vector<float> q_gated_, attn_gate_;
+  std::span<float> q_gated_, attn_gate_;
   // Gated DeltaNet, per token: q|k|v (convolved in place), the norm's gate z,
   // beta and the decay factor e^g per value head, the heads' outputs; and the
   // chunk's tokens grouped by sequence, in order (a recurrence runs per sequence).
-  std::vector<float> delta_qkv_, delta_z_, delta_beta_, delta_decay_, delta_out_;
+  std::span<float> delta_qkv_, delta_z_, delta_beta_, delta_decay_, delta_out_;
   std::vector<std::pair<int, std::vector<int>>> seq_tokens_;
 };
 

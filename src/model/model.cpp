@@ -101,7 +101,9 @@ void Model::bind(const TensorSpec& spec, const gguf::TensorInfo& t) {
 }
 
 std::unique_ptr<Model> Model::load(const std::string& path) {
-  auto model = from_file(gguf::File::open(path));
+  // The model keeps its file for the weights; a tokenizer reads the vocabulary
+  // from a file of its own (Tokenizer::load).
+  auto model = from_file(gguf::File::open(path, gguf::Metadata::small));
   const uint64_t ram = physical_memory_bytes();
   if (ram > 0 && model->file().file_size() > ram)
     log_warn("{}: the model ({:.1f} GiB) is larger than this machine's memory ({:.1f} GiB); it is mapped, "

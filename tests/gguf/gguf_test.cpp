@@ -197,6 +197,52 @@ TEST(Gguf, WriterReplacesInPlaceAndRemoves) {
   EXPECT_THROW(w.set_alignment(48), s1::Error);
 }
 
+// A model that keeps its file for the weights opens it with Metadata::small:
+// the vocabulary's big string arrays are checked but not kept, asking for one
+// is a clear error, and copying such a file (which would drop them) is refused.
+TEST(Gguf, WeightsOnlyOpenSkipsLargeStringArrays) {
+  std::vector<std::string> tokens(kLargeStringArray + 1);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = "token" + std::to_string(i);
+  Writer w;
+  w.set("tokenizer.ggml.tokens", make_string_array(tokens));
+  w.set("small", make_string_array({"a", "b"}));
+  w.set("ints", make_int_array(std::vector<int32_t>(kLargeStringArray + 1, 7)));
+  w.add_tensor("t", DType::F32, {3}, std::vector<uint8_t>(12));
+  auto dir = s1test::temp_dir("gguf-small");
+  w.write(dir / "w.gguf");
+
+  const File all = File::open(dir / "w.gguf");
+  ASSERT_NE(all.get_array("tokenizer.ggml.tokens"), nullptr);
+  EXPECT_EQ(all.get_array("tokenizer.ggml.tokens")->items.size(), tokens.size());
+
+  const File small = File::open(dir / "w.gguf", Metadata::small);
+  EXPECT_EQ(small.get_array("small")->items.size(), 2u);
+  EXPECT_EQ(small.get_array("ints")->items.size(), kLargeStringArray + 1);  // only strings are skipped
+  EXPECT_EQ(small.tensors().size(), 1u);
+  auto error_of = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const s1::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of([&] { small.get_array("tokenizer.ggml.tokens"); })
+                .find("tokenizer.ggml.tokens (4097 items) was not loaded: the file was opened for its weights only"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { Writer::copy_of(small); }).find("cannot copy tokenizer.ggml.tokens"), std::string::npos);
+
+  // The skipped strings are still checked: a length past the end fails as before.
+  auto bytes = file_bytes(dir / "w.gguf");
+  const std::string last = tokens.back();
+  auto at = std::search(bytes.begin(), bytes.end(), last.begin(), last.end());
+  ASSERT_NE(at, bytes.end());
+  const uint64_t too_long = bytes.size();
+  std::memcpy(&*(at - 8), &too_long, 8);
+  s1test::write_file(dir / "bad.gguf", std::string(bytes.begin(), bytes.end()));
+  EXPECT_NE(error_of([&] { File::open(dir / "bad.gguf", Metadata::small); }).find("exceeds the"), std::string::npos);
+}
+
 TEST(Gguf, CustomAlignmentIsWrittenAndHonoured) {
   Writer w = every_type_writer();
   w.set_alignment(256);

@@ -46,7 +46,7 @@ Loaded load(const s1test::BigramModel& spec, const std::string& tag) {
   spec.write(path);
   Loaded l;
   l.model = Model::load(path);
-  l.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_gguf(l.model->file()));
+  l.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(path));
   l.context = std::make_unique<Context>(*l.model, ContextParams{.n_ctx = 2048, .n_threads = 1});
   return l;
 }
@@ -165,8 +165,9 @@ TEST(Generator, BudgetsHoldForEverySampleOverRandomSettings) {
 // only the rest of its prompt is computed, and (a real transformer, greedy)
 // it generates exactly what it generates alone.
 TEST(Generator, RequestsInFlightShareAPromptPrefix) {
-  auto model = Model::load((s1test::source_dir() / "models" / "mini.gguf").string());
-  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  auto model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::load(path);
   auto request = [&](const std::string& question) {
     GenerationRequest r =
         greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
@@ -220,7 +221,7 @@ TEST(Generator, RecurrentModelsShareOnlyWholeSequences) {
   const auto made = s1test::run_s1({"mkmodel", "--arch", "qwen35", "--seed", "9", "-o", path});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   auto model = Model::load(path);
-  const Tokenizer tokenizer = Tokenizer::from_gguf(model->file());
+  const Tokenizer tokenizer = Tokenizer::load(path);
   auto request = [&](const std::string& question) {
     GenerationRequest r = greedy_request(tokenizer, "Question: " + question + " Answer:");
     r.max_tokens = 24;
