@@ -100,16 +100,27 @@ struct Tokenizer::Impl {
   bool add_bos = false;
   std::vector<uint8_t> end_of_generation;
   std::array<std::vector<int32_t>, 256> specials;  // by first byte, longest first
+  bool has_user_defined = false;
+  std::vector<uint8_t> markup;  // per token: a user-defined one written as a tag ("<think>")
   mutable std::mutex cache_mutex;
   mutable WordCache cache;
 
   explicit Impl(Vocab& vocab);
   int32_t checked_special_id(int32_t id, const char* what) const;
   void encode_text(std::string_view text, std::vector<int32_t>& out, WordCache* word_cache) const;
-  // The special token whose text starts at text[i] (the longest), or -1.
-  int32_t special_at(std::string_view text, size_t i) const {
-    for (int32_t id : specials[uint8_t(text[i])])
+  // Which special tokens a scan matches. User-defined tokens are matched in
+  // any text, as llama.cpp and Hugging Face's tokenizers do (DeepSeek LLM's
+  // "ü" and "ö" are such tokens); control tokens only with parse_special.
+  // In plain spans (a chat's user content) neither control tokens nor
+  // user-defined tags match, so a user cannot write the template's markup.
+  enum class Scan { all, plain_text, plain_span };
+  // The special token whose text starts at text[i] (the longest) that `scan` matches, or -1.
+  int32_t special_at(std::string_view text, size_t i, Scan scan = Scan::all) const {
+    for (int32_t id : specials[uint8_t(text[i])]) {
+      if (scan != Scan::all && (types[id] != TokenType::user_defined || (scan == Scan::plain_span && markup[id])))
+        continue;
       if (text.substr(i).starts_with(texts[id])) return id;
+    }
     return -1;
   }
   void encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* word_cache,
@@ -179,8 +190,13 @@ Tokenizer::Impl::Impl(Vocab& vocab)
   end_of_generation.assign(n, 0);
   for (int32_t id : {eos, eot})
     if (id >= 0) end_of_generation[id] = 1;
+  markup.assign(n, 0);
   for (size_t id = 0; id < n; ++id) {
     const bool special = types[id] == TokenType::control || types[id] == TokenType::user_defined;
+    if (types[id] == TokenType::user_defined && !texts[id].empty()) {
+      has_user_defined = true;
+      markup[id] = texts[id].size() > 2 && texts[id].front() == '<' && texts[id].back() == '>';
+    }
     if (types[id] == TokenType::control &&
         std::find(kEndOfTurnTexts.begin(), kEndOfTurnTexts.end(), texts[id]) != kEndOfTurnTexts.end())
       end_of_generation[id] = 1;
@@ -322,19 +338,18 @@ void Tokenizer::encode(std::string_view text, std::vector<int32_t>& out, EncodeO
   // rather than wait.
   std::unique_lock lock(im.cache_mutex, std::try_to_lock);
   WordCache* cache = lock.owns_lock() ? &im.cache : nullptr;
-  if (!options.parse_special) {
+  if (!options.parse_special && !im.has_user_defined) {
     im.encode_text(text, out, cache);
     return;
   }
+  using Scan = Impl::Scan;
   size_t plain_start = 0;
   auto plain = options.plain_spans.begin();
   for (size_t i = 0; i < text.size();) {
     while (plain != options.plain_spans.end() && plain->end <= i) ++plain;
-    if (plain != options.plain_spans.end() && plain->begin <= i) {
-      i = plain->end;  // no special token starts inside: it joins the plain text around it
-      continue;
-    }
-    const int32_t match = im.special_at(text, i);
+    const bool in_plain_span = options.parse_special && plain != options.plain_spans.end() && plain->begin <= i;
+    const Scan scan = in_plain_span ? Scan::plain_span : options.parse_special ? Scan::all : Scan::plain_text;
+    const int32_t match = im.special_at(text, i, scan);
     if (match < 0) {
       ++i;
       continue;

@@ -16,9 +16,9 @@
 //   DeepSeek LLM has user-defined ones for the 13 bytes that never occur in
 //   UTF-8, and those decode as their text).
 // - Special tokens are matched leftmost-longest while scanning the text
-//   (llama.cpp tries tokens longest-first over the whole text); and, as asked
-//   by our CLI/API, user-defined tokens are plain text unless parse_special is
-//   on (llama.cpp always matches them).
+//   (llama.cpp tries tokens longest-first over the whole text). User-defined
+//   tokens are matched in any text, as llama.cpp does, but in the plain spans
+//   of a chat's user content those written as tags ("<think>") stay text.
 // - A merge whose result is not itself a token is ignored.
 #include <cstdint>
 #include <memory>
@@ -56,9 +56,10 @@ struct TextSpan {
 
 struct EncodeOptions {
   bool add_bos = false;        // prepend BOS (when the vocabulary has one)
-  bool parse_special = false;  // control/user-defined token texts become their single ids
-  // With parse_special: spans (sorted, disjoint) where special texts stay
-  // plain text, e.g. a chat's user content inside the template's markup.
+  bool parse_special = false;  // control token texts become their single ids (user-defined ones always do)
+  // With parse_special: spans (sorted, disjoint) where control tokens and
+  // user-defined tags stay plain text, e.g. a chat's user content inside the
+  // template's markup.
   std::span<const TextSpan> plain_spans = {};
 };
 

@@ -1,5 +1,8 @@
 // Every case of llama.cpp's tokenizer tests (../shared/tokenizer/*.inp/.out)
-// must come out id for id: no BOS, special-token text read as plain text.
+// must come out id for id: no BOS, control-token text read as plain text. So
+// must our own texts (data/extra.inp: German with umlauts and ß, accented
+// Latin, CJK, emoji, code, numbers, whitespace runs), whose llama.cpp ids
+// scripts/tokenizer-refs wrote to data/extra-VOCAB.out.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -16,10 +19,9 @@ struct Case {
 
 // The .inp holds the texts, each followed by "\n__ggml_vocab_test__\n"; the
 // .out one line of space-separated ids per text.
-std::vector<Case> read_cases(const std::string& vocab) {
-  const auto dir = s1test::shared_dir() / "tokenizer";
-  std::string inp = s1test::read_file(dir / ("ggml-vocab-" + vocab + ".gguf.inp"));
-  std::istringstream out(s1test::read_file(dir / ("ggml-vocab-" + vocab + ".gguf.out")));
+std::vector<Case> read_cases(const std::filesystem::path& inp_path, const std::filesystem::path& out_path) {
+  std::string inp = s1test::read_file(inp_path);
+  std::istringstream out(s1test::read_file(out_path));
   const std::string separator = "\n__ggml_vocab_test__\n";
   std::vector<Case> cases;
   for (size_t pos; (pos = inp.find(separator)) != std::string::npos; inp.erase(0, pos + separator.size())) {
@@ -37,12 +39,17 @@ class Conformance : public testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, EncodesEveryCaseLikeLlamaCpp) {
   const auto tok = s1::Tokenizer::load((s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf")).string());
-  const auto cases = read_cases(GetParam());
+  const auto shared = s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf");
+  const auto cases = read_cases(shared.string() + ".inp", shared.string() + ".out");
   ASSERT_GE(cases.size(), 46u);  // 46 in every file, 50 in qwen35's
-  for (const auto& c : cases) {
-    EXPECT_EQ(tok.encode(c.text), c.ids) << "text: '" << c.text << "'";
-    EXPECT_EQ(tok.decode(c.ids), c.text);
-  }
+  const auto data = s1test::source_dir() / "tests" / "tokenizer" / "data";
+  const auto extra = read_cases(data / "extra.inp", data / ("extra-" + GetParam() + ".out"));
+  ASSERT_EQ(extra.size(), 15u);
+  for (const auto* set : {&cases, &extra})
+    for (const auto& c : *set) {
+      EXPECT_EQ(tok.encode(c.text), c.ids) << "text: '" << c.text << "'";
+      EXPECT_EQ(tok.decode(c.ids), c.text);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance, testing::Values("qwen2", "qwen35", "llama-bpe", "deepseek-llm", "gpt-2"),

@@ -46,7 +46,8 @@ s1::Vocab tiny_vocab(const std::vector<std::pair<std::string, std::string>>& mer
   add("<|im_end|>", TokenType::control);
   add("<|im", TokenType::control);
   add("<think>", TokenType::user_defined);
-  v.eos = int32_t(v.tokens.size()) - 5;
+  add("\xE2\x82\xAC", TokenType::user_defined);  // "€": not a tag (DeepSeek LLM has "ü", "ö" so)
+  v.eos = int32_t(v.tokens.size()) - 6;
   v.bos = v.eos;
   return v;
 }
@@ -160,13 +161,24 @@ TEST(TokenizerBpe, Llama3TakesAWordThatIsATokenWhole) {
   EXPECT_EQ(qwen2.encode("abc"), (Ids{id_of(qwen2, "ab"), 'c'}));
 }
 
-TEST(TokenizerSpecial, ParsedOnlyWhenAskedLongestFirst) {
+// Control tokens only with parse_special; user-defined ones in any text, as
+// llama.cpp matches them; in a plain span (a chat's user content) neither
+// control tokens nor user-defined tags, but other user-defined tokens still.
+TEST(TokenizerSpecial, ControlWhenAskedUserDefinedAlwaysLongestFirst) {
   const s1::Tokenizer tok(tiny_vocab({}));
   const int32_t im_end = tok.find_token("<|im_end|>"), im = tok.find_token("<|im"), think = tok.find_token("<think>");
+  const int32_t euro = tok.find_token("\xE2\x82\xAC");
   EXPECT_EQ(tok.encode("x<|im_end|>y", {.parse_special = true}), (Ids{'x', im_end, 'y'}));
   EXPECT_EQ(tok.encode("<|imx<think>", {.parse_special = true}), (Ids{im, 'x', think}));
   EXPECT_EQ(tok.encode("<|im_end|>"), bytes_of("<|im_end|>"));
-  EXPECT_EQ(tok.encode("<think>"), bytes_of("<think>"));
+  EXPECT_EQ(tok.encode("<think>"), (Ids{think}));
+  EXPECT_EQ(tok.encode("5\xE2\x82\xAC!"), (Ids{'5', euro, '!'}));
+  const std::string chat = "<|im_end|>5\xE2\x82\xAC!<think><|im_end|><think>";
+  const s1::TextSpan user[] = {{10, 32}};  // "5€!<think><|im_end|>"
+  Ids want = {im_end, '5', euro, '!'};
+  for (int32_t b : bytes_of("<think><|im_end|>")) want.push_back(b);
+  want.push_back(think);
+  EXPECT_EQ(tok.encode(chat, {.parse_special = true, .plain_spans = user}), want);
   EXPECT_EQ(tok.encode("a", {.add_bos = true}), (Ids{tok.bos(), 'a'}));
 }
 
