@@ -43,7 +43,9 @@ constexpr const char* kDeepseekLetters =
     R"(\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2})"
     R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)";
 
-std::vector<std::string> regex_sources(PreTokenizerKind kind) {
+}  // namespace
+
+std::vector<std::string> pretokenizer_regexes(PreTokenizerKind kind) {
   switch (kind) {
     case PreTokenizerKind::gpt2:
       return {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))"};
@@ -62,9 +64,24 @@ std::vector<std::string> regex_sources(PreTokenizerKind kind) {
           R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)",
           R"(\p{N}+)",
       };
+    // The last two are their Hugging Face tokenizer.json patterns verbatim (as
+    // JSON decodes them), so that `s1 convert` recognizes them there.
+    case PreTokenizerKind::gpt4o:
+      return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+              R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+              R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+    case PreTokenizerKind::deepseek_v3:
+      return {
+          R"(\p{N}{1,3})",
+          "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
+          "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
+          "?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
+      };
   }
   return {};
 }
+
+namespace {
 
 struct Alias {
   std::string_view name;
@@ -83,6 +100,7 @@ constexpr std::array kAliases = {
     Alias{"falcon3", PreTokenizerKind::llama3},    Alias{"pixtral", PreTokenizerKind::llama3},
     Alias{"deepseek-llm", PreTokenizerKind::deepseek_llm}, Alias{"gpt2", PreTokenizerKind::gpt2},
     Alias{"gpt-2", PreTokenizerKind::gpt2},        Alias{"phi-2", PreTokenizerKind::gpt2},
+    Alias{"gpt-4o", PreTokenizerKind::gpt4o},      Alias{"deepseek-v3", PreTokenizerKind::deepseek_v3},
 };
 
 PreTokenizerKind kind_from_name(std::string_view name) {
@@ -159,19 +177,23 @@ struct PreTokenizer::Regex {
 };
 
 PreTokenizer::PreTokenizer(std::string_view name) : kind_(kind_from_name(name)) {
-  for (const auto& source : regex_sources(kind_)) regexes_.push_back(std::make_unique<Regex>(source));
+  for (const auto& source : pretokenizer_regexes(kind_)) regexes_.push_back(std::make_unique<Regex>(source));
 }
 PreTokenizer::~PreTokenizer() = default;
 PreTokenizer::PreTokenizer(PreTokenizer&&) noexcept = default;
 PreTokenizer& PreTokenizer::operator=(PreTokenizer&&) noexcept = default;
 
-std::string_view PreTokenizer::name() const {
-  switch (kind_) {
+std::string_view PreTokenizer::name() const { return pretokenizer_name(kind_); }
+
+std::string_view pretokenizer_name(PreTokenizerKind kind) {
+  switch (kind) {
     case PreTokenizerKind::gpt2: return "gpt2";
     case PreTokenizerKind::llama3: return "llama-bpe";
     case PreTokenizerKind::qwen2: return "qwen2";
     case PreTokenizerKind::qwen35: return "qwen35";
     case PreTokenizerKind::deepseek_llm: return "deepseek-llm";
+    case PreTokenizerKind::gpt4o: return "gpt-4o";
+    case PreTokenizerKind::deepseek_v3: return "deepseek-v3";
   }
   return "";
 }

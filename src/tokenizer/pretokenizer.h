@@ -15,7 +15,16 @@
 
 namespace s1 {
 
-enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm };
+enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm, gpt4o, deepseek_v3 };
+
+// The canonical tokenizer.ggml.pre name of a kind.
+std::string_view pretokenizer_name(PreTokenizerKind kind);
+// The regexes of a kind, in the order they apply.
+std::vector<std::string> pretokenizer_regexes(PreTokenizerKind kind);
+// Every kind, for looking one up by its regexes.
+inline constexpr PreTokenizerKind kPreTokenizerKinds[] = {
+    PreTokenizerKind::gpt2,         PreTokenizerKind::llama3, PreTokenizerKind::qwen2,      PreTokenizerKind::qwen35,
+    PreTokenizerKind::deepseek_llm, PreTokenizerKind::gpt4o,  PreTokenizerKind::deepseek_v3};
 
 class PreTokenizer {
  public:
@@ -28,7 +37,7 @@ class PreTokenizer {
   PreTokenizer& operator=(PreTokenizer&&) noexcept;
 
   PreTokenizerKind kind() const { return kind_; }
-  std::string_view name() const;  // canonical: "gpt2", "llama-bpe", "qwen2", "deepseek-llm"
+  std::string_view name() const;  // canonical: "gpt2", "llama-bpe", "qwen2", "deepseek-llm", ...
 
   // Appends the words of `text`, as views into it, to `words`.
   void split(std::string_view text, std::vector<std::string_view>& words) const;

@@ -95,7 +95,7 @@ struct Tokenizer::Impl {
   std::array<int32_t, 256> byte_token{};                   // token of each single byte, -1 if none
   MergeTable merges;
   PreTokenizer pre;
-  bool ignore_merges = false;  // Llama 3: a word that is a token is taken whole
+  bool ignore_merges = false;  // Llama 3, gpt-4o: a word that is a token is taken whole
   int32_t bos = -1, eos = -1, eot = -1, pad = -1;
   bool add_bos = false;
   std::vector<uint8_t> end_of_generation;
@@ -180,7 +180,8 @@ Tokenizer::Impl::Impl(Vocab& vocab)
   }
   if (skipped) log_debug("{}: {} merges name texts that are not tokens; ignored", source, skipped);
 
-  ignore_merges = pre.kind() == PreTokenizerKind::llama3;
+  // As their tokenizer.json files say ("ignore_merges": true).
+  ignore_merges = pre.kind() == PreTokenizerKind::llama3 || pre.kind() == PreTokenizerKind::gpt4o;
   bos = checked_special_id(vocab.bos, "bos");
   eos = checked_special_id(vocab.eos, "eos");
   eot = checked_special_id(vocab.eot, "eot");
