@@ -35,9 +35,11 @@ void check_case(const TemplateCase& c, const std::string& source_name) {
   s1::ChatTemplate chat_template(s1test::read_file(s1test::shared_dir() / "templates" / file), file);
   nlohmann::json vars = spec.value("variables", nlohmann::json::object());
   if (spec.contains("enable_thinking")) vars["enable_thinking"] = spec["enable_thinking"];
+  s1::jinja::RenderOptions options;
+  options.now = 1768478400;  // 2026-01-15 12:00 UTC, as scripts/template-cases fixes strftime_now()
   auto render = [&] {
     return chat_template.render(spec["messages"], spec["add_generation_prompt"].get<bool>(), vars,
-                                spec["bos_token"].get<std::string>(), spec["eos_token"].get<std::string>());
+                                spec["bos_token"].get<std::string>(), spec["eos_token"].get<std::string>(), options);
   };
   if (spec["expected"].is_null()) {
     EXPECT_THROW(render(), s1::Error);
@@ -53,11 +55,13 @@ TEST(TemplateCases, AllSharedCasesRenderExactly) {
 }
 
 // Templates ../shared has no cases for (Qwen3.5: thinking on and off, earlier
-// turns' reasoning dropped, tools and tool calls, content parts, errors),
-// rendered by scripts/template-cases with Python's Jinja2.
+// turns' reasoning dropped, tools and tool calls, content parts, errors;
+// gpt-oss's harmony format with reasoning effort, past analysis and tools;
+// DeepSeek-V3.1 with thinking on and off), rendered by scripts/template-cases
+// with Python's Jinja2.
 TEST(TemplateCases, Jinja2RenderingsOfNewerTemplates) {
   auto cases = load_cases(s1test::source_dir() / "tests" / "tokenizer" / "data" / "template_cases.jsonl");
-  ASSERT_EQ(cases.size(), 10u);
+  ASSERT_EQ(cases.size(), 18u);
   for (const auto& c : cases) check_case(c, "template_cases.jsonl");
 }
 
