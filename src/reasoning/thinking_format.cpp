@@ -29,6 +29,11 @@ bool named_like_s1(const gguf::File& model) {
 
 ThinkingFormat think_tag_format() { return {"think", "<think>", "</think>", ""}; }
 ThinkingFormat s1_format() { return {"s1", "<|im_start|>think", "<|im_start|>answer", "Final Answer:"}; }
+// A forced end closes the analysis message and opens the final one, as the
+// model itself does; "Wait" keeps the analysis message open.
+ThinkingFormat harmony_format() {
+  return {"harmony", "<|channel|>analysis<|message|>", "<|end|><|start|>assistant<|channel|>final<|message|>", ""};
+}
 
 ThinkingFormat detect_thinking_format(const gguf::File& model, const Tokenizer& tokenizer,
                                       const ThinkingOverrides& overrides) {
@@ -39,6 +44,8 @@ ThinkingFormat detect_thinking_format(const gguf::File& model, const Tokenizer& 
   // name happens to contain "s1" keeps its tags.
   if (chat_template.find("<|im_start|>think") != std::string::npos) {
     format = s1_format();
+  } else if (chat_template.find("<|channel|>analysis") != std::string::npos) {
+    format = harmony_format();
   } else if (tokenizer.find_token("</think>") >= 0 || chat_template.find("</think>") != std::string::npos) {
     format = think_tag_format();
   } else if (named_like_s1(model)) {

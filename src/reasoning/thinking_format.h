@@ -1,8 +1,10 @@
 #pragma once
 // How a model marks its reasoning: the text that opens and closes a thinking
-// block, and what follows a forced end. Three families exist in the wild:
-//   think  `<think>` ... `</think>`             Qwen3, QwQ, DeepSeek-R1-Distill
-//   s1     `<|im_start|>think` ... `<|im_start|>answer`   s1-32B, s1.1
+// block, and what follows a forced end. The families in the wild:
+//   think    `<think>` ... `</think>`             Qwen3, QwQ, DeepSeek-R1 / V3.1
+//   s1       `<|im_start|>think` ... `<|im_start|>answer`   s1-32B, s1.1
+//   harmony  `<|channel|>analysis<|message|>` ... `<|end|><|start|>assistant<|channel|>final<|message|>`
+//            gpt-oss: reasoning is the analysis message, the answer the final one
 //   custom delimiters given by the user (--think-open / --think-close)
 // A delimiter may be one special token or a string of several tokens; the
 // controller matches it on text, so both work.
@@ -32,9 +34,10 @@ struct ThinkingOverrides {
 
 ThinkingFormat think_tag_format();
 ThinkingFormat s1_format();
+ThinkingFormat harmony_format();
 
-// Detects the format from the chat template (`<|im_start|>think` or
-// `</think>` in it), the vocabulary (a `</think>` token) and, when neither
+// Detects the format from the chat template (`<|im_start|>think`,
+// `<|channel|>analysis` or `</think>` in it), the vocabulary (a `</think>` token) and, when neither
 // tells, the model's name (s1, s1.1); user overrides win. A model with none
 // has name "none".
 ThinkingFormat detect_thinking_format(const gguf::File& model, const Tokenizer& tokenizer,

@@ -72,7 +72,7 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
   GenerationRequest g;
   try {
-    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages) : engine_.text_request(api.prompt);
+    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, api.template_vars) : engine_.text_request(api.prompt);
     validate(api.budget, engine_.thinking_format(), engine_.tokenizer());
     validate(api.sampling);
   } catch (const Error& e) {

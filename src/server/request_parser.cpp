@@ -269,11 +269,17 @@ int effort_budget(std::string_view effort) {
 
 ApiRequest parse_chat_request(std::string_view text) {
   const json body = parse_object(text);
-  check_fields(body, "", {"messages"}, /*common=*/true);
+  check_fields(body, "", {"messages", "chat_template_kwargs"}, /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::chat;
   r.messages = parse_messages(body);
   parse_common(body, r);
+  if (const json* kwargs = field(body, "chat_template_kwargs")) {
+    if (!kwargs->is_object()) wrong_type("chat_template_kwargs", "an object", *kwargs);
+    r.template_vars = *kwargs;
+  }
+  if (auto effort = get_string(body, "reasoning_effort", "reasoning_effort"); effort && *effort != "none")
+    r.template_vars["reasoning_effort"] = *effort;
   return r;
 }
 

@@ -39,6 +39,10 @@ struct ApiRequest {
   SamplingParams sampling;
   BudgetParams budget;
   std::optional<VoteMethod> aggregate;
+  // chat: variables the chat template sees beside the messages: a request's
+  // chat_template_kwargs ({"enable_thinking": false}), and its
+  // reasoning_effort (low / medium / high) as gpt-oss's template reads it.
+  nlohmann::json template_vars = nlohmann::json::object();
 };
 
 ApiRequest parse_chat_request(std::string_view body);

@@ -16,10 +16,14 @@ namespace {
 
 // Control tokens that end a turn in the chat formats we run, whatever the
 // GGUF says its eos is (Qwen's base eos is <|endoftext|>, chat ends <|im_end|>).
-constexpr std::array<std::string_view, 8> kEndOfTurnTexts = {
-    "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>",
-    "<|end|>",       "<end_of_turn>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+constexpr std::array<std::string_view, 10> kEndOfTurnTexts = {
+    "<|endoftext|>", "<|im_end|>",    "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>",
+    "<|end|>",       "<end_of_turn>", "<|return|>", "<|call|>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 };
+// In gpt-oss's harmony format <|end|> closes one message of a turn (the
+// analysis, before the final answer); <|return|> and <|call|> end the turn.
+constexpr std::string_view kHarmonyTurnEnd = "<|return|>", kHarmonyMessageEnd = "<|end|>";
 
 // Byte-level token text -> the bytes it stands for. Characters outside the
 // GPT-2 alphabet (possible in hand-made vocabularies) are kept as they are.
@@ -191,6 +195,7 @@ Tokenizer::Impl::Impl(Vocab& vocab)
   end_of_generation.assign(n, 0);
   for (int32_t id : {eos, eot})
     if (id >= 0) end_of_generation[id] = 1;
+
   markup.assign(n, 0);
   for (size_t id = 0; id < n; ++id) {
     const bool special = types[id] == TokenType::control || types[id] == TokenType::user_defined;
@@ -203,6 +208,10 @@ Tokenizer::Impl::Impl(Vocab& vocab)
       end_of_generation[id] = 1;
     if (special && !texts[id].empty()) specials[uint8_t(texts[id][0])].push_back(int32_t(id));
   }
+  // Harmony (the vocabulary has <|return|>): <|end|> closes a message, not the
+  // turn, even where the file names it eot.
+  if (by_text.find(kHarmonyTurnEnd) >= 0)
+    if (const int32_t end = by_text.find(kHarmonyMessageEnd); end >= 0) end_of_generation[size_t(end)] = 0;
   for (auto& bucket : specials)
     std::stable_sort(bucket.begin(), bucket.end(),
                      [&](int32_t a, int32_t b) { return texts[a].size() > texts[b].size(); });

@@ -47,6 +47,22 @@ TEST(RequestParser, ThinkingWinsOverReasoningEffortAndNullsAreDefaults) {
             256);
 }
 
+// The chat template sees a request's chat_template_kwargs, and its
+// reasoning_effort as gpt-oss's template reads it (besides the budget).
+TEST(RequestParser, TemplateVariablesFromKwargsAndReasoningEffort) {
+  ApiRequest r = parse_chat_request(
+      R"({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "high",
+          "chat_template_kwargs": {"enable_thinking": false, "reasoning_effort": "low"}})");
+  EXPECT_EQ(r.template_vars, (nlohmann::json{{"enable_thinking", false}, {"reasoning_effort", "high"}}));
+  EXPECT_EQ(r.budget.think_max, 4096);
+  EXPECT_EQ(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "none"})")
+                .template_vars,
+            nlohmann::json::object());
+  EXPECT_THROW(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": [1]})"),
+               ApiError);
+  EXPECT_THROW(parse_completion_request(R"({"prompt": "x", "chat_template_kwargs": {}})"), ApiError);
+}
+
 TEST(RequestParser, CompletionPromptAndControlCommands) {
   EXPECT_EQ(parse_completion_request(R"({"prompt": ["once"]})").prompt, "once");
   EXPECT_THROW(parse_completion_request(R"({"prompt": ["a", "b"]})"), ApiError);
