@@ -7,7 +7,10 @@
 #include <set>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "tokenizer/jinja_runtime.h"
+#include "tokenizer/jinja_value.h"
 #include "util/error.h"
 
 namespace s1::jinja {
@@ -547,6 +550,15 @@ const std::map<std::string, FilterFn, std::less<>>& filter_table() {
          std::string json = to_json_text(input, indent_width, sort_keys && sort_keys->truthy());
          rt.check_length(json.size());
          return Value(std::move(json));
+       }},
+      // Not Jinja2's: DeepSeek-V3.2's template parses a tool call's arguments
+      // with it when they arrive as a JSON string (transformers users add it
+      // as json.loads).
+      {"from_json", S1_FILTER {
+         if (!input.is_string()) fail("from_json: expects a string, not '{}'", input.type_name());
+         const auto parsed = nlohmann::ordered_json::parse(input.as_string(), nullptr, /*allow_exceptions=*/false);
+         if (parsed.is_discarded()) fail("from_json: not valid JSON: '{}'", input.as_string().substr(0, 80));
+         return from_json(parsed);
        }},
       {"replace", S1_FILTER {
          return Value(replace(rt, text_of(input), a.string(0, "old"), a.string(1, "new"), a.integer(2, "count", -1)));

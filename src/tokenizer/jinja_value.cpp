@@ -377,37 +377,47 @@ std::string to_json_text(const Value& v, int indent, bool sort_keys) {
   return out;
 }
 
-Value from_json(const nlohmann::json& j) {
+namespace {
+
+// Either JSON flavour: objects keep their own key order (sorted in nlohmann::json,
+// as written in ordered_json).
+template <typename Json>
+Value value_of(const Json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::none();
     case nlohmann::json::value_t::boolean:
-      return Value(j.get<bool>());
+      return Value(j.template get<bool>());
     case nlohmann::json::value_t::number_integer:
-      return Value(j.get<int64_t>());
+      return Value(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
-      uint64_t u = j.get<uint64_t>();
+      uint64_t u = j.template get<uint64_t>();
       if (u > uint64_t(INT64_MAX)) return Value(double(u));
       return Value(int64_t(u));
     }
     case nlohmann::json::value_t::number_float:
-      return Value(j.get<double>());
+      return Value(j.template get<double>());
     case nlohmann::json::value_t::string:
-      return Value(j.get<std::string>());
+      return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       List items;
-      for (const auto& item : j) items.push_back(from_json(item));
+      for (const auto& item : j) items.push_back(value_of(item));
       return Value(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict dict;
-      for (auto it = j.begin(); it != j.end(); ++it) dict.set(it.key(), from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) dict.set(it.key(), value_of(it.value()));
       return Value(std::move(dict));
     }
     default:
       return Value::none();
   }
 }
+
+}  // namespace
+
+Value from_json(const nlohmann::json& j) { return value_of(j); }
+Value from_json(const nlohmann::ordered_json& j) { return value_of(j); }
 
 bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
 

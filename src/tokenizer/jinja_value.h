@@ -119,6 +119,7 @@ std::string format_python_float(double d);
 std::string to_json_text(const Value& v, int indent = -1, bool sort_keys = false);
 
 Value from_json(const nlohmann::json& j);
+Value from_json(const nlohmann::ordered_json& j);  // keeps the objects' key order
 
 // Python ==, with ints and floats comparing by value; undefined equals undefined.
 bool equals(const Value& a, const Value& b);

@@ -57,11 +57,12 @@ TEST(TemplateCases, AllSharedCasesRenderExactly) {
 // Templates ../shared has no cases for (Qwen3.5: thinking on and off, earlier
 // turns' reasoning dropped, tools and tool calls, content parts, errors;
 // gpt-oss's harmony format with reasoning effort, past analysis and tools;
-// DeepSeek-V3.1 with thinking on and off), rendered by scripts/template-cases
+// DeepSeek-V3.1 with thinking on and off; DeepSeek-V3.2 with a tool call whose
+// arguments its from_json filter parses), rendered by scripts/template-cases
 // with Python's Jinja2.
 TEST(TemplateCases, Jinja2RenderingsOfNewerTemplates) {
   auto cases = load_cases(s1test::source_dir() / "tests" / "tokenizer" / "data" / "template_cases.jsonl");
-  ASSERT_EQ(cases.size(), 18u);
+  ASSERT_EQ(cases.size(), 20u);
   for (const auto& c : cases) check_case(c, "template_cases.jsonl");
 }
 

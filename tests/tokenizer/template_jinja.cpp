@@ -109,6 +109,15 @@ TEST(TemplateJinja, ToJsonMatchesPythonJsonDumps) {
       "\"é\\n\\\"x\\\"\"|{}|[]|3.0");
 }
 
+// DeepSeek-V3.2's from_json (json.loads where transformers users add it).
+TEST(TemplateJinja, FromJsonParsesAJsonString) {
+  EXPECT_EQ(render(R"({{ ('{"city": "Paris", "days": [1, 2]}' | from_json).days[1] }})"), "2");
+  EXPECT_EQ(render(R"({% for k, v in ('{"b": 1, "a": true}' | from_json).items() %}{{ k }}={{ v }};{% endfor %})"),
+            "b=1;a=True;");
+  EXPECT_EQ(error_of("{{ 'not json' | from_json }}"), "t:1: from_json: not valid JSON: 'not json'");
+  EXPECT_EQ(error_of("{{ 3 | from_json }}"), "t:1: from_json: expects a string, not 'int'");
+}
+
 TEST(TemplateJinja, PythonValueRendering) {
   EXPECT_EQ(render("{{ [1, 'a', none, true, 2.5] }}|{{ {'a': [1, 2], 'b': \"it's\"} }}|{{ none }}|{{ true }}|"
                    "{{ (1, 2) }}|{{ ['a\"b', \"c'd\"] }}"),
