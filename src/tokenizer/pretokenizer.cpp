@@ -43,12 +43,18 @@ constexpr const char* kDeepseekLetters =
     R"(\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2})"
     R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)";
 
+// GPT-2's regex; StarCoder and Falcon split with it after other regexes.
+constexpr const char* kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
+
+// The CJK, Indic-to-CJK and Hangul runs DeepSeek's first tokenizers keep whole.
+constexpr const char* kDeepseekCjk = R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+
 }  // namespace
 
 std::vector<std::string> pretokenizer_regexes(PreTokenizerKind kind) {
   switch (kind) {
     case PreTokenizerKind::gpt2:
-      return {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))"};
+      return {kGpt2};
     case PreTokenizerKind::llama3:
       return {tiktoken_style(R"(\p{N}{1,3})")};
     case PreTokenizerKind::qwen2:
@@ -61,9 +67,15 @@ std::vector<std::string> pretokenizer_regexes(PreTokenizerKind kind) {
           kDeepseekLetters,
           R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)",
           R"(\s+$)",
-          R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)",
+          kDeepseekCjk,
           R"(\p{N}+)",
       };
+    case PreTokenizerKind::deepseek_coder:
+      return {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kDeepseekCjk, R"(\p{N})"};
+    case PreTokenizerKind::starcoder:  // single digits, then GPT-2's
+      return {R"(\p{N})", kGpt2};
+    case PreTokenizerKind::falcon:  // punctuation runs, GPT-2's, then digits in threes
+      return {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, R"([0-9][0-9][0-9])"};
     // The last two are their Hugging Face tokenizer.json patterns verbatim (as
     // JSON decodes them), so that `s1 convert` recognizes them there.
     case PreTokenizerKind::gpt4o:
@@ -88,7 +100,8 @@ struct Alias {
   PreTokenizerKind kind;
 };
 // The tokenizer.ggml.pre names llama.cpp splits exactly as one of our kinds
-// (same regex, same merge handling). Names it treats differently are refused
+// (same regex, same merge handling: "refact", "command-r", "smollm",
+// "codeshell", "exaone" and "minerva-7b" as "starcoder"). Names it treats differently are refused
 // rather than approximated: "default" (llama.cpp's fallback regexes),
 // "dbrx"/"smaug-bpe" (the Llama 3 regex but merges not ignored), "mpt"/"olmo"
 // (the GPT-2 regex, yet 7 of llama.cpp's 47 MPT test cases come out different).
@@ -101,6 +114,11 @@ constexpr std::array kAliases = {
     Alias{"deepseek-llm", PreTokenizerKind::deepseek_llm}, Alias{"gpt2", PreTokenizerKind::gpt2},
     Alias{"gpt-2", PreTokenizerKind::gpt2},        Alias{"phi-2", PreTokenizerKind::gpt2},
     Alias{"gpt-4o", PreTokenizerKind::gpt4o},      Alias{"deepseek-v3", PreTokenizerKind::deepseek_v3},
+    Alias{"deepseek-coder", PreTokenizerKind::deepseek_coder}, Alias{"falcon", PreTokenizerKind::falcon},
+    Alias{"starcoder", PreTokenizerKind::starcoder}, Alias{"refact", PreTokenizerKind::starcoder},
+    Alias{"command-r", PreTokenizerKind::starcoder}, Alias{"smollm", PreTokenizerKind::starcoder},
+    Alias{"codeshell", PreTokenizerKind::starcoder}, Alias{"exaone", PreTokenizerKind::starcoder},
+    Alias{"minerva-7b", PreTokenizerKind::starcoder},
 };
 
 PreTokenizerKind kind_from_name(std::string_view name) {
@@ -194,6 +212,9 @@ std::string_view pretokenizer_name(PreTokenizerKind kind) {
     case PreTokenizerKind::deepseek_llm: return "deepseek-llm";
     case PreTokenizerKind::gpt4o: return "gpt-4o";
     case PreTokenizerKind::deepseek_v3: return "deepseek-v3";
+    case PreTokenizerKind::deepseek_coder: return "deepseek-coder";
+    case PreTokenizerKind::starcoder: return "starcoder";
+    case PreTokenizerKind::falcon: return "falcon";
   }
   return "";
 }

@@ -15,7 +15,7 @@
 
 namespace s1 {
 
-enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm, gpt4o, deepseek_v3 };
+enum class PreTokenizerKind { gpt2, llama3, qwen2, qwen35, deepseek_llm, gpt4o, deepseek_v3, deepseek_coder, starcoder, falcon };
 
 // The canonical tokenizer.ggml.pre name of a kind.
 std::string_view pretokenizer_name(PreTokenizerKind kind);
@@ -24,7 +24,8 @@ std::vector<std::string> pretokenizer_regexes(PreTokenizerKind kind);
 // Every kind, for looking one up by its regexes.
 inline constexpr PreTokenizerKind kPreTokenizerKinds[] = {
     PreTokenizerKind::gpt2,         PreTokenizerKind::llama3, PreTokenizerKind::qwen2,      PreTokenizerKind::qwen35,
-    PreTokenizerKind::deepseek_llm, PreTokenizerKind::gpt4o,  PreTokenizerKind::deepseek_v3};
+    PreTokenizerKind::deepseek_llm, PreTokenizerKind::gpt4o,  PreTokenizerKind::deepseek_v3,
+    PreTokenizerKind::deepseek_coder, PreTokenizerKind::starcoder, PreTokenizerKind::falcon};
 
 class PreTokenizer {
  public:

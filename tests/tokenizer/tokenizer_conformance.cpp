@@ -1,5 +1,7 @@
-// Every case of llama.cpp's tokenizer tests (../shared/tokenizer/*.inp/.out)
-// must come out id for id: no BOS, control-token text read as plain text. So
+// Every case of llama.cpp's tokenizer tests (../shared/tokenizer/*.inp/.out,
+// and data/llama-vocab/: the small vocabularies of the peer's tree for the
+// pre-tokenizers ../shared lacks) must come out id for id: no BOS,
+// control-token text read as plain text. So
 // must our own texts (data/extra.inp: German with umlauts and ß, accented
 // Latin, CJK, emoji, code, numbers, whitespace runs), whose llama.cpp ids
 // scripts/tokenizer-refs wrote to data/extra-VOCAB.out.
@@ -38,9 +40,11 @@ std::vector<Case> read_cases(const std::filesystem::path& inp_path, const std::f
 class Conformance : public testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, EncodesEveryCaseLikeLlamaCpp) {
-  const auto tok = s1::Tokenizer::load((s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf")).string());
-  const auto shared = s1test::shared_dir() / "tokenizer" / ("ggml-vocab-" + GetParam() + ".gguf");
-  const auto cases = read_cases(shared.string() + ".inp", shared.string() + ".out");
+  const std::string file = "ggml-vocab-" + GetParam() + ".gguf";
+  const auto copied = s1test::source_dir() / "tests" / "tokenizer" / "data" / "llama-vocab" / file;
+  const auto vocab = std::filesystem::exists(copied) ? copied : s1test::shared_dir() / "tokenizer" / file;
+  const auto tok = s1::Tokenizer::load(vocab.string());
+  const auto cases = read_cases(vocab.string() + ".inp", vocab.string() + ".out");
   ASSERT_GE(cases.size(), 46u);  // 46 in every file, 50 in qwen35's
   const auto data = s1test::source_dir() / "tests" / "tokenizer" / "data";
   const auto extra = read_cases(data / "extra.inp", data / ("extra-" + GetParam() + ".out"));
@@ -52,7 +56,9 @@ TEST_P(Conformance, EncodesEveryCaseLikeLlamaCpp) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance, testing::Values("qwen2", "qwen35", "llama-bpe", "deepseek-llm", "gpt-2"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, Conformance,
+                         testing::Values("qwen2", "qwen35", "llama-bpe", "deepseek-llm", "gpt-2", "deepseek-coder",
+                                         "falcon", "refact", "starcoder"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& ch : name)
