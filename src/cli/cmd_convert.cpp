@@ -5,14 +5,12 @@
 // implemented: without --vocab-only the command says so.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "cli/command.h"
 #include "gguf/gguf.h"
 #include "tokenizer/hf_vocab.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace s1::cli {
 namespace {
@@ -30,11 +28,7 @@ int run_convert(const ConvertOptions& o) {
     fail("converting a model's weights is not implemented yet; `s1 convert --vocab-only --tokenizer DIR -o OUT.gguf` "
          "converts its tokenizer");
   HfTokenizer t = read_hf_tokenizer(o.tokenizer_dir, o.pre);
-  if (!o.chat_template.empty()) {
-    std::ifstream in(o.chat_template, std::ios::binary);
-    if (!in) fail("{}: cannot open", o.chat_template);
-    t.chat_template.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  if (!o.chat_template.empty()) t.chat_template = read_file(o.chat_template);
   const Tokenizer check(t.vocab);  // the same checks loading the file will make, before writing it
   gguf::Writer w;
   w.set("general.name", gguf::Value{std::filesystem::path(o.tokenizer_dir).filename().string()});

@@ -1,14 +1,13 @@
 // `s1 template`: render a chat template for a list of messages, exactly as the
 // model would see it (no newline added), to check prompts by eye or in tests.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <optional>
 
 #include "cli/command.h"
 #include "gguf/gguf.h"
 #include "tokenizer/chat_template.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace {
 
@@ -22,11 +21,6 @@ struct TemplateOptions {
   std::optional<std::string> eos_token;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) s1::fail("{}: cannot open file", path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // KEY=VALUE; VALUE is JSON when it parses as JSON (true, 3, [..]), else a string.
 void add_var(nlohmann::json& vars, const std::string& spec) {
@@ -38,7 +32,7 @@ void add_var(nlohmann::json& vars, const std::string& spec) {
 }
 
 int run_template(const TemplateOptions& opts) {
-  nlohmann::json messages = nlohmann::json::parse(read_text(opts.messages_path), nullptr, false);
+  nlohmann::json messages = nlohmann::json::parse(s1::read_file(opts.messages_path), nullptr, false);
   if (messages.is_discarded()) s1::fail("{}: not valid JSON", opts.messages_path);
   nlohmann::json vars = nlohmann::json::object();
   for (const auto& spec : opts.vars) add_var(vars, spec);
@@ -51,7 +45,7 @@ int run_template(const TemplateOptions& opts) {
     bos = std::move(loaded.bos_token);
     eos = std::move(loaded.eos_token);
   } else {
-    chat_template.emplace(read_text(opts.template_path), opts.template_path);
+    chat_template.emplace(s1::read_file(opts.template_path), opts.template_path);
   }
   if (opts.bos_token) bos = *opts.bos_token;
   if (opts.eos_token) eos = *opts.eos_token;

@@ -9,7 +9,6 @@
 #include <fmt/ranges.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 
@@ -18,6 +17,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace s1::cli {
 namespace {
@@ -31,9 +31,7 @@ struct TokenizeOptions {
 
 std::string read_input(const std::string& path) {
   if (path.empty()) return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open file", path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return read_file(path);
 }
 
 std::string escape_piece(std::string_view piece) {

@@ -66,15 +66,17 @@ class Reader {
     return v;
   }
 
-  std::string read_string() {
+  // The next string's bytes in the file, checked against its end.
+  std::string_view next_string() {
     uint64_t len = read<uint64_t>();
     if (len > remaining())
       fail("{}: {}: string length {} at offset {} exceeds the {} bytes left in the file", path_, context_, len,
            pos_ - 8, remaining());
-    std::string s(reinterpret_cast<const char*>(p_ + pos_), size_t(len));
+    std::string_view s(reinterpret_cast<const char*>(p_ + pos_), size_t(len));
     pos_ += len;
     return s;
   }
+  std::string read_string() { return std::string(next_string()); }
 
   ValueType read_type() {
     uint32_t id = read<uint32_t>();
@@ -116,7 +118,7 @@ class Reader {
            context_, count, value_type_name(a.elem_type), pos_ - 8, remaining());
     if (depth == 1 && a.elem_type == ValueType::STRING && count > kLargeStringArray &&
         metadata_ == Metadata::small) {
-      for (uint64_t i = 0; i < count; ++i) skip_string();
+      for (uint64_t i = 0; i < count; ++i) next_string();
       a.skipped_items = count;
       return a;
     }
@@ -125,14 +127,6 @@ class Reader {
     return a;
   }
 
-  // The checks of read_string, without the copy.
-  void skip_string() {
-    uint64_t len = read<uint64_t>();
-    if (len > remaining())
-      fail("{}: {}: string length {} at offset {} exceeds the {} bytes left in the file", path_, context_, len,
-           pos_ - 8, remaining());
-    pos_ += len;
-  }
 
   const uint8_t* p_;
   uint64_t size_;

@@ -2,12 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <iterator>
-
 #include "gguf/gguf.h"
 #include "tokenizer/pretokenizer.h"
 #include "util/error.h"
+#include "util/file.h"
 
 namespace s1 {
 
@@ -16,10 +14,9 @@ namespace {
 using nlohmann::json;
 
 json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path.string());
+  const std::string text = read_file(path);
   try {
-    return json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path.string(), e.what());
   }
@@ -148,10 +145,8 @@ HfTokenizer read_hf_tokenizer(const std::filesystem::path& dir, const std::strin
           if (named.value("name", "") == "default") out.chat_template = named.value("template", "");
       }
     }
-    if (out.chat_template.empty() && std::filesystem::exists(dir / "chat_template.jinja")) {
-      std::ifstream in(dir / "chat_template.jinja", std::ios::binary);
-      out.chat_template.assign(std::istreambuf_iterator<char>(in), {});
-    }
+    if (out.chat_template.empty() && std::filesystem::exists(dir / "chat_template.jinja"))
+      out.chat_template = read_file(dir / "chat_template.jinja");
     return out;
   } catch (const json::exception& e) {
     fail("{}: unexpected layout: {}", tokenizer_file.string(), e.what());
