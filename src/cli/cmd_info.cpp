@@ -85,22 +85,36 @@ ordered_json describe(const gguf::File& f) {
   j["experts"] = or_null(f.get_int(key("expert_count")));
   j["experts_used"] = or_null(f.get_int(key("expert_used_count")));
   j["expert_feed_forward"] = or_null(f.get_int(key("expert_feed_forward_length")));
-  // Gated DeltaNet (qwen35): how many layers are recurrent and the fixed
-  // state each sequence holds for them, beside the KV cache's bytes per token.
-  std::optional<int64_t> recurrent_layers, recurrent_bytes;
-  if (arch_info && arch_info->gated_delta_net) {
+  // What the configuration derives: Gated DeltaNet's recurrent layers (qwen35)
+  // and the fixed state each sequence holds for them, the sliding-window
+  // layers (gpt-oss), the rope scaling, and the KV cache's bytes per token (F16).
+  std::optional<int64_t> recurrent_layers, recurrent_bytes, windowed_layers, kv_bytes;
+  std::optional<std::string> rope_scaling;
+  if (arch_info) {
     try {
       const ModelConfig c = read_model_config(f);
-      recurrent_layers = c.n_recurrent_layers();
-      recurrent_bytes = *recurrent_layers * int64_t(c.recurrent_state_floats() * sizeof(float));
+      if (c.gated_delta_net()) {
+        recurrent_layers = c.n_recurrent_layers();
+        recurrent_bytes = *recurrent_layers * int64_t(c.recurrent_state_floats() * sizeof(float));
+      }
+      if (c.sliding_window > 0)
+        windowed_layers = std::count(c.windowed_layers.begin(), c.windowed_layers.end(), true);
+      kv_bytes = int64_t(c.n_layer - c.n_recurrent_layers()) * 2 * c.kv_dim() * 2;
+      if (c.rope_scaling == RopeScaling::linear) rope_scaling = fmt::format("linear x{}", c.rope_scaling_factor);
+      if (c.rope_scaling == RopeScaling::yarn)
+        rope_scaling = fmt::format("yarn x{} of {} positions", c.rope_scaling_factor, c.rope_orig_ctx);
     } catch (const Error&) {  // a broken file still gets the rest of its description
     }
   }
   j["recurrent_layers"] = or_null(recurrent_layers);
   j["recurrent_state_bytes"] = or_null(recurrent_bytes);
+  j["sliding_window"] = or_null(f.get_int(key("attention.sliding_window")));
+  j["sliding_window_layers"] = or_null(windowed_layers);
+  j["kv_cache_bytes_per_token"] = or_null(kv_bytes);
   j["context_length"] = or_null(f.get_int(key("context_length")));
   j["rope_theta"] = or_null(f.get_float(key("rope.freq_base")));
   j["rope_type"] = arch_info ? ordered_json(arch_info->rope == ops::RopeStyle::neox ? "neox" : "normal") : ordered_json(nullptr);
+  j["rope_scaling"] = or_null(rope_scaling);
   j["rms_epsilon"] = or_null(f.get_float(key("attention.layer_norm_rms_epsilon")));
   j["tied_output"] = or_null(tied);
   j["tensors"] = f.tensors().size();
@@ -164,8 +178,14 @@ void print_human(const ordered_json& j) {
     rows.emplace_back("gated deltanet", fmt::format("{} of {} layers, {} of state per sequence",
                                                     text(j["recurrent_layers"]), text(j["layers"]),
                                                     human_size(j["recurrent_state_bytes"].get<double>())));
+  if (!j["sliding_window"].is_null())
+    rows.emplace_back("sliding window", fmt::format("{} positions on {} of {} layers", text(j["sliding_window"]),
+                                                    text(j["sliding_window_layers"]), text(j["layers"])));
+  if (!j["kv_cache_bytes_per_token"].is_null())
+    rows.emplace_back("kv cache", fmt::format("{} per token (f16)", human_size(j["kv_cache_bytes_per_token"].get<double>())));
   rows.emplace_back("context length", text(j["context_length"]));
-  rows.emplace_back("rope", fmt::format("{}, theta {}", text(j["rope_type"]), text(j["rope_theta"])));
+  rows.emplace_back("rope", fmt::format("{}, theta {}{}", text(j["rope_type"]), text(j["rope_theta"]),
+                                        j["rope_scaling"].is_null() ? "" : ", " + text(j["rope_scaling"])));
   rows.emplace_back("rms epsilon", text(j["rms_epsilon"]));
   if (!j["tied_output"].is_null()) rows.emplace_back("output", j["tied_output"].get<bool>() ? "tied" : "untied");
   uint64_t params = j["parameters"];

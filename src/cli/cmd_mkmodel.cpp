@@ -101,6 +101,7 @@ ModelConfig make_config(const MkmodelOptions& o) {
 
 fs::path find_shared_vocab(std::string_view arch) {
   const std::string file(find_arch(arch)->vocab_file);
+  if (file.empty()) return {};
   std::vector<fs::path> roots;
   if (const char* env = std::getenv("S1_SHARED")) roots.emplace_back(env);
   roots.emplace_back("../shared");

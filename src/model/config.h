@@ -20,6 +20,21 @@
 
 namespace s1 {
 
+// How a mixture of experts weighs a token's chosen experts.
+enum class ExpertGating {
+  softmax,         // softmax over every expert, the top k renormalized to sum to 1 (qwen3moe)
+  softmax_chosen,  // the top k logits, then a softmax over those k (gpt-oss; llama.cpp's SOFTMAX_WEIGHT)
+};
+
+// The feed-forward's gated activation.
+enum class FfnActivation {
+  swiglu,          // silu(gate) · up
+  swiglu_clamped,  // gpt-oss: gate ≤ 7 and up in [-7, 7], gate · sigmoid(1.702 gate) · (up + 1)
+};
+
+// How positions beyond the trained context are reached (rope.scaling.type).
+enum class RopeScaling { none, linear, yarn };
+
 // What an architecture fixes; the sizes come from the file.
 struct ArchInfo {
   std::string_view name;  // general.architecture, as llama.cpp writes it
@@ -37,6 +52,19 @@ struct ArchInfo {
   bool gated_delta_net;
   bool trainable;         // `s1 train` computes its gradients
   std::string_view vocab_file;  // ../shared/tokenizer vocabulary a named shape borrows
+  std::string_view ffn_norm = "ffn_norm";  // the FFN norm's tensor name (Qwen3.5, gpt-oss: post_attention_norm)
+  // gpt-oss: layers alternate between a sliding window of
+  // attention.sliding_window positions and full attention, by this period
+  // unless the file says otherwise (attention.sliding_window_pattern); 0: none.
+  int sliding_window_pattern = 0;
+  bool attn_sinks = false;        // a learned sink logit per head (attn_sinks.weight)
+  bool attn_output_bias = false;  // attn_output.bias
+  bool expert_biases = false;     // the router and every expert matrix have biases
+  ExpertGating gating = ExpertGating::softmax;
+  FfnActivation ffn_activation = FfnActivation::swiglu;
+  // The scaling rope.scaling.factor means when `s1 mkmodel --set` gives one
+  // (a file names its own; llama.cpp reads a factor without a type as linear).
+  RopeScaling rope_scaling = RopeScaling::linear;
 };
 
 // nullptr for an architecture the engine does not run.
@@ -61,7 +89,26 @@ struct ModelConfig {
   ops::RopeStyle rope_style = ops::RopeStyle::neox;
   int n_rot = 0;  // rotated dimensions per head
   double rope_theta = 0;
-  double rope_freq_scale = 1.0;  // 1 / linear scaling factor
+  RopeScaling rope_scaling = RopeScaling::none;
+  double rope_scaling_factor = 0;  // > 1 stretches the trained positions; 0 when unscaled
+  int rope_orig_ctx = 0;           // YaRN: the context the model was first trained for
+  float rope_attn_factor = 0;      // rope.scaling.attn_factor; 1 when absent
+  double rope_freq_scale = 1.0;    // 1 / rope_scaling_factor (derived)
+  // The factor rope scales q and k by (YaRN's magnitude correction, as llama.cpp
+  // computes it: attn_factor · (1 + 0.1 ln factor)); 1 for most models.
+  float rope_mscale() const;
+
+  // Sliding-window attention (gpt-oss): a windowed layer's token attends to
+  // its own and the sliding_window - 1 positions before it.
+  int sliding_window = 0;
+  int sliding_window_pattern = 0;  // every n-th layer has full attention (ArchInfo's default)
+  std::vector<bool> windowed_layers;  // per layer, filled by complete_config
+  bool is_windowed(int layer) const { return !windowed_layers.empty() && windowed_layers[size_t(layer)]; }
+  bool attn_sinks = false;
+  bool attn_output_bias = false;
+  bool expert_biases = false;
+  ExpertGating gating = ExpertGating::softmax;
+  FfnActivation ffn_activation = FfnActivation::swiglu;
 
   // Mixture of experts (ArchInfo::moe): each token's feed-forward is the
   // weighted sum of n_expert_used of n_expert expert FFNs of width n_ff_exp.

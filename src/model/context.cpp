@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 
 #include "tensor/blocks.h"
@@ -46,6 +47,14 @@ std::vector<int> layer_slots(const ModelConfig& c) {
 }
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// gate[i] = act(gate[i], up[i]) for i in [0, n): the FFNs' gated activation.
+void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n) {
+  if (c.ffn_activation == FfnActivation::swiglu_clamped)
+    ops::swiglu_clamped(gate, up, gate, n, 1.702f, 7.0f);  // gpt-oss's alpha and limit, as llama.cpp fixes them
+  else
+    ops::swiglu(gate, up, gate, n);
+}
 // log(1 + e^x), as ggml computes it (linear above 20).
 float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
@@ -65,6 +74,11 @@ Context::Context(const Model& model, ContextParams params)
   params_.max_chunk = std::clamp(params_.max_chunk, 1, 4096);
   max_seq_len_ = std::min(params_.n_ctx, c.n_ctx_train);
   rope_ = ops::Rope(c.rope_style, c.n_rot, c.rope_theta, c.rope_freq_scale, model.rope_freq_factors());
+  if (c.rope_scaling == RopeScaling::yarn)
+    rope_.use_yarn(c.rope_theta, c.rope_freq_scale, model.rope_freq_factors(), c.rope_orig_ctx,
+                   /*beta_fast=*/32, /*beta_slow=*/1, c.rope_mscale());  // llama.cpp's defaults
+  else
+    rope_.mscale = c.rope_mscale();
   if (c.gated_delta_net()) rope_.keep_text_sections(c.rope_sections);
 
   const size_t t = size_t(params_.max_chunk);
@@ -320,7 +334,7 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
     store_row(v, kv_.v_row(kv_layer, tokens[i].seq, tokens[i].pos), c.kv_dim(), kv_.type());
   });
 
-  attend(kv_layer, tokens, n);
+  attend(layer, tokens, n);
   if (c.attn_output_gate)
     for_each_token(n, [&](int i) {
       float* out = &att_[size_t(i) * c.q_dim()];
@@ -328,6 +342,7 @@ void Context::attention_block(int layer, const Batch::Token* tokens, int n) {
       for (int j = 0; j < c.q_dim(); ++j) out[j] *= sigmoid(gate[j]);
     });
   multiply(w.wo, att_.data(), n, proj_.data());
+  if (c.attn_output_bias) ops::add_bias(proj_.data(), w.bo.data(), n, d);
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
 }
 
@@ -346,10 +361,14 @@ void Context::project_gated_query(const LayerWeights& w, int n) {
 }
 
 // att[i, head h] = softmax(q·k / sqrt(head_dim)) · v over positions 0..pos of
-// token i's own sequence, with KV head h / (n_head / n_head_kv). `layer`
-// counts the attention layers only.
-void Context::attend(int layer, const Batch::Token* tokens, int n) {
+// token i's own sequence (on a sliding-window layer, its last sliding_window
+// positions), with KV head h / (n_head / n_head_kv) and the head's sink logit
+// where the model has them.
+void Context::attend(int model_layer, const Batch::Token* tokens, int n) {
   const ModelConfig& c = config();
+  const int layer = layer_slot_[size_t(model_layer)];  // among the attention layers, in the KV cache
+  const int window = c.is_windowed(model_layer) ? c.sliding_window : 0;
+  const std::vector<float>& sinks = model_.layers()[size_t(model_layer)].sinks;
   const int group = c.n_head / c.n_head_kv;
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
   const int64_t items = int64_t(n) * c.n_head;
@@ -361,12 +380,14 @@ void Context::attend(int layer, const Batch::Token* tokens, int n) {
     for (int64_t item = begin; item < end; ++item) {
       const int i = int(item / c.n_head), h = int(item % c.n_head);
       if (i != runs_token) {
-        kv_.runs(layer, tokens[i].seq, tokens[i].pos + 1, runs);
+        const int end = tokens[i].pos + 1;
+        kv_.runs(layer, tokens[i].seq, window > 0 ? std::max(0, end - window) : 0, end, runs);
         runs_token = i;
       }
       const size_t q_at = size_t(i) * c.q_dim() + size_t(h) * c.head_dim;
       ops::attention_head(&q_[q_at], c.head_dim, scale, kv_.type(), runs, size_t(c.kv_dim()),
-                          size_t(h / group) * c.head_dim, scores, &att_[q_at]);
+                          size_t(h / group) * c.head_dim, scores, &att_[q_at],
+                          sinks.empty() ? -std::numeric_limits<float>::infinity() : sinks[size_t(h)]);
     }
   });
 }
@@ -524,16 +545,16 @@ void Context::ffn_block(int layer, int n) {
   multiply(w.w_up, xn_.data(), n, up_.data());
   for_each_token(n, [&](int i) {
     const size_t at = size_t(i) * c.n_ff;
-    ops::swiglu(&gate_[at], &up_[at], &gate_[at], c.n_ff);
+    gated_activation(c, &gate_[at], &up_[at], c.n_ff);
   });
   multiply(w.w_down, gate_.data(), n, proj_.data());
   ops::add(x_.data(), proj_.data(), int64_t(n) * d);
 }
 
 // x += Σ over the token's top-k experts e of p_e · W_down,e · (silu(W_gate,e · h) * (W_up,e · h)),
-// h = rmsnorm(x), p = the router's softmax probabilities of the chosen
-// experts, renormalized to sum to 1 (qwen3moe's norm_topk_prob); plus the
-// shared expert where the architecture has one.
+// h = rmsnorm(x), p the chosen experts' weights (route_tokens); plus the
+// shared expert where the architecture has one. gpt-oss adds each expert's
+// biases to its three products and takes the clamped activation.
 //
 // The chunk's tokens are grouped by expert, so each chosen expert's matrices
 // are read once for all the tokens routed to it, and experts no token chose
@@ -554,11 +575,17 @@ void Context::moe_block(int layer, int n) {
       std::copy_n(&xn_[size_t(routed[size_t(j)].token) * d], d, &expert_in_[size_t(j) * d]);
     multiply(w.gate_exps.expert(e), expert_in_.data(), m, gate_.data());
     multiply(w.up_exps.expert(e), expert_in_.data(), m, up_.data());
+    const ExpertBiases& b = w.expert_biases;
+    if (c.expert_biases) {
+      ops::add_bias(gate_.data(), &b.gate[size_t(e) * ff], m, ff);
+      ops::add_bias(up_.data(), &b.up[size_t(e) * ff], m, ff);
+    }
     for (int j = 0; j < m; ++j) {
       const size_t at = size_t(j) * ff;
-      ops::swiglu(&gate_[at], &up_[at], &gate_[at], ff);
+      gated_activation(c, &gate_[at], &up_[at], ff);
     }
     multiply(w.down_exps.expert(e), gate_.data(), m, expert_out_.data());
+    if (c.expert_biases) ops::add_bias(expert_out_.data(), &b.down[size_t(e) * d], m, d);
     for (int j = 0; j < m; ++j) {
       const Route& r = routed[size_t(j)];
       kernels().axpy_f32(r.weight, &expert_out_[size_t(j) * d], &proj_[size_t(r.token) * d], d);
@@ -586,24 +613,44 @@ void Context::add_shared_expert(const SharedExpertWeights& w, int n) {
   }
 }
 
+namespace {
+
+// order[0..k) = the k largest of p[0..n) (ties to the lower index).
+void top_k(const float* p, int n, int k, std::vector<int>& order) {
+  for (int e = 0; e < n; ++e) order[size_t(e)] = e;
+  std::partial_sort(order.begin(), order.begin() + k, order.begin() + n,
+                    [p](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+}
+
+}  // namespace
+
 // Fills routes_: for every token of the chunk (normalized input in xn_), its
-// n_expert_used most probable experts and their renormalized weights.
+// n_expert_used experts with the highest router logits (+ bias) and their
+// weights: the softmax probabilities renormalized over the chosen
+// (ExpertGating::softmax), or a softmax over the chosen logits alone
+// (softmax_chosen), which orders the experts the same way.
 void Context::route_tokens(const LayerWeights& w, int n) {
   const ModelConfig& c = config();
   const int n_expert = c.n_expert, k = c.n_expert_used;
   multiply(w.router, xn_.data(), n, router_.data());
+  if (c.expert_biases) ops::add_bias(router_.data(), w.expert_biases.router.data(), n, n_expert);
   for (auto& routed : routes_) routed.clear();
   std::vector<int>& order = expert_order_;
+  std::vector<float> chosen(static_cast<size_t>(k));
   for (int i = 0; i < n; ++i) {
     float* p = &router_[size_t(i) * n_expert];
-    ops::softmax(p, n_expert);
-    for (int e = 0; e < n_expert; ++e) order[size_t(e)] = e;
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [p](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-    float sum = 0;
-    for (int j = 0; j < k; ++j) sum += p[order[size_t(j)]];
-    sum = std::max(sum, 6.103515625e-5f);  // as llama.cpp clamps it (the smallest normal f16)
-    for (int j = 0; j < k; ++j) routes_[size_t(order[size_t(j)])].push_back({i, p[order[size_t(j)]] / sum});
+    if (c.gating == ExpertGating::softmax) ops::softmax(p, n_expert);
+    top_k(p, n_expert, k, order);
+    for (int j = 0; j < k; ++j) chosen[j] = p[order[size_t(j)]];
+    if (c.gating == ExpertGating::softmax_chosen) {
+      ops::softmax(chosen.data(), k);
+    } else {
+      float sum = 0;
+      for (int j = 0; j < k; ++j) sum += chosen[j];
+      sum = std::max(sum, 6.103515625e-5f);  // as llama.cpp clamps it (the smallest normal f16)
+      for (int j = 0; j < k; ++j) chosen[j] /= sum;
+    }
+    for (int j = 0; j < k; ++j) routes_[size_t(order[size_t(j)])].push_back({i, chosen[j]});
   }
 }
 

@@ -130,7 +130,7 @@ class Context {
   void moe_block(int layer, int n);
   void add_shared_expert(const SharedExpertWeights& w, int n);
   void route_tokens(const LayerWeights& w, int n);
-  void attend(int layer, const Batch::Token* tokens, int n);
+  void attend(int model_layer, const Batch::Token* tokens, int n);
   int output_logits(const Batch::Token* tokens, int n, float* logits_out);
   void for_each_token(int n, const std::function<void(int)>& fn);
 

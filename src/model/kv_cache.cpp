@@ -142,13 +142,16 @@ uint8_t* KvCache::v_row(int layer, int seq, int pos) {
          size_t(pos % kBlockTokens) * row_bytes_;
 }
 
-void KvCache::runs(int layer, int seq, int n, std::vector<ops::KvRun>& out) const {
+void KvCache::runs(int layer, int seq, int begin, int end, std::vector<ops::KvRun>& out) const {
   const Sequence& s = seq_ref(seq);
   out.clear();
-  for (int start = 0; start < n; start += kBlockTokens) {
-    const int block = s.blocks[size_t(start / kBlockTokens)];
-    out.push_back({storage_.get() + block_offset(layer, block, false),
-                   storage_.get() + block_offset(layer, block, true), std::min(kBlockTokens, n - start)});
+  for (int start = begin; start < end;) {
+    const int block = s.blocks[size_t(start / kBlockTokens)], in_block = start % kBlockTokens;
+    const int n = std::min(kBlockTokens - in_block, end - start);
+    const size_t skip = size_t(in_block) * row_bytes_;
+    out.push_back({storage_.get() + block_offset(layer, block, false) + skip,
+                   storage_.get() + block_offset(layer, block, true) + skip, n});
+    start += n;
   }
 }
 

@@ -55,8 +55,10 @@ class KvCache {
   uint8_t* k_row(int layer, int seq, int pos);
   uint8_t* v_row(int layer, int seq, int pos);
 
-  // Positions 0..n-1 of seq in `layer` as contiguous runs (one per block), for attention.
-  void runs(int layer, int seq, int n, std::vector<ops::KvRun>& out) const;
+  // Positions begin..end-1 of seq in `layer` as contiguous runs (one per
+  // block), for attention: 0..pos for a causal one, the window's last
+  // positions for a sliding-window one.
+  void runs(int layer, int seq, int begin, int end, std::vector<ops::KvRun>& out) const;
 
  private:
   struct Sequence {

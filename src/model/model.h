@@ -54,6 +54,13 @@ struct SharedExpertWeights {
   WeightMatrix gate, up, down;
 };
 
+// gpt-oss's biases of the router and of every expert's matrices, expert e's at e · rows.
+struct ExpertBiases {
+  std::vector<float> router;  // n_expert
+  std::vector<float> gate, up;  // n_expert × n_ff_exp
+  std::vector<float> down;      // n_expert × n_embd
+};
+
 // One transformer block's weights. Matrices point into the mapped file; the
 // small vectors (norm weights, biases) are converted to f32 copies.
 struct LayerWeights {
@@ -61,12 +68,15 @@ struct LayerWeights {
   WeightMatrix wq, wk, wv, wo;
   std::vector<float> bq, bk, bv;      // empty unless config.qkv_bias
   std::vector<float> q_norm, k_norm;  // head_dim each; empty unless config.qk_norm
+  std::vector<float> bo;              // empty unless config.attn_output_bias
+  std::vector<float> sinks;           // per head; empty unless config.attn_sinks
   std::vector<float> ffn_norm;
   WeightMatrix w_gate, w_up, w_down;  // dense feed-forward
   // Mixture of experts: the router (F32 [n_expert × n_embd]) and the experts'
   // gate, up and down matrices, each expert's in the file's type.
   WeightMatrix router;
   ExpertMatrices gate_exps, up_exps, down_exps;
+  ExpertBiases expert_biases;         // set when config.expert_biases
   SharedExpertWeights shared_expert;  // set when config.has_shared_expert
   DeltaNetWeights delta;  // set on recurrent layers instead of wq..wo
 };

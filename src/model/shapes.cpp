@@ -8,7 +8,7 @@ namespace s1 {
 namespace {
 
 // From the models' config.json files on Hugging Face.
-constexpr std::array<ModelShape, 8> kShapes = {{
+constexpr std::array<ModelShape, 9> kShapes = {{
     {"qwen2.5-0.5b", "qwen2",
      "block_count=24 embedding_length=896 attention.head_count=14 attention.head_count_kv=2 "
      "feed_forward_length=4864 context_length=32768 rope.freq_base=1000000",
@@ -53,11 +53,18 @@ constexpr std::array<ModelShape, 8> kShapes = {{
      "ssm.conv_kernel=4 ssm.state_size=128 ssm.group_count=16 ssm.time_step_rank=32 full_attention_interval=4 "
      "context_length=262144 rope.freq_base=10000000",
      false},
+    // gpt-oss-20b: 32 experts of width 2880, 4 used; 128-position windows on every other layer; YaRN x32.
+    {"gpt-oss-20b", "gpt-oss",
+     "block_count=24 embedding_length=2880 attention.head_count=64 attention.head_count_kv=8 "
+     "attention.key_length=64 attention.value_length=64 feed_forward_length=2880 expert_count=32 "
+     "expert_used_count=4 expert_feed_forward_length=2880 attention.sliding_window=128 context_length=131072 "
+     "rope.freq_base=150000 rope.scaling.factor=32 rope.scaling.original_context_length=4096",
+     false},
 }};
 
 // Small enough for a test to make in milliseconds, large enough that every
 // kernel path (several blocks per row, grouped heads) is taken.
-constexpr std::array<ModelShape, 6> kDefaults = {{
+constexpr std::array<ModelShape, 7> kDefaults = {{
     {"qwen2-small", "qwen2",
      "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
      false},
@@ -83,6 +90,12 @@ constexpr std::array<ModelShape, 6> kDefaults = {{
      "attention.key_length=32 attention.value_length=32 rope.dimension_count=16 feed_forward_length=64 "
      "expert_count=8 expert_used_count=2 expert_feed_forward_length=32 expert_shared_feed_forward_length=32 "
      "ssm.conv_kernel=4 ssm.state_size=16 ssm.group_count=2 ssm.time_step_rank=4",
+     false},
+    {"gpt-oss-small", "gpt-oss",
+     "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 "
+     "attention.key_length=32 attention.value_length=32 expert_count=8 expert_used_count=2 "
+     "expert_feed_forward_length=32 attention.sliding_window=8 rope.freq_base=150000 rope.scaling.factor=32 "
+     "rope.scaling.original_context_length=256",
      false},
 }};
 

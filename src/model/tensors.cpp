@@ -40,6 +40,8 @@ void attention_tensors(const ModelConfig& c, const BlockTensors& t) {
     t("attn_k_norm.weight", {hd}, R::attn_k_norm, K::norm);
   }
   t("attn_output.weight", {q, d}, R::attn_output, K::matrix);
+  if (c.attn_output_bias) t("attn_output.bias", {d}, R::attn_output_bias, K::vector);
+  if (c.attn_sinks) t("attn_sinks.weight", {uint64_t(c.n_head)}, R::attn_sinks, K::vector);
 }
 
 void delta_net_tensors(const ModelConfig& c, const BlockTensors& t) {
@@ -58,14 +60,20 @@ void delta_net_tensors(const ModelConfig& c, const BlockTensors& t) {
 
 void ffn_tensors(const ModelConfig& c, const BlockTensors& t) {
   const uint64_t d = uint64_t(c.n_embd);
-  // Qwen3.5 names the FFN's norm after the attention it follows.
-  t(c.gated_delta_net() ? "post_attention_norm.weight" : "ffn_norm.weight", {d}, R::ffn_norm, K::norm);
+  const std::string norm = fmt::format("{}.weight", find_arch(c.arch)->ffn_norm);
+  t(norm.c_str(), {d}, R::ffn_norm, K::norm);
   if (c.moe()) {
     const uint64_t e = uint64_t(c.n_expert), ff = uint64_t(c.n_ff_exp);
     t("ffn_gate_inp.weight", {d, e}, R::ffn_router, K::router);
     t("ffn_gate_exps.weight", {d, ff, e}, R::ffn_gate_exps, K::experts);
     t("ffn_up_exps.weight", {d, ff, e}, R::ffn_up_exps, K::experts);
     t("ffn_down_exps.weight", {ff, d, e}, R::ffn_down_exps, K::experts);
+    if (c.expert_biases) {
+      t("ffn_gate_inp.bias", {e}, R::ffn_router_bias, K::vector);
+      t("ffn_gate_exps.bias", {ff, e}, R::ffn_gate_exps_bias, K::vector);
+      t("ffn_up_exps.bias", {ff, e}, R::ffn_up_exps_bias, K::vector);
+      t("ffn_down_exps.bias", {d, e}, R::ffn_down_exps_bias, K::vector);
+    }
     if (c.has_shared_expert) {
       const uint64_t shared = uint64_t(c.n_ff_shexp);
       t("ffn_gate_inp_shexp.weight", {d}, R::ffn_gate_inp_shexp, K::vector);

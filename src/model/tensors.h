@@ -28,6 +28,8 @@ enum class TensorRole {
   attn_q_norm,
   attn_k_norm,
   attn_output,
+  attn_output_bias,  // gpt-oss
+  attn_sinks,        // gpt-oss: one sink logit per head
   ffn_norm,
   ffn_gate,
   ffn_up,
@@ -36,6 +38,11 @@ enum class TensorRole {
   ffn_gate_exps,  // [n_expert][n_ff_exp × n_embd]
   ffn_up_exps,
   ffn_down_exps,  // [n_expert][n_embd × n_ff_exp]
+  // gpt-oss's biases of the router ([n_expert]) and of each expert's matrices ([n_expert][rows])
+  ffn_router_bias,
+  ffn_gate_exps_bias,
+  ffn_up_exps_bias,
+  ffn_down_exps_bias,
   ffn_gate_inp_shexp,  // the shared expert's gate: [n_embd] -> one logit per token
   ffn_gate_shexp,      // the shared expert's FFN
   ffn_up_shexp,
@@ -78,8 +85,9 @@ struct TensorSpec {
 // (a block role: not token_embd, output_norm, output or rope_freqs, for which
 // f is not called). The engine's LayerWeights and the trainer's LayerTensors
 // name their members alike, so this one mapping serves both; a layer type
-// without Gated DeltaNet or shared-expert weights (`delta`, `shared_expert`:
-// the trainer's) skips those roles.
+// without Gated DeltaNet, shared-expert or gpt-oss weights (`delta`,
+// `shared_expert`, `bo`, `sinks`, `expert_biases`: the trainer's) skips those
+// roles.
 template <typename Layer, typename F>
 void with_layer_slot(Layer& l, TensorRole role, F&& f) {
   using R = TensorRole;
@@ -94,6 +102,12 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
     case R::attn_q_norm: return f(l.q_norm);
     case R::attn_k_norm: return f(l.k_norm);
     case R::attn_output: return f(l.wo);
+    case R::attn_output_bias:
+      if constexpr (requires { l.bo; }) return f(l.bo);
+      return;
+    case R::attn_sinks:
+      if constexpr (requires { l.sinks; }) return f(l.sinks);
+      return;
     case R::ffn_norm: return f(l.ffn_norm);
     case R::ffn_gate: return f(l.w_gate);
     case R::ffn_up: return f(l.w_up);
@@ -102,6 +116,20 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
     case R::ffn_gate_exps: return f(l.gate_exps);
     case R::ffn_up_exps: return f(l.up_exps);
     case R::ffn_down_exps: return f(l.down_exps);
+    case R::ffn_router_bias:
+    case R::ffn_gate_exps_bias:
+    case R::ffn_up_exps_bias:
+    case R::ffn_down_exps_bias:
+      if constexpr (requires { l.expert_biases; }) {
+        auto& b = l.expert_biases;
+        switch (role) {
+          case R::ffn_router_bias: return f(b.router);
+          case R::ffn_gate_exps_bias: return f(b.gate);
+          case R::ffn_up_exps_bias: return f(b.up);
+          default: return f(b.down);
+        }
+      }
+      return;
     case R::ffn_gate_inp_shexp:
     case R::ffn_gate_shexp:
     case R::ffn_up_shexp:

@@ -24,10 +24,10 @@ void add_bias(float* x, const float* bias, int64_t n_rows, int64_t n) {
   for (int64_t r = 0; r < n_rows; ++r) add(x + r * n, bias, n);
 }
 
-void softmax(float* x, int64_t n) {
+void softmax(float* x, int64_t n, float sink) {
   if (n <= 0) return;
-  const float max = *std::max_element(x, x + n);
-  double sum = 0.0;
+  const float max = std::max(sink, *std::max_element(x, x + n));
+  double sum = std::exp(double(sink) - double(max));  // 0 without a sink
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - max);
     sum += x[i];
@@ -38,6 +38,13 @@ void softmax(float* x, int64_t n) {
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) { kernels().swiglu_f32(gate, up, out, n); }
 
+void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = std::min(gate[i], limit), u = std::clamp(up[i], -limit, limit);
+    out[i] = g / (1.0f + std::exp(-alpha * g)) * (u + 1.0f);
+  }
+}
+
 Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::span<const float> freq_factors)
     : style(style_), n_rot(n_rot_), inv_freq(size_t(n_rot_ / 2)) {
   if (!freq_factors.empty() && freq_factors.size() < inv_freq.size())
@@ -47,6 +54,23 @@ Rope::Rope(RopeStyle style_, int n_rot_, double theta, double freq_scale, std::s
     if (!freq_factors.empty()) f /= double(freq_factors[i]);
     inv_freq[i] = f;
   }
+}
+
+void Rope::use_yarn(double theta, double freq_scale, std::span<const float> freq_factors, int n_ctx_orig,
+                    double beta_fast, double beta_slow, float mscale_) {
+  // The pair index below which a pair turns more than `rotations` times over n_ctx_orig positions.
+  auto correction_dim = [&](double rotations) {
+    return n_rot * std::log(n_ctx_orig / (rotations * 2 * M_PI)) / (2 * std::log(theta));
+  };
+  const double low = std::max(0.0, std::floor(correction_dim(beta_fast)));
+  const double high = std::min(double(n_rot - 1), std::ceil(correction_dim(beta_slow)));
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    double extrapolated = std::pow(theta, -2.0 * double(i) / double(n_rot));
+    if (!freq_factors.empty()) extrapolated /= double(freq_factors[i]);
+    const double ramp = 1.0 - std::clamp((double(i) - low) / std::max(0.001, high - low), 0.0, 1.0);
+    inv_freq[i] = extrapolated * (freq_scale * (1.0 - ramp) + ramp);
+  }
+  mscale = mscale_;
 }
 
 void Rope::keep_text_sections(const std::array<int, 4>& sections) {
@@ -67,8 +91,8 @@ void Rope::apply(float* x, int n_heads, int head_dim, int64_t pos) const {
   float* cs = cos_sin.data();
   for (int i = 0; i < half; ++i) {
     const double angle = double(pos) * inv_freq[size_t(i)];
-    cs[2 * i] = float(std::cos(angle));
-    cs[2 * i + 1] = float(std::sin(angle));
+    cs[2 * i] = float(std::cos(angle)) * mscale;
+    cs[2 * i + 1] = float(std::sin(angle)) * mscale;
   }
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + size_t(h) * size_t(head_dim);
@@ -83,7 +107,7 @@ void Rope::apply(float* x, int n_heads, int head_dim, int64_t pos) const {
 }
 
 void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
-                    size_t row_stride, size_t head_offset, float* scores, float* out) {
+                    size_t row_stride, size_t head_offset, float* scores, float* out, float sink) {
   if (kv_type != DType::F32 && kv_type != DType::F16)
     fail("attention: KV cache type {} is not supported (f32, f16)", dtype_name(kv_type));
   const bool f16 = kv_type == DType::F16;
@@ -100,7 +124,7 @@ void attention_head(const float* q, int head_dim, float scale, DType kv_type, st
       scores[n++] = d * scale;
     }
   }
-  softmax(scores, n);
+  softmax(scores, n, sink);
 
   // Output: the score-weighted sum of the values.
   std::fill(out, out + head_dim, 0.0f);

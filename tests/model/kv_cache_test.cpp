@@ -111,12 +111,30 @@ TEST(KvCache, RunsCoverPositionsInBlockOrder) {
   const int a = kv.new_sequence();
   kv.append(a, 2 * B + 3);
   std::vector<s1::ops::KvRun> runs;
-  kv.runs(1, a, 2 * B + 1, runs);
+  kv.runs(1, a, 0, 2 * B + 1, runs);
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].n_rows, B);
   EXPECT_EQ(runs[2].n_rows, 1);
   EXPECT_EQ(runs[1].k, kv.k_row(1, a, B));
   EXPECT_EQ(runs[2].v, kv.v_row(1, a, 2 * B));
+}
+
+TEST(KvCache, RunsOfAWindowStartInsideABlock) {
+  KvCache kv(2, 4, 4 * B, 1, s1::DType::F16);
+  const int a = kv.new_sequence();
+  kv.append(a, 2 * B + 3);
+  std::vector<s1::ops::KvRun> runs;
+  kv.runs(0, a, B - 2, 2 * B + 1, runs);  // a window of B + 3 positions
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].n_rows, 2);
+  EXPECT_EQ(runs[0].k, kv.k_row(0, a, B - 2));
+  EXPECT_EQ(runs[0].v, kv.v_row(0, a, B - 2));
+  EXPECT_EQ(runs[1].n_rows, B);
+  EXPECT_EQ(runs[2].n_rows, 1);
+  kv.runs(0, a, B + 1, B + 3, runs);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].n_rows, 2);
+  EXPECT_EQ(runs[0].k, kv.k_row(0, a, B + 1));
 }
 
 }  // namespace
