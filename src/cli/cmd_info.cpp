@@ -99,7 +99,7 @@ ordered_json describe(const gguf::File& f) {
       }
       if (c.sliding_window > 0)
         windowed_layers = std::count(c.windowed_layers.begin(), c.windowed_layers.end(), true);
-      kv_bytes = int64_t(c.n_layer - c.n_recurrent_layers()) * 2 * c.kv_dim() * 2;
+      kv_bytes = int64_t(c.n_layer - c.n_recurrent_layers()) * (c.mla() ? 1 : 2) * c.kv_dim() * 2;  // MLA: keys only
       if (c.rope_scaling == RopeScaling::linear) rope_scaling = fmt::format("linear x{}", c.rope_scaling_factor);
       if (c.rope_scaling == RopeScaling::yarn)
         rope_scaling = fmt::format("yarn x{} of {} positions", c.rope_scaling_factor, c.rope_orig_ctx);

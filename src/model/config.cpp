@@ -17,7 +17,7 @@ namespace {
 // The architectures the engine runs. Defaults as llama.cpp assumes them.
 // name, qkv_bias, qk_norm, rope, rope_theta, rms_eps, moe, shared_expert, gated_delta_net, trainable, vocab,
 // then the later switches by name.
-constexpr std::array<ArchInfo, 7> kArchs = {{
+constexpr std::array<ArchInfo, 8> kArchs = {{
     {"qwen2", true, false, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
     {"qwen3", false, true, ops::RopeStyle::neox, 1e6, 1e-6, false, false, false, true, "ggml-vocab-qwen2.gguf"},
     {"llama", false, false, ops::RopeStyle::normal, 5e5, 1e-5, false, false, false, true, "ggml-vocab-llama-bpe.gguf"},
@@ -46,10 +46,28 @@ constexpr std::array<ArchInfo, 7> kArchs = {{
      .expert_biases = true,
      .gating = ExpertGating::softmax_chosen,
      .ffn_activation = FfnActivation::swiglu_clamped,
-     .rope_scaling = RopeScaling::yarn},
+     .rope_scaling = RopeScaling::yarn,
+     .expert_weights_norm = false},
+    // DeepSeek-V2/V2-Lite/V3/R1, Kimi-K2, Moonlight (llama.cpp's deepseek2, as its
+    // current converter writes them: attn_k_b / attn_v_b split for MLA).
+    {.name = "deepseek2",
+     .qkv_bias = false,
+     .qk_norm = false,
+     .rope = ops::RopeStyle::normal,
+     .rope_theta = 10000,
+     .rms_eps = 1e-6,
+     .moe = true,
+     .shared_expert = true,
+     .gated_delta_net = false,
+     .trainable = false,
+     .vocab_file = "",
+     .rope_scaling = RopeScaling::yarn,
+     .mla = true,
+     .shared_expert_gated = false,
+     .expert_weights_norm = false},
 }};
 
-using Field = std::variant<int ModelConfig::*, float ModelConfig::*, double ModelConfig::*>;
+using Field = std::variant<int ModelConfig::*, float ModelConfig::*, double ModelConfig::*, bool ModelConfig::*>;
 
 enum class Need {
   required,     // every file has it
@@ -61,6 +79,8 @@ enum class Need {
   shared_expert,       // architectures with a shared expert only, derived when absent
   windowed,            // sliding-window architectures only, required there
   windowed_optional,   // sliding-window architectures only, derived when absent
+  mla,                 // multi-head latent attention architectures only, required there
+  mla_optional,        // multi-head latent attention architectures only, derived when absent
 };
 
 // One metadata key: where it goes in ModelConfig, whether it must be present,
@@ -72,12 +92,14 @@ struct ConfigKey {
   bool (*omit)(const ModelConfig&) = nullptr;
 };
 
-bool head_dim_derived(const ModelConfig& c) { return !c.qk_norm && c.head_dim * c.n_head == c.n_embd; }
+bool head_dim_derived(const ModelConfig& c) { return !c.qk_norm && !c.mla() && c.head_dim * c.n_head == c.n_embd; }
 bool rope_dims_derived(const ModelConfig& c) { return c.arch != "llama" && c.n_rot == c.head_dim; }
 bool attn_factor_default(const ModelConfig& c) { return c.rope_attn_factor == 1.0f; }
+// DeepSeek's shared experts' width is derived from their count (llama.cpp does not read the key).
+bool mla_shared_width(const ModelConfig& c) { return c.mla(); }
 
 // In the order written (the order llama.cpp's converter writes them).
-const std::array<ConfigKey, 26> kKeys = {{
+const std::array<ConfigKey, 38> kKeys = {{
     {"block_count", &ModelConfig::n_layer, Need::required},
     {"context_length", &ModelConfig::n_ctx_train, Need::optional},
     {"embedding_length", &ModelConfig::n_embd, Need::required},
@@ -97,7 +119,19 @@ const std::array<ConfigKey, 26> kKeys = {{
     {"expert_count", &ModelConfig::n_expert, Need::moe},
     {"expert_used_count", &ModelConfig::n_expert_used, Need::moe},
     {"expert_feed_forward_length", &ModelConfig::n_ff_exp, Need::moe},
-    {"expert_shared_feed_forward_length", &ModelConfig::n_ff_shexp, Need::shared_expert},
+    {"expert_shared_feed_forward_length", &ModelConfig::n_ff_shexp, Need::shared_expert, mla_shared_width},
+    {"leading_dense_block_count", &ModelConfig::n_layer_dense_lead, Need::mla_optional},
+    {"attention.q_lora_rank", &ModelConfig::q_lora_rank, Need::mla_optional},
+    {"attention.kv_lora_rank", &ModelConfig::kv_lora_rank, Need::mla},
+    {"attention.key_length_mla", &ModelConfig::mla_key_dim, Need::mla},
+    {"attention.value_length_mla", &ModelConfig::mla_value_dim, Need::mla},
+    {"expert_shared_count", &ModelConfig::n_expert_shared, Need::mla},
+    {"expert_weights_scale", &ModelConfig::expert_weights_scale, Need::mla_optional},
+    {"expert_weights_norm", &ModelConfig::expert_weights_norm, Need::mla_optional},
+    {"expert_gating_func", &ModelConfig::expert_gating_func, Need::mla_optional},
+    {"expert_group_count", &ModelConfig::n_expert_groups, Need::mla_optional},
+    {"expert_group_used_count", &ModelConfig::n_group_used, Need::mla_optional},
+    {"rope.scaling.yarn_log_multiplier", &ModelConfig::rope_yarn_log_mul, Need::mla_optional},
     {"ssm.conv_kernel", &ModelConfig::ssm_conv_kernel, Need::delta_net},
     {"ssm.state_size", &ModelConfig::ssm_state_size, Need::delta_net},
     {"ssm.group_count", &ModelConfig::ssm_group_count, Need::delta_net},
@@ -112,13 +146,14 @@ bool applies(const ConfigKey& k, const ModelConfig& c) {
   if (k.need == Need::delta_net || k.need == Need::delta_net_optional) return arch.gated_delta_net;
   if (k.need == Need::shared_expert) return arch.shared_expert;
   if (k.need == Need::windowed || k.need == Need::windowed_optional) return arch.sliding_window_pattern > 0;
+  if (k.need == Need::mla || k.need == Need::mla_optional) return arch.mla;
   return true;
 }
 
 bool required(const ConfigKey& k, const ModelConfig& c) {
   const bool moe = find_arch(c.arch)->moe;
   return k.need == Need::required || (k.need == Need::dense && !moe) || (k.need == Need::moe && moe) ||
-         ((k.need == Need::delta_net || k.need == Need::windowed) && applies(k, c));
+         ((k.need == Need::delta_net || k.need == Need::windowed || k.need == Need::mla) && applies(k, c));
 }
 
 // One flag per layer from an array of booleans or integers (llama.cpp writes
@@ -174,7 +209,9 @@ void read_rope_scaling(const gguf::File& file, ModelConfig& c) {
     fail("{}: rope scaling '{}' ({}) is not supported (supported: none, linear, yarn)", file.path(), *type,
          type_key);
   if (c.rope_scaling == RopeScaling::none) c.rope_scaling_factor = 0;  // llama.cpp: never scale then
-  for (const char* key : {"rope.scaling.yarn_log_multiplier", "rope.freq_base_swa"})
+  std::vector<std::string> unsupported = {"rope.freq_base_swa"};
+  if (!find_arch(c.arch)->mla) unsupported.push_back("rope.scaling.yarn_log_multiplier");  // DeepSeek's alone
+  for (const auto& key : unsupported)
     if (file.find(c.arch + "." + key))
       fail("{}: metadata key '{}.{}' is not supported yet", file.path(), c.arch, key);
 }
@@ -214,14 +251,36 @@ ModelConfig arch_config(const ArchInfo& arch) {
   c.expert_biases = arch.expert_biases;
   c.gating = arch.gating;
   c.ffn_activation = arch.ffn_activation;
+  c.expert_weights_norm = arch.expert_weights_norm;
   return c;
 }
 
+namespace {
+// YaRN's magnitude factor for a stretch of `factor` (transformers' get_mscale).
+double yarn_mscale(double factor, double mscale) { return factor <= 1 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0; }
+// llama.cpp stores DeepSeek's mscale_all_dim as 0.1 × it and divides again on reading.
+double mscale_all_dims(const ModelConfig& c) { return double(c.rope_yarn_log_mul) / 0.1; }
+}  // namespace
+
 float ModelConfig::rope_mscale() const {
-  const double yarn = rope_scaling == RopeScaling::yarn && rope_scaling_factor > 1
-                          ? 1.0 + 0.1 * std::log(rope_scaling_factor)
-                          : 1.0;
-  return float(double(rope_attn_factor) * yarn);
+  if (rope_scaling != RopeScaling::yarn) return rope_attn_factor;
+  const double f = rope_scaling_factor;
+  double m = yarn_mscale(f, 1.0);
+  if (rope_yarn_log_mul != 0) {  // DeepSeek: mscale / mscale_all_dim, with mscale = mscale_all_dim unless it is 1
+    const double all = mscale_all_dims(*this);
+    m = yarn_mscale(f, all != 1.0 ? all : 1.0) / yarn_mscale(f, all);
+  }
+  return float(double(rope_attn_factor) * m);
+}
+
+float ModelConfig::attention_scale() const {
+  const int query_dim = mla() ? mla_key_dim : head_dim;
+  double m = 1.0;
+  if (mla()) {
+    m = rope_mscale();
+    if (rope_scaling == RopeScaling::yarn) m *= 1.0 + 0.1 * mscale_all_dims(*this) * std::log(rope_scaling_factor);
+  }
+  return float(m * m / std::sqrt(double(query_dim)));
 }
 
 ModelConfig read_model_config(const gguf::File& file) {
@@ -244,10 +303,14 @@ ModelConfig read_model_config(const gguf::File& file) {
     std::visit(
         [&](auto field) {
           using T = std::remove_reference_t<decltype(c.*field)>;
-          if constexpr (std::is_same_v<T, int>) {
+          if constexpr (std::is_same_v<T, bool>) {
+            auto v = file.get_bool(key);
+            if (!v) fail("{}: metadata key '{}' is not a boolean", file.path(), key);
+            c.*field = *v;
+          } else if constexpr (std::is_same_v<T, int>) {
             auto v = file.get_int(key);
             if (!v) fail("{}: metadata key '{}' is not an integer", file.path(), key);
-            check_size(file.path(), c, k.key, *v);
+            if (*v != 0 || k.need != Need::mla_optional) check_size(file.path(), c, k.key, *v);  // 0: none
             c.*field = int(*v);
           } else {
             auto v = file.get_float(key);
@@ -285,6 +348,10 @@ ModelConfig read_model_config(const gguf::File& file) {
   c.tied_output = file.find_tensor("output.weight") == nullptr;
   c.rope_freqs = file.find_tensor("rope_freqs.weight") != nullptr;
   if (c.arch == "llama" && file.find_tensor("blk.0.attn_q.bias")) c.qkv_bias = true;
+  if (find_arch(c.arch)->mla) {  // DeepSeek-V3's selection bias, on every MoE layer when on the first
+    const int first_moe = int(file.get_int(c.arch + ".leading_dense_block_count").value_or(0));
+    c.expert_selection_bias = file.find_tensor(fmt::format("blk.{}.exp_probs_b.bias", first_moe)) != nullptr;
+  }
   complete_config(c, file.path());
   return c;
 }
@@ -346,6 +413,54 @@ void complete_rope_scaling(ModelConfig& c, const ArchInfo& arch, std::string_vie
   if (c.rope_scaling == RopeScaling::yarn && c.rope_orig_ctx == 0) c.rope_orig_ctx = c.n_ctx_train;  // as llama.cpp
 }
 
+// Multi-head latent attention's sizes and DeepSeek's routing options.
+void complete_mla(ModelConfig& c, std::string_view where) {
+  auto need_size = [&](std::string_view key, int v) {
+    if (v <= 0) fail("{}: {}.{} is {}, which is not a usable size", where, c.arch, key, v);
+  };
+  need_size("attention.kv_lora_rank", c.kv_lora_rank);
+  need_size("attention.key_length_mla", c.mla_key_dim);
+  need_size("attention.value_length_mla", c.mla_value_dim);
+  need_size("rope.dimension_count", c.n_rot);
+  if (c.n_rot % 2 != 0 || c.n_rot >= c.mla_key_dim)
+    fail("{}: {}.rope.dimension_count {} does not fit attention.key_length_mla {}", where, c.arch, c.n_rot,
+         c.mla_key_dim);
+  // The cache's row: the latent and the shared rope key; the values are the latent.
+  if (c.head_dim == 0) c.head_dim = c.kv_lora_rank + c.n_rot;
+  if (c.value_dim == 0) c.value_dim = c.kv_lora_rank;
+  if (c.head_dim != c.kv_lora_rank + c.n_rot || c.value_dim != c.kv_lora_rank)
+    fail("{}: {}.attention.key_length {} / value_length {} are not kv_lora_rank + rope dims ({}) / kv_lora_rank "
+         "({})",
+         where, c.arch, c.head_dim, c.value_dim, c.kv_lora_rank + c.n_rot, c.kv_lora_rank);
+  if (c.n_head_kv == 0) c.n_head_kv = 1;
+  if (c.n_head_kv != 1)
+    fail("{}: {}.attention.head_count_kv is {}; multi-head latent attention caches one latent per token (1)", where,
+         c.arch, c.n_head_kv);
+  if (c.n_layer_dense_lead > c.n_layer)
+    fail("{}: {}.leading_dense_block_count {} is more than block_count {}", where, c.arch, c.n_layer_dense_lead,
+         c.n_layer);
+  switch (c.expert_gating_func) {
+    case 0: break;  // absent: DeepSeek-V2's softmax, as llama.cpp assumes
+    case 1: c.gating = ExpertGating::softmax; break;
+    case 2: c.gating = ExpertGating::sigmoid; break;
+    default:
+      fail("{}: {}.expert_gating_func {} is not supported (1: softmax, 2: sigmoid)", where, c.arch,
+           c.expert_gating_func);
+  }
+  if (c.gating == ExpertGating::sigmoid) c.expert_selection_bias = true;  // V3's exp_probs_b goes with it
+  if (c.n_expert_groups > 1) {
+    if (c.n_expert % c.n_expert_groups != 0)
+      fail("{}: {}.expert_count {} is not a multiple of expert_group_count {}", where, c.arch, c.n_expert,
+           c.n_expert_groups);
+    if (c.n_group_used <= 0 || c.n_group_used > c.n_expert_groups)
+      fail("{}: {}.expert_group_used_count {} is not in 1..expert_group_count {}", where, c.arch, c.n_group_used,
+           c.n_expert_groups);
+    if (c.n_expert_used > c.n_group_used * (c.n_expert / c.n_expert_groups))
+      fail("{}: {}.expert_used_count {} is more than the experts of {} groups", where, c.arch, c.n_expert_used,
+           c.n_group_used);
+  }
+}
+
 // Which layers attend through a sliding window: the file's list, else all but
 // every sliding_window_pattern-th layer (llama.cpp's set_swa_pattern; 0: all).
 void complete_windows(ModelConfig& c, const ArchInfo& arch, std::string_view where) {
@@ -373,6 +488,7 @@ void complete_config(ModelConfig& c, std::string_view where) {
   need_size("block_count", c.n_layer);
   need_size("embedding_length", c.n_embd);
   need_size("attention.head_count", c.n_head);
+  if (arch->mla) complete_mla(c, where);
   if (c.n_head_kv == 0) c.n_head_kv = c.n_head;
   need_size("attention.head_count_kv", c.n_head_kv);
   if (c.n_head % c.n_head_kv != 0)
@@ -386,7 +502,7 @@ void complete_config(ModelConfig& c, std::string_view where) {
     c.head_dim = c.n_embd / c.n_head;
   }
   if (c.value_dim == 0) c.value_dim = c.head_dim;
-  if (c.value_dim != c.head_dim)
+  if (c.value_dim != c.head_dim && !c.mla())
     fail("{}: {}.attention.key_length {} differs from attention.value_length {}; not supported", where, c.arch,
          c.head_dim, c.value_dim);
   if (c.n_ctx_train == 0) c.n_ctx_train = 4096;
@@ -405,10 +521,14 @@ void complete_config(ModelConfig& c, std::string_view where) {
       fail("{}: {}.expert_used_count {} is more than expert_count {}", where, c.arch, c.n_expert_used, c.n_expert);
     if (c.n_ff_exp == 0 && c.n_ff > 0) c.n_ff_exp = c.n_ff / c.n_expert_used;  // as llama.cpp derives it
     need_size("expert_feed_forward_length", c.n_ff_exp);
-    if (arch->shared_expert) {
+    if (arch->shared_expert && arch->mla) {
+      need_size("expert_shared_count", c.n_expert_shared);
+      c.n_ff_shexp = c.n_ff_exp * c.n_expert_shared;  // as llama.cpp sizes DeepSeek's shared experts
+    } else if (arch->shared_expert) {
       if (c.n_ff_shexp == 0) c.n_ff_shexp = c.n_ff;  // as llama.cpp falls back
       need_size("expert_shared_feed_forward_length", c.n_ff_shexp);
     }
+    if (c.n_layer_dense_lead > 0) need_size("feed_forward_length", c.n_ff);
   } else {
     need_size("feed_forward_length", c.n_ff);
   }
@@ -426,13 +546,17 @@ void write_model_config(const ModelConfig& c, gguf::Writer& w) {
         [&](auto field) {
           const auto v = c.*field;
           if (v == 0 && !required(k, c)) return;  // unset and derivable
-          if constexpr (std::is_same_v<decltype(v), const int>)
+          if constexpr (std::is_same_v<decltype(v), const bool>)
+            w.set(key, Value{v});
+          else if constexpr (std::is_same_v<decltype(v), const int>)
             w.set(key, Value{uint32_t(v)});
           else
             w.set(key, Value{float(v)});
         },
         k.field);
   }
+  // llama.cpp requires the key, 0 included, unless the layer count says V2-Lite.
+  if (c.mla()) w.set(c.arch + ".attention.q_lora_rank", Value{uint32_t(c.q_lora_rank)});
   if (c.rope_scaling != RopeScaling::none)
     w.set(c.arch + ".rope.scaling.type", Value{std::string(c.rope_scaling == RopeScaling::yarn ? "yarn" : "linear")});
   if (c.sliding_window > 0 && !c.windowed_layers.empty()) {
@@ -476,12 +600,18 @@ void set_config_key(ModelConfig& c, std::string_view key, std::string_view value
     std::visit(
         [&](auto field) {
           using T = std::remove_reference_t<decltype(c.*field)>;
-          T v{};
-          const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-          if (ec != std::errc() || end != value.data() + value.size())
-            fail("--set {}={}: '{}' is not {}", key, value, value, std::is_same_v<T, int> ? "an integer" : "a number");
-          if (v <= 0) fail("--set {}={}: the value must be positive", key, value);
-          c.*field = v;
+          if constexpr (std::is_same_v<T, bool>) {
+            if (value != "true" && value != "false") fail("--set {}={}: '{}' is not true or false", key, value, value);
+            c.*field = value == "true";
+          } else {
+            T v{};
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (ec != std::errc() || end != value.data() + value.size())
+              fail("--set {}={}: '{}' is not {}", key, value, value,
+                   std::is_same_v<T, int> ? "an integer" : "a number");
+            if (v <= 0) fail("--set {}={}: the value must be positive", key, value);
+            c.*field = v;
+          }
         },
         k.field);
     return;

@@ -24,6 +24,7 @@ namespace s1 {
 enum class ExpertGating {
   softmax,         // softmax over every expert, the top k renormalized to sum to 1 (qwen3moe)
   softmax_chosen,  // the top k logits, then a softmax over those k (gpt-oss; llama.cpp's SOFTMAX_WEIGHT)
+  sigmoid,         // a sigmoid per expert (DeepSeek-V3/R1)
 };
 
 // The feed-forward's gated activation.
@@ -65,6 +66,11 @@ struct ArchInfo {
   // The scaling rope.scaling.factor means when `s1 mkmodel --set` gives one
   // (a file names its own; llama.cpp reads a factor without a type as linear).
   RopeScaling rope_scaling = RopeScaling::linear;
+  // DeepSeek's multi-head latent attention (model/config.h's ModelConfig has
+  // the shapes); its shared experts are plain FFNs every token takes, not gated.
+  bool mla = false;
+  bool shared_expert_gated = true;  // qwen35moe: sigmoid(ffn_gate_inp_shexp · x) weighs the shared expert
+  bool expert_weights_norm = true;  // the chosen experts' weights renormalized to sum to 1 (DeepSeek: a key)
 };
 
 // nullptr for an architecture the engine does not run.
@@ -140,6 +146,39 @@ struct ModelConfig {
   bool tied_output = false;  // the output projection is the token embedding
   bool rope_freqs = false;   // a rope_freqs.weight tensor scales the frequencies (llama 3)
 
+  // Multi-head latent attention (deepseek2). q (through a rank-q_lora_rank
+  // bottleneck when it is set) has per head mla_key_dim = no-rope dims + n_rot
+  // rope dims; one latent per token, kv_lora_rank wide, plus the n_rot rope
+  // dims of a key all heads share, is all the cache keeps: head_dim (key
+  // length) is kv_lora_rank + n_rot, value_dim kv_lora_rank. Each head's keys
+  // and values come from the latent through attn_k_b / attn_v_b, which the
+  // engine folds into q and the output instead (llama.cpp's absorption).
+  int q_lora_rank = 0;
+  int kv_lora_rank = 0;
+  int mla_key_dim = 0;    // attention.key_length_mla
+  int mla_value_dim = 0;  // attention.value_length_mla
+  float rope_yarn_log_mul = 0;  // rope.scaling.yarn_log_multiplier (as the file has it, 0.1 × mscale_all_dim)
+  bool mla() const { return kv_lora_rank > 0; }
+  int mla_nope_dim() const { return mla_key_dim - n_rot; }
+  // The softmax scale of q·k: 1/sqrt(the query's head size), with DeepSeek's
+  // YaRN magnitude factor squared (as llama.cpp's deepseek2 graph computes it).
+  float attention_scale() const;
+
+  // DeepSeek's mixture of experts: dense FFNs in the first layers, shared
+  // experts (n_expert_shared × n_ff_exp wide, every token) beside the routed
+  // ones, routing by softmax or sigmoid with a per-expert selection bias
+  // (ffn_exp_probs_b), optionally limited to the best n_group_used of
+  // n_expert_groups groups, weights optionally renormalized and scaled.
+  int n_layer_dense_lead = 0;
+  int n_expert_shared = 0;
+  int n_expert_groups = 0;
+  int n_group_used = 0;
+  int expert_gating_func = 0;  // the file's number: 1 softmax, 2 sigmoid (0: the architecture's)
+  bool expert_weights_norm = false;
+  float expert_weights_scale = 0;  // 0 or 1: unscaled
+  bool expert_selection_bias = false;
+  bool is_moe_layer(int layer) const { return moe() && layer >= n_layer_dense_lead; }
+
   bool gated_delta_net() const { return ssm_state_size > 0; }
   bool is_recurrent(int layer) const { return gated_delta_net() && recurrent_layers[size_t(layer)]; }
   int n_recurrent_layers() const { return int(std::count(recurrent_layers.begin(), recurrent_layers.end(), true)); }
@@ -152,8 +191,9 @@ struct ModelConfig {
     return size_t(ssm_conv_kernel - 1) * size_t(delta_conv_dim()) +
            size_t(ssm_time_step_rank) * size_t(ssm_state_size) * size_t(ssm_state_size);
   }
-  int q_dim() const { return n_head * head_dim; }
-  int kv_dim() const { return n_head_kv * head_dim; }
+  int q_dim() const { return n_head * (mla() ? mla_key_dim : head_dim); }
+  int kv_dim() const { return n_head_kv * head_dim; }  // MLA: the latent and the shared rope key
+  int attn_out_dim() const { return n_head * (mla() ? mla_value_dim : head_dim); }  // attn_output's input
   bool moe() const { return n_expert > 0; }
 };
 

@@ -66,7 +66,7 @@ Context::Context(const Model& model, ContextParams params)
       pool_(std::make_unique<ThreadPool>(resolve_threads(params.n_threads))),
       layer_slot_(layer_slots(model.config())),
       kv_(model.config().n_layer - model.config().n_recurrent_layers(), model.config().kv_dim(), params.n_ctx,
-          params.max_sequences, params.kv_type),
+          params.max_sequences, params.kv_type, /*values_in_keys=*/model.config().mla()),
       recurrent_(model.config().n_recurrent_layers(), model.config().recurrent_state_floats(), params.max_sequences) {
   const ModelConfig& c = config();
   if (params_.n_ctx <= 0) fail("context size {} is not positive", params_.n_ctx);
@@ -104,9 +104,16 @@ void Context::allocate_phase_scratch() {
   };
   const bool gated = c.attn_output_gate, delta = c.gated_delta_net(), moe = c.moe();
   const size_t ff = size_t(std::max({c.n_ff, c.n_ff_exp, c.n_ff_shexp}));
+  const bool mla = c.mla();
+  const size_t head_io = size_t(std::max({c.mla_nope_dim(), c.kv_lora_rank, c.mla_value_dim, 0}));
   const std::vector<std::vector<Part>> phases = {
       {{&q_, t * size_t(c.q_dim())},
-       {&att_, t * size_t(c.q_dim())},
+       {&att_, t * size_t(std::max(c.q_dim(), c.attn_out_dim()))},
+       {&mla_q_a_, mla ? t * size_t(c.q_lora_rank) : 0},
+       {&mla_q_, mla ? t * size_t(c.n_head) * size_t(c.head_dim) : 0},
+       {&mla_latent_, mla ? t * size_t(c.n_head) * size_t(c.kv_lora_rank) : 0},
+       {&mla_head_in_, mla ? t * head_io : 0},
+       {&mla_head_out_, mla ? t * head_io : 0},
        {&k_, t * size_t(c.kv_dim())},
        {&v_, t * size_t(c.kv_dim())},
        {&q_gated_, gated ? t * size_t(2 * c.q_dim()) : 0},
@@ -254,9 +261,11 @@ int Context::forward(const Batch::Token* tokens, int n, float* logits_out) {
   for (int layer = 0; layer < config().n_layer; ++layer) {
     if (config().is_recurrent(layer))
       delta_net_block(layer, n);
+    else if (config().mla())
+      mla_block(layer, tokens, n);
     else
       attention_block(layer, tokens, n);
-    if (config().moe())
+    if (config().is_moe_layer(layer))
       moe_block(layer, n);
     else
       ffn_block(layer, n);
@@ -360,6 +369,85 @@ void Context::project_gated_query(const LayerWeights& w, int n) {
   });
 }
 
+// ---- Multi-head latent attention: deepseek2 -------------------------------------
+//
+// For each token, with h = rmsnorm(x):
+//   q = W_q · h, or W_q_b · rmsnorm(W_q_a · h)        per head [no-rope part | rope part]
+//   [c | k_rope] = W_kv_a · h;  c = rmsnorm(c)        the latent and a rope key all heads share
+//   cached: [c | rope(k_rope)], one row per token and layer
+//   per head: score_j = scale · (q_nope · W_k_b,h c_j + rope(q_rope) · k_rope_j)
+//             o_h = W_v_b,h · Σ_j softmax(score)_j c_j
+//   x += W_o · [o_h]
+// W_k_b,h goes into the query (q_nope · W_k_b,h c = (W_k_b,hᵀ q_nope) · c: one
+// product per query instead of one per cached position, llama.cpp's
+// absorption), and W_v_b,h applies once to the attended latent, so attention
+// itself is multi-query attention over rows of kv_lora_rank + rope dims.
+void Context::mla_block(int layer, const Batch::Token* tokens, int n) {
+  const ModelConfig& c = config();
+  const LayerWeights& w = model_.layers()[size_t(layer)];
+  const MlaWeights& m = w.mla;
+  const int kv_layer = layer_slot_[size_t(layer)];
+  const int heads = c.n_head, key_dim = c.mla_key_dim, nope = c.mla_nope_dim(), latent = c.kv_lora_rank;
+  const int row = c.head_dim;  // latent + rope dims: a cache row, and an absorbed query per head
+  norm_rows(w.attn_norm, n);
+  if (c.q_lora_rank > 0) {
+    multiply(m.q_a, xn_.data(), n, mla_q_a_.data());
+    for_each_token(n, [&](int i) {
+      float* r = &mla_q_a_[size_t(i) * c.q_lora_rank];
+      ops::rmsnorm(r, m.q_a_norm.data(), r, c.q_lora_rank, c.rms_eps);
+    });
+    multiply(m.q_b, mla_q_a_.data(), n, q_.data());
+  } else {
+    multiply(w.wq, xn_.data(), n, q_.data());
+  }
+  multiply(m.kv_a, xn_.data(), n, k_.data());
+  for_each_token(n, [&](int i) {
+    float* k = &k_[size_t(i) * row];
+    ops::rmsnorm(k, m.kv_a_norm.data(), k, latent, c.rms_eps);
+    rope_.apply(k + latent, 1, c.n_rot, tokens[i].pos);
+    store_row(k, kv_.k_row(kv_layer, tokens[i].seq, tokens[i].pos), row, kv_.type());
+    float* q = &q_[size_t(i) * c.q_dim()];
+    rope_.apply(q + nope, heads, key_dim, tokens[i].pos);  // the rope part of every head
+    for (int h = 0; h < heads; ++h)
+      std::copy_n(q + size_t(h) * key_dim + nope, c.n_rot, &mla_q_[(size_t(i) * heads + size_t(h)) * row + latent]);
+  });
+  // Per head, over the chunk's tokens: q_nope -> latent space, then attention, then latent -> value.
+  for (int h = 0; h < heads; ++h) {
+    for (int i = 0; i < n; ++i)
+      std::copy_n(&q_[size_t(i) * c.q_dim() + size_t(h) * key_dim], nope, &mla_head_in_[size_t(i) * nope]);
+    multiply(m.k_b.expert(h), mla_head_in_.data(), n, mla_head_out_.data());
+    for (int i = 0; i < n; ++i)
+      std::copy_n(&mla_head_out_[size_t(i) * latent], latent, &mla_q_[(size_t(i) * heads + size_t(h)) * row]);
+  }
+  const float scale = c.attention_scale();
+  const int64_t items = int64_t(n) * heads;
+  pool_->for_chunks(items, std::max<int64_t>(1, items / (4 * pool_->size())), [&](int64_t begin, int64_t end, int thread) {
+    std::vector<ops::KvRun> runs;
+    int runs_token = -1;
+    float* scores = &scores_[size_t(thread) * size_t(max_seq_len_)];
+    for (int64_t item = begin; item < end; ++item) {
+      const int i = int(item / heads), h = int(item % heads);
+      if (i != runs_token) {
+        kv_.runs(kv_layer, tokens[i].seq, 0, tokens[i].pos + 1, runs);
+        runs_token = i;
+      }
+      const size_t at = size_t(i) * heads + size_t(h);
+      ops::attention_head(&mla_q_[at * row], row, scale, kv_.type(), runs, size_t(row), 0, scores,
+                          &mla_latent_[at * latent], -std::numeric_limits<float>::infinity(), latent);
+    }
+  });
+  const int value = c.mla_value_dim;
+  for (int h = 0; h < heads; ++h) {
+    for (int i = 0; i < n; ++i)
+      std::copy_n(&mla_latent_[(size_t(i) * heads + size_t(h)) * latent], latent, &mla_head_in_[size_t(i) * latent]);
+    multiply(m.v_b.expert(h), mla_head_in_.data(), n, mla_head_out_.data());
+    for (int i = 0; i < n; ++i)
+      std::copy_n(&mla_head_out_[size_t(i) * value], value, &att_[size_t(i) * c.attn_out_dim() + size_t(h) * value]);
+  }
+  multiply(w.wo, att_.data(), n, proj_.data());
+  ops::add(x_.data(), proj_.data(), int64_t(n) * c.n_embd);
+}
+
 // att[i, head h] = softmax(q·k / sqrt(head_dim)) · v over positions 0..pos of
 // token i's own sequence (on a sliding-window layer, its last sliding_window
 // positions), with KV head h / (n_head / n_head_kv) and the head's sink logit
@@ -370,7 +458,7 @@ void Context::attend(int model_layer, const Batch::Token* tokens, int n) {
   const int window = c.is_windowed(model_layer) ? c.sliding_window : 0;
   const std::vector<float>& sinks = model_.layers()[size_t(model_layer)].sinks;
   const int group = c.n_head / c.n_head_kv;
-  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  const float scale = c.attention_scale();
   const int64_t items = int64_t(n) * c.n_head;
   const int64_t grain = std::max<int64_t>(1, items / (4 * pool_->size()));
   pool_->for_chunks(items, grain, [&](int64_t begin, int64_t end, int thread) {
@@ -596,7 +684,7 @@ void Context::moe_block(int layer, int n) {
 }
 
 // proj += sigmoid(gate_inp · h) · W_down · (silu(W_gate · h) * (W_up · h)) for
-// every token, h = xn (qwen35moe's shared expert).
+// every token, h = xn (qwen35moe's shared expert; DeepSeek's, without a gate, weigh 1).
 void Context::add_shared_expert(const SharedExpertWeights& w, int n) {
   const ModelConfig& c = config();
   const int d = c.n_embd, ff = c.n_ff_shexp;
@@ -608,7 +696,8 @@ void Context::add_shared_expert(const SharedExpertWeights& w, int n) {
   });
   multiply(w.down, gate_.data(), n, expert_out_.data());
   for (int i = 0; i < n; ++i) {
-    const float weight = sigmoid(kernels().dot_f32(w.gate_inp.data(), &xn_[size_t(i) * d], d));
+    const float weight =
+        w.gate_inp.empty() ? 1.0f : sigmoid(kernels().dot_f32(w.gate_inp.data(), &xn_[size_t(i) * d], d));
     kernels().axpy_f32(weight, &expert_out_[size_t(i) * d], &proj_[size_t(i) * d], d);
   }
 }
@@ -625,10 +714,14 @@ void top_k(const float* p, int n, int k, std::vector<int>& order) {
 }  // namespace
 
 // Fills routes_: for every token of the chunk (normalized input in xn_), its
-// n_expert_used experts with the highest router logits (+ bias) and their
-// weights: the softmax probabilities renormalized over the chosen
-// (ExpertGating::softmax), or a softmax over the chosen logits alone
-// (softmax_chosen), which orders the experts the same way.
+// n_expert_used experts and their weights, as llama.cpp's build_moe_ffn: the
+// router's logits (+ gpt-oss's bias) become scores by the gating (a softmax
+// over all experts, a sigmoid each, or left as logits for softmax_chosen);
+// the experts with the highest scores + DeepSeek-V3's selection bias are
+// chosen, among the best n_group_used groups where the model has groups (a
+// group's worth: its two best); their weights are their unbiased scores (a
+// softmax over the chosen logits for softmax_chosen), renormalized to sum to
+// 1 where the model says so, then scaled.
 void Context::route_tokens(const LayerWeights& w, int n) {
   const ModelConfig& c = config();
   const int n_expert = c.n_expert, k = c.n_expert_used;
@@ -636,22 +729,54 @@ void Context::route_tokens(const LayerWeights& w, int n) {
   if (c.expert_biases) ops::add_bias(router_.data(), w.expert_biases.router.data(), n, n_expert);
   for (auto& routed : routes_) routed.clear();
   std::vector<int>& order = expert_order_;
-  std::vector<float> chosen(static_cast<size_t>(k));
+  std::vector<float> chosen(static_cast<size_t>(k)), selection(static_cast<size_t>(n_expert));
+  const std::vector<float>& selection_bias = w.expert_biases.selection;
   for (int i = 0; i < n; ++i) {
     float* p = &router_[size_t(i) * n_expert];
     if (c.gating == ExpertGating::softmax) ops::softmax(p, n_expert);
-    top_k(p, n_expert, k, order);
-    for (int j = 0; j < k; ++j) chosen[j] = p[order[size_t(j)]];
-    if (c.gating == ExpertGating::softmax_chosen) {
-      ops::softmax(chosen.data(), k);
-    } else {
+    if (c.gating == ExpertGating::sigmoid)
+      for (int e = 0; e < n_expert; ++e) p[e] = sigmoid(p[e]);
+    for (int e = 0; e < n_expert; ++e) selection[size_t(e)] = p[e] + (selection_bias.empty() ? 0.0f : selection_bias[size_t(e)]);
+    if (c.n_expert_groups > 1) keep_best_groups(selection.data());
+    top_k(selection.data(), n_expert, k, order);
+    for (int j = 0; j < k; ++j) chosen[size_t(j)] = p[order[size_t(j)]];
+    if (c.gating == ExpertGating::softmax_chosen) ops::softmax(chosen.data(), k);
+    if (c.expert_weights_norm) {
       float sum = 0;
-      for (int j = 0; j < k; ++j) sum += chosen[j];
+      for (float v : chosen) sum += v;
       sum = std::max(sum, 6.103515625e-5f);  // as llama.cpp clamps it (the smallest normal f16)
-      for (int j = 0; j < k; ++j) chosen[j] /= sum;
+      for (float& v : chosen) v /= sum;
     }
-    for (int j = 0; j < k; ++j) routes_[size_t(order[size_t(j)])].push_back({i, chosen[j]});
+    if (c.expert_weights_scale != 0 && c.expert_weights_scale != 1)
+      for (float& v : chosen) v *= c.expert_weights_scale;
+    for (int j = 0; j < k; ++j) routes_[size_t(order[size_t(j)])].push_back({i, chosen[size_t(j)]});
   }
+}
+
+// Sets the scores of every expert outside the n_group_used best groups to
+// -inf; a group's worth is the sum of its two best scores (DeepSeek-V3).
+void Context::keep_best_groups(float* scores) const {
+  const ModelConfig& c = config();
+  const int groups = c.n_expert_groups, per_group = c.n_expert / groups;
+  std::vector<float> worth(static_cast<size_t>(groups));
+  for (int g = 0; g < groups; ++g) {
+    float best = -std::numeric_limits<float>::infinity(), second = best;
+    for (int e = g * per_group; e < (g + 1) * per_group; ++e) {
+      if (scores[e] > best) {
+        second = best;
+        best = scores[e];
+      } else if (scores[e] > second) {
+        second = scores[e];
+      }
+    }
+    worth[size_t(g)] = best + (per_group > 1 ? second : 0.0f);
+  }
+  std::vector<int> order(static_cast<size_t>(groups));
+  top_k(worth.data(), groups, c.n_group_used, order);
+  std::vector<bool> kept(static_cast<size_t>(groups), false);
+  for (int j = 0; j < c.n_group_used; ++j) kept[size_t(order[size_t(j)])] = true;
+  for (int e = 0; e < c.n_expert; ++e)
+    if (!kept[size_t(e / per_group)]) scores[e] = -std::numeric_limits<float>::infinity();
 }
 
 // logits = W_out · rmsnorm(x) for the flagged tokens only (the vocabulary

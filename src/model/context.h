@@ -123,6 +123,7 @@ class Context {
   void multiply(const WeightMatrix& w, const float* in, int n, float* out);
   void attention_block(int layer, const Batch::Token* tokens, int n);
   void project_gated_query(const LayerWeights& w, int n);
+  void mla_block(int layer, const Batch::Token* tokens, int n);
   void delta_net_block(int layer, int n);
   void delta_conv(const DeltaNetWeights& w, int slot);
   void delta_rule(int slot);
@@ -130,6 +131,7 @@ class Context {
   void moe_block(int layer, int n);
   void add_shared_expert(const SharedExpertWeights& w, int n);
   void route_tokens(const LayerWeights& w, int n);
+  void keep_best_groups(float* scores) const;
   void attend(int model_layer, const Batch::Token* tokens, int n);
   int output_logits(const Batch::Token* tokens, int n, float* logits_out);
   void for_each_token(int n, const std::function<void(int)>& fn);
@@ -168,6 +170,10 @@ class Context {
   std::vector<int> expert_order_;  // route_tokens' scratch: experts by probability
   std::span<float> expert_in_, expert_out_;
   std::vector<float> logits_;
+  // Multi-head latent attention, per token: q's bottleneck, the absorbed
+  // queries [latent | rope] per head, the attended latents per head; one
+  // head's inputs and outputs of its attn_k_b / attn_v_b product.
+  std::span<float> mla_q_a_, mla_q_, mla_latent_, mla_head_in_, mla_head_out_;
   // Gated attention: the q projection's [q | gate] rows and the gates.
   std::span<float> q_gated_, attn_gate_;
   // Gated DeltaNet, per token: q|k|v (convolved in place), the norm's gate z,

@@ -7,10 +7,11 @@
 
 namespace s1 {
 
-KvCache::KvCache(int n_layer, int kv_dim, int capacity_tokens, int max_sequences, DType type)
+KvCache::KvCache(int n_layer, int kv_dim, int capacity_tokens, int max_sequences, DType type, bool values_in_keys)
     : n_layer_(n_layer),
       kv_dim_(kv_dim),
       n_blocks_((std::max(capacity_tokens, 1) + kBlockTokens - 1) / kBlockTokens),
+      parts_(values_in_keys ? 1 : 2),
       type_(type) {
   if (type != DType::F16 && type != DType::F32)
     fail("KV cache type {} is not supported (supported: f16, f32)", dtype_name(type));
@@ -18,7 +19,7 @@ KvCache::KvCache(int n_layer, int kv_dim, int capacity_tokens, int max_sequences
     fail("KV cache: {} layers, {} KV dims and {} sequences is not a usable shape", n_layer, kv_dim,
          max_sequences);
   row_bytes_ = size_t(kv_dim) * (type == DType::F16 ? 2 : 4);
-  storage_bytes_ = size_t(n_layer) * 2 * size_t(n_blocks_) * kBlockTokens * row_bytes_;
+  storage_bytes_ = size_t(n_layer) * size_t(parts_) * size_t(n_blocks_) * kBlockTokens * row_bytes_;
   storage_.reset(new uint8_t[storage_bytes_]);
   ref_count_.assign(size_t(n_blocks_), 0);
   // Hand out low block numbers first (a stack popped from the back).
@@ -112,7 +113,7 @@ void KvCache::append(int seq, int n) {
     const int shared = s.blocks.back();
     const int own = take_block();
     for (int layer = 0; layer < n_layer_; ++layer) {
-      for (bool value : {false, true}) {
+      for (bool value : {false, parts_ == 2}) {
         std::memcpy(storage_.get() + block_offset(layer, own, value),
                     storage_.get() + block_offset(layer, shared, value), kBlockTokens * row_bytes_);
       }
@@ -127,7 +128,8 @@ void KvCache::append(int seq, int n) {
 
 size_t KvCache::block_offset(int layer, int block, bool value) const {
   const size_t block_bytes = kBlockTokens * row_bytes_;
-  return ((size_t(layer) * 2 + (value ? 1 : 0)) * size_t(n_blocks_) + size_t(block)) * block_bytes;
+  return ((size_t(layer) * size_t(parts_) + (value && parts_ == 2 ? 1 : 0)) * size_t(n_blocks_) + size_t(block)) *
+         block_bytes;
 }
 
 uint8_t* KvCache::k_row(int layer, int seq, int pos) {

@@ -23,14 +23,17 @@ class KvCache {
   static constexpr int kBlockTokens = 16;
 
   // Room for `capacity_tokens` positions in all (rounded up to whole blocks),
-  // shared by up to `max_sequences` sequences. type: F16 or F32.
-  KvCache(int n_layer, int kv_dim, int capacity_tokens, int max_sequences, DType type);
+  // shared by up to `max_sequences` sequences. type: F16 or F32. With
+  // values_in_keys (multi-head latent attention, whose values are the first
+  // elements of its keys) a position stores one row, and v_row is k_row.
+  KvCache(int n_layer, int kv_dim, int capacity_tokens, int max_sequences, DType type, bool values_in_keys = false);
 
   DType type() const { return type_; }
   int kv_dim() const { return kv_dim_; }
   int capacity_tokens() const { return n_blocks_ * kBlockTokens; }
   int free_tokens() const { return int(free_blocks_.size()) * kBlockTokens; }
   size_t bytes() const { return storage_bytes_; }
+  size_t bytes_per_token() const { return size_t(n_layer_) * size_t(parts_) * row_bytes_; }
 
   int new_sequence();    // an empty sequence's id; s1::Error when max_sequences are live
   int fork(int parent);  // a sequence sharing all of parent's positions
@@ -73,9 +76,10 @@ class KvCache {
   size_t block_offset(int layer, int block, bool value) const;
 
   int n_layer_, kv_dim_, n_blocks_;
+  int parts_;  // rows a position stores per layer: 2 (key, value) or 1 (values in keys)
   DType type_;
   size_t row_bytes_;
-  // [layer][k|v][block][kBlockTokens][kv_dim]; left uninitialized so untouched
+  // [layer][k|v (parts_)][block][kBlockTokens][kv_dim]; left uninitialized so untouched
   // blocks cost no resident memory.
   std::unique_ptr<uint8_t[]> storage_;
   size_t storage_bytes_ = 0;

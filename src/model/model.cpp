@@ -126,7 +126,8 @@ uint64_t Model::weight_bytes_per_step() const {
              used * (l.gate_exps.expert_bytes + l.up_exps.expert_bytes + l.down_exps.expert_bytes) +
              bytes(l.delta.qkv) + bytes(l.delta.gate) + bytes(l.delta.beta) + bytes(l.delta.alpha) +
              bytes(l.delta.out) + bytes(l.shared_expert.gate) + bytes(l.shared_expert.up) +
-             bytes(l.shared_expert.down);
+             bytes(l.shared_expert.down) + bytes(l.mla.q_a) + bytes(l.mla.q_b) + bytes(l.mla.kv_a) +
+             uint64_t(config_.n_head) * (l.mla.k_b.expert_bytes + l.mla.v_b.expert_bytes);
   return total;
 }
 

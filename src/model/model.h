@@ -54,9 +54,19 @@ struct SharedExpertWeights {
   WeightMatrix gate, up, down;
 };
 
+// A multi-head latent attention layer's weights beside wq (plain q) and wo (deepseek2).
+struct MlaWeights {
+  WeightMatrix q_a, q_b;          // q through the q_lora_rank bottleneck (when the model has one)
+  std::vector<float> q_a_norm;    // q_lora_rank
+  WeightMatrix kv_a;              // n_embd -> latent | rope key
+  std::vector<float> kv_a_norm;   // kv_lora_rank
+  ExpertMatrices k_b, v_b;        // per head: no-rope q -> latent, latent -> value
+};
+
 // gpt-oss's biases of the router and of every expert's matrices, expert e's at e · rows.
 struct ExpertBiases {
   std::vector<float> router;  // n_expert
+  std::vector<float> selection;  // n_expert: DeepSeek-V3's exp_probs_b, for choosing only
   std::vector<float> gate, up;  // n_expert × n_ff_exp
   std::vector<float> down;      // n_expert × n_embd
 };
@@ -79,6 +89,7 @@ struct LayerWeights {
   ExpertBiases expert_biases;         // set when config.expert_biases
   SharedExpertWeights shared_expert;  // set when config.has_shared_expert
   DeltaNetWeights delta;  // set on recurrent layers instead of wq..wo
+  MlaWeights mla;         // set when config.mla()
 };
 
 class Model {

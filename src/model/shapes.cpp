@@ -8,7 +8,7 @@ namespace s1 {
 namespace {
 
 // From the models' config.json files on Hugging Face.
-constexpr std::array<ModelShape, 9> kShapes = {{
+constexpr std::array<ModelShape, 10> kShapes = {{
     {"qwen2.5-0.5b", "qwen2",
      "block_count=24 embedding_length=896 attention.head_count=14 attention.head_count_kv=2 "
      "feed_forward_length=4864 context_length=32768 rope.freq_base=1000000",
@@ -60,11 +60,20 @@ constexpr std::array<ModelShape, 9> kShapes = {{
      "expert_used_count=4 expert_feed_forward_length=2880 attention.sliding_window=128 context_length=131072 "
      "rope.freq_base=150000 rope.scaling.factor=32 rope.scaling.original_context_length=4096",
      false},
+    // DeepSeek-V2-Lite: MLA with a 512-wide latent and 64 rope dims, plain q; one dense layer, then
+    // 64 experts of width 1408 (6 used) and 2 shared; YaRN x40 with mscale_all_dim 0.707.
+    {"deepseek-v2-lite", "deepseek2",
+     "block_count=27 embedding_length=2048 attention.head_count=16 attention.kv_lora_rank=512 "
+     "attention.key_length_mla=192 attention.value_length_mla=128 rope.dimension_count=64 "
+     "leading_dense_block_count=1 feed_forward_length=10944 expert_count=64 expert_used_count=6 "
+     "expert_feed_forward_length=1408 expert_shared_count=2 expert_gating_func=1 context_length=163840 "
+     "rope.scaling.factor=40 rope.scaling.original_context_length=4096 rope.scaling.yarn_log_multiplier=0.0707",
+     false},
 }};
 
 // Small enough for a test to make in milliseconds, large enough that every
 // kernel path (several blocks per row, grouped heads) is taken.
-constexpr std::array<ModelShape, 7> kDefaults = {{
+constexpr std::array<ModelShape, 8> kDefaults = {{
     {"qwen2-small", "qwen2",
      "block_count=2 embedding_length=64 attention.head_count=4 attention.head_count_kv=2 feed_forward_length=128",
      false},
@@ -96,6 +105,11 @@ constexpr std::array<ModelShape, 7> kDefaults = {{
      "attention.key_length=32 attention.value_length=32 expert_count=8 expert_used_count=2 "
      "expert_feed_forward_length=32 attention.sliding_window=8 rope.freq_base=150000 rope.scaling.factor=32 "
      "rope.scaling.original_context_length=256",
+     false},
+    {"deepseek2-small", "deepseek2",
+     "block_count=3 embedding_length=64 attention.head_count=4 attention.kv_lora_rank=32 "
+     "attention.key_length_mla=48 attention.value_length_mla=32 rope.dimension_count=16 leading_dense_block_count=1 "
+     "feed_forward_length=128 expert_count=8 expert_used_count=2 expert_feed_forward_length=32 expert_shared_count=1",
      false},
 }};
 

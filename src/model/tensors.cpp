@@ -44,6 +44,24 @@ void attention_tensors(const ModelConfig& c, const BlockTensors& t) {
   if (c.attn_sinks) t("attn_sinks.weight", {uint64_t(c.n_head)}, R::attn_sinks, K::vector);
 }
 
+void mla_tensors(const ModelConfig& c, const BlockTensors& t) {
+  const uint64_t d = uint64_t(c.n_embd), heads = uint64_t(c.n_head), q = uint64_t(c.q_dim()),
+                 latent = uint64_t(c.kv_lora_rank), rope = uint64_t(c.n_rot);
+  if (c.q_lora_rank > 0) {
+    const uint64_t rank = uint64_t(c.q_lora_rank);
+    t("attn_q_a.weight", {d, rank}, R::mla_q_a, K::matrix);
+    t("attn_q_a_norm.weight", {rank}, R::mla_q_a_norm, K::norm);
+    t("attn_q_b.weight", {rank, q}, R::mla_q_b, K::matrix);
+  } else {
+    t("attn_q.weight", {d, q}, R::attn_q, K::matrix);
+  }
+  t("attn_kv_a_mqa.weight", {d, latent + rope}, R::mla_kv_a, K::matrix);
+  t("attn_kv_a_norm.weight", {latent}, R::mla_kv_a_norm, K::norm);
+  t("attn_k_b.weight", {uint64_t(c.mla_nope_dim()), latent, heads}, R::mla_k_b, K::experts);
+  t("attn_v_b.weight", {latent, uint64_t(c.mla_value_dim), heads}, R::mla_v_b, K::experts);
+  t("attn_output.weight", {uint64_t(c.attn_out_dim()), d}, R::attn_output, K::matrix);
+}
+
 void delta_net_tensors(const ModelConfig& c, const BlockTensors& t) {
   const uint64_t d = uint64_t(c.n_embd), conv = uint64_t(c.delta_conv_dim()), value = uint64_t(c.delta_value_dim()),
                  heads = uint64_t(c.ssm_time_step_rank);
@@ -62,9 +80,10 @@ void ffn_tensors(const ModelConfig& c, const BlockTensors& t) {
   const uint64_t d = uint64_t(c.n_embd);
   const std::string norm = fmt::format("{}.weight", find_arch(c.arch)->ffn_norm);
   t(norm.c_str(), {d}, R::ffn_norm, K::norm);
-  if (c.moe()) {
+  if (c.is_moe_layer(t.layer)) {
     const uint64_t e = uint64_t(c.n_expert), ff = uint64_t(c.n_ff_exp);
     t("ffn_gate_inp.weight", {d, e}, R::ffn_router, K::router);
+    if (c.expert_selection_bias) t("exp_probs_b.bias", {e}, R::ffn_selection_bias, K::vector);
     t("ffn_gate_exps.weight", {d, ff, e}, R::ffn_gate_exps, K::experts);
     t("ffn_up_exps.weight", {d, ff, e}, R::ffn_up_exps, K::experts);
     t("ffn_down_exps.weight", {ff, d, e}, R::ffn_down_exps, K::experts);
@@ -76,7 +95,7 @@ void ffn_tensors(const ModelConfig& c, const BlockTensors& t) {
     }
     if (c.has_shared_expert) {
       const uint64_t shared = uint64_t(c.n_ff_shexp);
-      t("ffn_gate_inp_shexp.weight", {d}, R::ffn_gate_inp_shexp, K::vector);
+      if (find_arch(c.arch)->shared_expert_gated) t("ffn_gate_inp_shexp.weight", {d}, R::ffn_gate_inp_shexp, K::vector);
       t("ffn_gate_shexp.weight", {d, shared}, R::ffn_gate_shexp, K::matrix);
       t("ffn_up_shexp.weight", {d, shared}, R::ffn_up_shexp, K::matrix);
       t("ffn_down_shexp.weight", {shared, d}, R::ffn_down_shexp, K::matrix);
@@ -103,6 +122,8 @@ void for_each_tensor(const ModelConfig& c, const std::function<void(const Tensor
     t("attn_norm.weight", {d}, R::attn_norm, K::norm);
     if (c.is_recurrent(i))
       delta_net_tensors(c, t);
+    else if (c.mla())
+      mla_tensors(c, t);
     else
       attention_tensors(c, t);
     ffn_tensors(c, t);

@@ -28,6 +28,14 @@ enum class TensorRole {
   attn_q_norm,
   attn_k_norm,
   attn_output,
+  // Multi-head latent attention (deepseek2)
+  mla_q_a,        // attn_q_a: [n_embd -> q_lora_rank]
+  mla_q_a_norm,   // attn_q_a_norm: [q_lora_rank]
+  mla_q_b,        // attn_q_b: [q_lora_rank -> heads × key_length_mla]
+  mla_kv_a,       // attn_kv_a_mqa: [n_embd -> kv_lora_rank + rope dims]
+  mla_kv_a_norm,  // attn_kv_a_norm: [kv_lora_rank]
+  mla_k_b,        // attn_k_b: per head [no-rope dims -> kv_lora_rank] (stacked like experts)
+  mla_v_b,        // attn_v_b: per head [kv_lora_rank -> value_length_mla]
   attn_output_bias,  // gpt-oss
   attn_sinks,        // gpt-oss: one sink logit per head
   ffn_norm,
@@ -40,6 +48,7 @@ enum class TensorRole {
   ffn_down_exps,  // [n_expert][n_embd × n_ff_exp]
   // gpt-oss's biases of the router ([n_expert]) and of each expert's matrices ([n_expert][rows])
   ffn_router_bias,
+  ffn_selection_bias,  // DeepSeek-V3's exp_probs_b: added to the router's scores for choosing only
   ffn_gate_exps_bias,
   ffn_up_exps_bias,
   ffn_down_exps_bias,
@@ -61,7 +70,7 @@ enum class TensorRole {
 
 enum class TensorKind {
   matrix,   // a weight matrix, any weight type
-  experts,  // one weight matrix per expert, stacked (3-D)
+  experts,  // one weight matrix per expert (or per head: MLA's attn_k_b / attn_v_b), stacked (3-D)
   router,   // a small matrix kept in F32 (llama.cpp's converters never quantize it)
   norm,     // a norm's weight vector (F32, initialized to 1)
   vector,   // a bias, a factor vector or a convolution kernel (F32)
@@ -85,9 +94,9 @@ struct TensorSpec {
 // (a block role: not token_embd, output_norm, output or rope_freqs, for which
 // f is not called). The engine's LayerWeights and the trainer's LayerTensors
 // name their members alike, so this one mapping serves both; a layer type
-// without Gated DeltaNet, shared-expert or gpt-oss weights (`delta`,
-// `shared_expert`, `bo`, `sinks`, `expert_biases`: the trainer's) skips those
-// roles.
+// without Gated DeltaNet, shared-expert, gpt-oss or MLA weights (`delta`,
+// `shared_expert`, `bo`, `sinks`, `expert_biases`, `mla`: the trainer's) skips
+// those roles.
 template <typename Layer, typename F>
 void with_layer_slot(Layer& l, TensorRole role, F&& f) {
   using R = TensorRole;
@@ -117,6 +126,7 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
     case R::ffn_up_exps: return f(l.up_exps);
     case R::ffn_down_exps: return f(l.down_exps);
     case R::ffn_router_bias:
+    case R::ffn_selection_bias:
     case R::ffn_gate_exps_bias:
     case R::ffn_up_exps_bias:
     case R::ffn_down_exps_bias:
@@ -124,6 +134,7 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
         auto& b = l.expert_biases;
         switch (role) {
           case R::ffn_router_bias: return f(b.router);
+          case R::ffn_selection_bias: return f(b.selection);
           case R::ffn_gate_exps_bias: return f(b.gate);
           case R::ffn_up_exps_bias: return f(b.up);
           default: return f(b.down);
@@ -141,6 +152,26 @@ void with_layer_slot(Layer& l, TensorRole role, F&& f) {
           case R::ffn_gate_shexp: return f(s.gate);
           case R::ffn_up_shexp: return f(s.up);
           default: return f(s.down);
+        }
+      }
+      return;
+    case R::mla_q_a:
+    case R::mla_q_a_norm:
+    case R::mla_q_b:
+    case R::mla_kv_a:
+    case R::mla_kv_a_norm:
+    case R::mla_k_b:
+    case R::mla_v_b:
+      if constexpr (requires { l.mla; }) {
+        auto& m = l.mla;
+        switch (role) {
+          case R::mla_q_a: return f(m.q_a);
+          case R::mla_q_a_norm: return f(m.q_a_norm);
+          case R::mla_q_b: return f(m.q_b);
+          case R::mla_kv_a: return f(m.kv_a);
+          case R::mla_kv_a_norm: return f(m.kv_a_norm);
+          case R::mla_k_b: return f(m.k_b);
+          default: return f(m.v_b);
         }
       }
       return;

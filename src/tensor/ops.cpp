@@ -107,7 +107,7 @@ void Rope::apply(float* x, int n_heads, int head_dim, int64_t pos) const {
 }
 
 void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
-                    size_t row_stride, size_t head_offset, float* scores, float* out, float sink) {
+                    size_t row_stride, size_t head_offset, float* scores, float* out, float sink, int value_dim) {
   if (kv_type != DType::F32 && kv_type != DType::F16)
     fail("attention: KV cache type {} is not supported (f32, f16)", dtype_name(kv_type));
   const bool f16 = kv_type == DType::F16;
@@ -127,15 +127,16 @@ void attention_head(const float* q, int head_dim, float scale, DType kv_type, st
   softmax(scores, n, sink);
 
   // Output: the score-weighted sum of the values.
-  std::fill(out, out + head_dim, 0.0f);
+  const int v_dim = value_dim > 0 ? value_dim : head_dim;
+  std::fill(out, out + v_dim, 0.0f);
   n = 0;
   for (const KvRun& run : runs) {
     for (int r = 0; r < run.n_rows; ++r) {
       const uint8_t* v = run.v + (size_t(r) * row_stride + head_offset) * elem;
       if (f16)
-        k.axpy_f16(scores[n++], reinterpret_cast<const f16_bits*>(v), out, head_dim);
+        k.axpy_f16(scores[n++], reinterpret_cast<const f16_bits*>(v), out, v_dim);
       else
-        k.axpy_f32(scores[n++], reinterpret_cast<const float*>(v), out, head_dim);
+        k.axpy_f32(scores[n++], reinterpret_cast<const float*>(v), out, v_dim);
     }
   }
 }

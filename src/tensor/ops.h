@@ -93,8 +93,11 @@ struct KvRun {
 // as many floats as there are rows. A finite `sink` (gpt-oss's per-head
 // attention sink) is one more logit in the softmax's denominator that
 // attends to nothing, so a head can give every position little weight.
+// value_dim (0: head_dim) is how many leading elements of a value row are
+// read, for multi-head latent attention, whose value rows are its key rows'
+// latent part.
 void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
                     size_t row_stride, size_t head_offset, float* scores, float* out,
-                    float sink = -std::numeric_limits<float>::infinity());
+                    float sink = -std::numeric_limits<float>::infinity(), int value_dim = 0);
 
 }  // namespace s1::ops

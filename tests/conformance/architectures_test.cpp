@@ -113,6 +113,26 @@ double max_difference(const float* a, const float* b, int n) {
   return d;
 }
 
+// The largest distance of our F16 run and of llama.cpp's from the F32 run
+// (of max |f32|), over the rows where neither left it by more than `flip`
+// (an expert choice flipped near a tie: below).
+std::pair<double, double> distances_from_f32_off_flips(const std::vector<float>& ours, const std::vector<float>& peer,
+                                                       const std::vector<float>& f32, int rows, int n_vocab,
+                                                       double flip) {
+  double max_ref = 0;
+  for (float v : f32) max_ref = std::max(max_ref, double(std::fabs(v)));
+  double worst_ours = 0, worst_peer = 0;
+  for (int r = 0; r < rows; ++r) {
+    const size_t at = size_t(r) * n_vocab;
+    const double a = max_difference(&ours[at], &f32[at], n_vocab) / max_ref;
+    const double b = max_difference(&peer[at], &f32[at], n_vocab) / max_ref;
+    if (a > flip || b > flip) continue;
+    worst_ours = std::max(worst_ours, a);
+    worst_peer = std::max(worst_peer, b);
+  }
+  return {worst_ours, worst_peer};
+}
+
 // Replaces the rows of `f16` that are more than `limit` × max |f32| away
 // from the same rows of `f32` by those rows, unless `ours` is nearer the F16
 // row there (flipped the same way); returns how many.
@@ -168,9 +188,9 @@ TEST_P(Architectures, MatchLlamaCpp) {
     if (file == "f16") {
       const auto f32_ref = read_f32(ref_dir() / (arch + "-f32.logits.f32"));
       const int rows = int(prompt.size());
-      EXPECT_LE(s1test::logit_distance(long_run.rows.data(), f32_ref.data(), rows, n_vocab).rel_max,
-                s1test::logit_distance(ref.data(), f32_ref.data(), rows, n_vocab).rel_max)
-          << "farther from the F32 model's logits than llama.cpp's F16 run";
+      const auto [ours_off, peer_off] =
+          distances_from_f32_off_flips(long_run.rows, ref, f32_ref, rows, n_vocab, 10 * bound);
+      EXPECT_LE(ours_off, peer_off) << "farther from the F32 model's logits than llama.cpp's F16 run";
       // Where llama.cpp's f16 rounding flipped an expert choice near a tie,
       // its F16 run leaves its own F32 run (qwen35moe: by more than 1.5e-3 of
       // the largest logit at 10 of 600 positions, by 0.22 at one, and its
@@ -181,7 +201,13 @@ TEST_P(Architectures, MatchLlamaCpp) {
       // F16 run and llama.cpp's flipped the same way at one position of
       // seeds 1 and 5, ours alone at one of seeds 2 and 7, where the flip
       // then moves the next hundred positions' logits by up to 3.5e-3 through
-      // attention; ref/gpt-oss.mkmodel takes seed 3, where neither flips.)
+      // attention; ref/gpt-oss.mkmodel takes seed 3, where neither flips.
+      // DeepSeek-V3's sigmoid scores sit closer together still: of
+      // deepseek2-v3's seeds 1-6 both engines' F16 runs flip in all, the
+      // same way in 4 and 5, and the F32 runs part at one position of 3
+      // and 5; ref/deepseek2-v3.mkmodel takes seed 4. The comparison of
+      // our F16 run with llama.cpp's distance from the F32 run leaves out
+      // the rows where either flipped.)
       const int flipped =
           take_f32_rows_where_routing_flipped(want, f32_ref, long_run.rows, rows, n_vocab, 10 * bound);
       std::printf("[ figures  ] %s-f16: llama.cpp's F16 run leaves its F32 run at %d positions\n", arch.c_str(),
@@ -235,7 +261,12 @@ INSTANTIATE_TEST_SUITE_P(Models, Architectures,
                                          Case{"qwen35moe", "q8_0"}, Case{"qwen35moe", "q4_k_m"},
                                          Case{"qwen35moe", "llama-q4_k_m"}, Case{"gpt-oss", "f32"},
                                          Case{"gpt-oss", "f16"}, Case{"gpt-oss", "q8_0"}, Case{"gpt-oss", "q4_k_m"},
-                                         Case{"gpt-oss", "llama-q4_k_m"}),
+                                         Case{"gpt-oss", "llama-q4_k_m"}, Case{"deepseek2", "f32"},
+                                         Case{"deepseek2", "f16"}, Case{"deepseek2", "q8_0"},
+                                         Case{"deepseek2", "q4_k_m"}, Case{"deepseek2", "llama-q4_k_m"},
+                                         Case{"deepseek2-v3", "f32"}, Case{"deepseek2-v3", "f16"},
+                                         Case{"deepseek2-v3", "q8_0"}, Case{"deepseek2-v3", "q4_k_m"},
+                                         Case{"deepseek2-v3", "llama-q4_k_m"}),
                          [](const testing::TestParamInfo<Case>& info) {
                            std::string name = std::string(info.param.arch) + "_" + info.param.file;
                            std::replace(name.begin(), name.end(), '-', '_');
