@@ -49,12 +49,12 @@ TEST(Harmony, DetectedWithMessageEndsInsideTheTurn) {
   EXPECT_EQ(s1::prompt_thinking_state(prompt, format), s1::PromptThinking::not_opened);
 }
 
-// Budget forcing on a random-weight model with the gpt-oss vocabulary and
+// Budget forcing on a random-weight gpt-oss model with its vocabulary and
 // template: the controller opens the analysis message, and after 8 tokens
 // closes it and opens the final one, every token computed once.
 TEST(Harmony, BudgetForcingClosesAnalysisAndOpensFinal) {
   const auto model = (s1test::temp_dir("harmony-model") / "m.gguf").string();
-  auto r = s1test::run_s1({"mkmodel", "--arch", "qwen3", "--vocab-from", gptoss_vocab(), "--seed", "3", "-o", model});
+  auto r = s1test::run_s1({"mkmodel", "--arch", "gpt-oss", "--vocab-from", gptoss_vocab(), "--seed", "3", "-o", model});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = s1test::run_s1({"run", "-m", model, "--chat", "-p", "What is 2+2?", "--think-max", "8", "-n", "24", "--temp", "0",
                       "--json", "--threads", "2"});
