@@ -321,10 +321,10 @@ ModelConfig read_model_config(const gguf::File& file) {
         k.field);
   }
 
-  if (find_arch(c.arch)->gated_delta_net) {
-    read_delta_net_arrays(file, c);
-    // Multi-token-prediction blocks are stored after the model's own and not
-    // run (llama.cpp runs them only as a draft head).
+  if (find_arch(c.arch)->gated_delta_net) read_delta_net_arrays(file, c);
+  if (find_arch(c.arch)->gated_delta_net || find_arch(c.arch)->mla) {
+    // Multi-token-prediction blocks (Qwen3.5, DeepSeek-V3) are stored after
+    // the model's own and not run (llama.cpp runs them only as a draft head).
     if (auto nextn = file.get_int(c.arch + ".nextn_predict_layers")) {
       if (*nextn < 0 || *nextn >= c.n_layer)
         fail("{}: metadata key '{}.nextn_predict_layers' is {}, not below block_count {}", file.path(), c.arch,

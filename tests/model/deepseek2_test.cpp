@@ -64,6 +64,17 @@ TEST(Deepseek2, MetadataErrorsNameTheKey) {
   EXPECT_NE(missing.find("metadata key 'deepseek2.attention.key_length_mla' is missing"), std::string::npos) << missing;
 }
 
+// DeepSeek-V3's multi-token-prediction block comes after the model's own
+// layers and is not run (as llama.cpp runs it only as a draft head).
+TEST(Deepseek2, MultiTokenPredictionLayersAreSkipped) {
+  const auto path = with_key(make_deepseek("ds-nextn"), "deepseek2.nextn_predict_layers", s1::gguf::Value{uint32_t(1)});
+  auto model = Model::load(path);
+  EXPECT_EQ(model->config().n_layer, 2);
+  s1::Context ctx(*model, {.n_ctx = 32, .n_threads = 2});
+  const int seq = ctx.new_sequence();
+  EXPECT_EQ(ctx.append(seq, std::vector<int32_t>{1, 2, 3}).size(), size_t(model->config().n_vocab));
+}
+
 TEST(Deepseek2, TheCacheHoldsOneLatentRowPerTokenAndLayer) {
   const auto path = make_deepseek("ds-cache");
   const auto r = s1test::run_s1({"info", "-m", path, "--json"});
