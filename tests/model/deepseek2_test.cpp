@@ -12,6 +12,7 @@
 #include "model/context.h"
 #include "model/edited_model.h"
 #include "model/model.h"
+#include "model/model_checks.h"
 #include "support/test_support.h"
 
 namespace {
@@ -21,12 +22,7 @@ using s1test::load_error;
 using s1test::with_key;
 
 std::string make_deepseek(const std::string& tag, const std::vector<std::string>& extra = {}) {
-  const auto path = (s1test::temp_dir(tag) / "deepseek2.gguf").string();
-  std::vector<std::string> args = {"mkmodel", "--arch", "deepseek2", "--seed", "5", "-o", path};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto r = s1test::run_s1(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
+  return s1test::make_model(tag, "deepseek2", extra);
 }
 
 const std::vector<std::string> kV3Routing = {"--set", "expert_gating_func=2",       "--set", "expert_group_count=4",
@@ -93,35 +89,15 @@ TEST(Deepseek2, ChunksAndSingleTokensAgree) {
   extra.insert(extra.end(), {"--type", "q8_0"});
   auto model = Model::load(make_deepseek("ds-chunks", extra));
   ASSERT_EQ(model->config().gating, s1::ExpertGating::sigmoid);
-  const int n_vocab = model->config().n_vocab;
   std::vector<int32_t> prompt;
   for (int i = 0; i < 37; ++i) prompt.push_back(int32_t((i * 53 + 7) % 256));
-  s1::Context batched(*model, {.n_ctx = 128, .n_threads = 2, .max_chunk = 11});
-  const int a = batched.new_sequence();
-  s1::Batch batch;
-  for (size_t i = 0; i < prompt.size(); ++i) batch.add(prompt[i], int(i), a, true);
-  const auto all = batched.decode(batch);
-  const std::vector<float> rows(all.begin(), all.end());
-  s1::Context single(*model, {.n_ctx = 128, .n_threads = 2});
-  const int b = single.new_sequence();
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    const auto row = single.append(b, std::span<const int32_t>(&prompt[i], 1));
-    for (int j = 0; j < n_vocab; ++j)
-      ASSERT_NEAR(row[size_t(j)], rows[i * size_t(n_vocab) + size_t(j)], 1e-4f) << "position " << i;
-  }
+  s1test::expect_batch_equals_single_tokens(*model, prompt, 11);
 }
 
 TEST(Deepseek2, ForkContinuesLikeTheOriginal) {
   auto model = Model::load(make_deepseek("ds-fork"));
-  s1::Context ctx(*model, {.n_ctx = 128, .n_threads = 2});
-  const int seq = ctx.new_sequence();
-  ctx.append(seq, std::vector<int32_t>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27});
-  const int child = ctx.fork(seq);
-  const int32_t next = 42;
-  const auto original = ctx.append(seq, std::span<const int32_t>(&next, 1));
-  const std::vector<float> want(original.begin(), original.end());
-  const auto forked = ctx.append(child, std::span<const int32_t>(&next, 1));
-  for (size_t j = 0; j < want.size(); ++j) ASSERT_FLOAT_EQ(forked[j], want[j]);
+  s1test::expect_fork_continues_like_the_original(*model, {11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                                                          26, 27});
 }
 
 }  // namespace

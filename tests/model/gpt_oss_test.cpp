@@ -11,6 +11,7 @@
 #include "model/context.h"
 #include "model/edited_model.h"
 #include "model/model.h"
+#include "model/model_checks.h"
 #include "support/test_support.h"
 
 namespace {
@@ -20,12 +21,7 @@ using s1test::load_error;
 using s1test::with_key;
 
 std::string make_gpt_oss(const std::string& tag, const std::vector<std::string>& extra = {}) {
-  const auto path = (s1test::temp_dir(tag) / "gpt-oss.gguf").string();
-  std::vector<std::string> args = {"mkmodel", "--arch", "gpt-oss", "--seed", "5", "-o", path};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto r = s1test::run_s1(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
+  return s1test::make_model(tag, "gpt-oss", extra);
 }
 
 s1::gguf::Value flags(std::initializer_list<bool> values) {
@@ -35,8 +31,8 @@ s1::gguf::Value flags(std::initializer_list<bool> values) {
 }
 
 // Every position's logits of `prompt` in one batch.
-std::vector<float> logits(const Model& model, const std::vector<int32_t>& prompt, int max_chunk = 256) {
-  s1::Context ctx(model, {.n_ctx = 256, .n_threads = 2, .max_chunk = max_chunk});
+std::vector<float> logits(const Model& model, const std::vector<int32_t>& prompt) {
+  s1::Context ctx(model, {.n_ctx = 256, .n_threads = 2});
   const int seq = ctx.new_sequence();
   s1::Batch batch;
   for (size_t i = 0; i < prompt.size(); ++i) batch.add(prompt[i], int(i), seq, true);
@@ -95,17 +91,9 @@ TEST(GptOss, AWindowedLayerSeesOnlyItsWindow) {
 
 TEST(GptOss, ChunksAndSingleTokensAgree) {
   auto model = Model::load(make_gpt_oss("gpt-oss-chunks", {"--type", "q8_0"}));
-  const int n_vocab = model->config().n_vocab;
   std::vector<int32_t> prompt;
   for (int i = 0; i < 45; ++i) prompt.push_back(int32_t((i * 37 + 11) % 256));
-  const auto batched = logits(*model, prompt, 13);  // chunks of 13 over the 8-position windows
-  s1::Context single(*model, {.n_ctx = 256, .n_threads = 2});
-  const int seq = single.new_sequence();
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    const auto row = single.append(seq, std::span<const int32_t>(&prompt[i], 1));
-    for (int j = 0; j < n_vocab; ++j)
-      ASSERT_NEAR(row[size_t(j)], batched[i * size_t(n_vocab) + size_t(j)], 1e-4f) << "position " << i;
-  }
+  s1test::expect_batch_equals_single_tokens(*model, prompt, 13);  // chunks of 13 over the 8-position windows
 }
 
 TEST(GptOss, InfoDescribesWindowsCacheAndScaling) {

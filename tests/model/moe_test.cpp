@@ -12,6 +12,7 @@
 #include "model/context.h"
 #include "model/model.h"
 #include "model/edited_model.h"
+#include "model/model_checks.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
@@ -59,37 +60,12 @@ TEST(Moe, InconsistentMetadataNamesTheKey) {
 
 TEST(Moe, BatchedRoutingEqualsOneTokenAtATime) {
   auto model = Model::load(make_moe("moe-batch", {"--type", "q8_0"}));
-  const int n_vocab = model->config().n_vocab;
-  const std::vector<int32_t> prompt = {5, 77, 101, 9, 200, 31, 64, 250, 18, 3, 140, 99};
-  s1::Context batched(*model, {.n_ctx = 64, .n_threads = 2});
-  const int a = batched.new_sequence();
-  s1::Batch batch;
-  for (size_t i = 0; i < prompt.size(); ++i) batch.add(prompt[i], int(i), a, true);
-  const auto all = batched.decode(batch);
-  std::vector<float> rows(all.begin(), all.end());
-
-  s1::Context single(*model, {.n_ctx = 64, .n_threads = 2});
-  const int b = single.new_sequence();
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    const auto row = single.append(b, std::span<const int32_t>(&prompt[i], 1));
-    for (int j = 0; j < n_vocab; ++j)
-      ASSERT_NEAR(row[size_t(j)], rows[i * size_t(n_vocab) + size_t(j)], 1e-4f) << "position " << i;
-  }
+  s1test::expect_batch_equals_single_tokens(*model, {5, 77, 101, 9, 200, 31, 64, 250, 18, 3, 140, 99});
 }
 
 TEST(Moe, ForkContinuesLikeTheOriginal) {
   auto model = Model::load(make_moe("moe-fork"));
-  s1::Context ctx(*model, {.n_ctx = 128, .n_threads = 2});
-  const int seq = ctx.new_sequence();
-  const std::vector<int32_t> prompt = {11, 12, 13, 14, 15, 16, 17};
-  ctx.append(seq, prompt);
-  const int child = ctx.fork(seq);
-  EXPECT_EQ(ctx.computed(child), 0);
-  const int32_t next = 42;
-  const auto original = ctx.append(seq, std::span<const int32_t>(&next, 1));
-  std::vector<float> want(original.begin(), original.end());
-  const auto forked = ctx.append(child, std::span<const int32_t>(&next, 1));
-  for (size_t j = 0; j < want.size(); ++j) ASSERT_FLOAT_EQ(forked[j], want[j]);
+  s1test::expect_fork_continues_like_the_original(*model, {11, 12, 13, 14, 15, 16, 17});
 }
 
 TEST(Moe, BytesPerStepCountOnlyTheUsedExperts) {
