@@ -26,6 +26,11 @@ struct block_q8_0 {
   f16_bits d;
   int8_t qs[QK];
 };
+// MXFP4 (OCP microscaling FP4): 32 E2M1 values sharing one power-of-two scale.
+struct block_mxfp4 {
+  uint8_t e;           // E8M0 exponent: the block's values are multiplied by 2^(e - 128)
+  uint8_t qs[QK / 2];  // 4-bit codes, nibbles as Q4_0's: low = element j, high = element j + 16
+};
 struct block_q4_K {
   f16_bits d;     // super-block scale for the 6-bit scales
   f16_bits dmin;  // super-block scale for the 6-bit mins
@@ -54,6 +59,7 @@ struct block_q8_K {  // activations quantized for the K dot products
 static_assert(sizeof(block_q4_0) == 18);
 static_assert(sizeof(block_q5_0) == 22);
 static_assert(sizeof(block_q8_0) == 34);
+static_assert(sizeof(block_mxfp4) == 17);
 static_assert(sizeof(block_q4_K) == 144);
 static_assert(sizeof(block_q5_K) == 176);
 static_assert(sizeof(block_q6_K) == 210);
@@ -72,6 +78,22 @@ inline void k4_scales_mins(const uint8_t* packed, uint32_t out[4]) {
   out[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
   out[2] = u[1] & kmask1;
   out[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+}
+}  // namespace
+
+// The E2M1 values of the 16 MXFP4 codes, doubled so they are integers (code 8
+// is -0); the halving goes into the block scale, e8m0_half.
+constexpr int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// 2^(e - 128): half the E8M0 scale e encodes, exact for every e (0 and 1 give
+// subnormals; 255, NaN in the OCP format, is taken as 2^127 as ggml takes it).
+// In an unnamed namespace like k4_scales_mins: a copy per kernel folder.
+namespace {
+inline float e8m0_half(uint8_t e) {
+  const uint32_t bits = e < 2 ? uint32_t(0x00200000) << e : uint32_t(e - 1) << 23;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 }  // namespace
 

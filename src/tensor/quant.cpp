@@ -66,6 +66,16 @@ void dequantize_q5_0(const block_q5_0* blocks, float* y, int64_t n_blocks) {
   }
 }
 
+void dequantize_mxfp4(const block_mxfp4* blocks, float* y, int64_t n_blocks) {
+  for (int64_t i = 0; i < n_blocks; ++i, y += QK) {
+    const float d = e8m0_half(blocks[i].e);
+    for (int j = 0; j < QK / 2; ++j) {
+      y[j] = kMxfp4Values[blocks[i].qs[j] & 0x0f] * d;
+      y[j + QK / 2] = kMxfp4Values[blocks[i].qs[j] >> 4] * d;
+    }
+  }
+}
+
 // The 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes:
 // sub-blocks 0-3 keep theirs in the low 6 bits of bytes 0-3 (scale) and 4-7
 // (min); sub-blocks 4-7 split theirs between a nibble of bytes 8-11 and the top
@@ -410,6 +420,40 @@ void quantize_q5_0(const float* x, block_q5_0* y, int64_t n, const float* import
   }
 }
 
+// The code whose value times d is nearest x; on a tie the lower code (so +0,
+// never -0), as ggml's best_index_mxfp4.
+uint8_t nearest_mxfp4(float x, float d) {
+  uint8_t best = 0;
+  float best_err = std::fabs(kMxfp4Values[0] * d - x);
+  for (uint8_t i = 1; i < 16; ++i) {
+    const float err = std::fabs(kMxfp4Values[i] * d - x);
+    if (err < best_err) {
+      best = i;
+      best_err = err;
+    }
+  }
+  return best;
+}
+
+// ggml's quantize_row_mxfp4_ref: the scale is the block's largest magnitude
+// rounded down to a power of two, over 4 (the largest E2M1 value is 6 = 1.5 *
+// 4, so the top binade lands on the codes 4 and 6); each value takes the
+// nearest code. There is no importance-weighted search.
+void quantize_mxfp4(const float* x, block_mxfp4* y, int64_t n_blocks) {
+  for (int64_t i = 0; i < n_blocks; ++i, x += QK) {
+    float amax = 0;
+    for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    // ggml converts the float exponent straight to uint8_t; an amax below
+    // 2^-125 makes it negative, which x86 wraps modulo 256: so do we (those
+    // blocks decode to zeros either way).
+    const uint8_t e = amax > 0 ? uint8_t(int(std::floor(std::log2(amax)) - 2 + 127)) : 0;
+    const float d = e8m0_half(e);
+    y[i].e = e;
+    for (int j = 0; j < QK / 2; ++j)
+      y[i].qs[j] = uint8_t(nearest_mxfp4(x[j], d) | (nearest_mxfp4(x[j + QK / 2], d) << 4));
+  }
+}
+
 // ------------------------------------------------------------ quantize K
 
 // One super-block of Q4_K (nmax 15) or Q5_K (nmax 31): finds the 8 sub-block
@@ -554,7 +598,7 @@ void check_row(DType type, int64_t n) {
 bool quant_supported(DType type) {
   switch (type) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-    case DType::Q5_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+    case DType::Q5_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::MXFP4:
       return true;
     default:
       return false;
@@ -588,6 +632,7 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
     case DType::Q4_K: dequantize_q4_K(reinterpret_cast<const block_q4_K*>(src), dst, n_blocks); break;
     case DType::Q5_K: dequantize_q5_K(reinterpret_cast<const block_q5_K*>(src), dst, n_blocks); break;
     case DType::Q6_K: dequantize_q6_K(reinterpret_cast<const block_q6_K*>(src), dst, n_blocks); break;
+    case DType::MXFP4: dequantize_mxfp4(reinterpret_cast<const block_mxfp4*>(src), dst, n_blocks); break;
     default: break;  // rejected by check_row
   }
 }
@@ -617,6 +662,7 @@ void quantize_row(DType type, const float* src, uint8_t* dst, int64_t n, const f
     case DType::Q4_K: quantize_q4_K(src, reinterpret_cast<block_q4_K*>(dst), n_blocks, importance); break;
     case DType::Q5_K: quantize_q5_K(src, reinterpret_cast<block_q5_K*>(dst), n_blocks, importance); break;
     case DType::Q6_K: quantize_q6_K(src, reinterpret_cast<block_q6_K*>(dst), n_blocks, importance); break;
+    case DType::MXFP4: quantize_mxfp4(src, reinterpret_cast<block_mxfp4*>(dst), n_blocks); break;  // no importance, as ggml
     default: break;
   }
 }

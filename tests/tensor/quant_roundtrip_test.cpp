@@ -61,7 +61,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, QuantRoundTrip,
                          testing::Values(ErrorBound{DType::F16, 0.0005}, ErrorBound{DType::BF16, 0.004},
                                          ErrorBound{DType::Q8_0, 0.006}, ErrorBound{DType::Q6_K, 0.02},
                                          ErrorBound{DType::Q5_K, 0.04}, ErrorBound{DType::Q5_0, 0.06},
-                                         ErrorBound{DType::Q4_K, 0.08}, ErrorBound{DType::Q4_0, 0.12}),
+                                         ErrorBound{DType::Q4_K, 0.08}, ErrorBound{DType::Q4_0, 0.12},
+                                         ErrorBound{DType::MXFP4, 0.14}),
                          [](const auto& info) { return std::string(dtype_name(info.param.type)); });
 
 TEST(Quant, MoreBitsGiveLessError) {
@@ -82,7 +83,7 @@ TEST(Quant, F32IsCopiedExactly) {
 TEST(Quant, ZeroRowsStayZero) {
   const std::vector<float> zeros(512, 0.0f);
   for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K,
-                  DType::Q6_K}) {
+                  DType::Q6_K, DType::MXFP4}) {
     for (float v : roundtrip(t, zeros)) ASSERT_EQ(v, 0.0f) << dtype_name(t);
   }
 }
@@ -128,6 +129,111 @@ TEST(Quant, DequantizesHandBuiltQ4_0AndQ5_0Blocks) {
   EXPECT_EQ(y[1], (15 - 16) * 0.25f);
   EXPECT_EQ(y[31], (31 - 16) * 0.25f);
   EXPECT_EQ(y[30], (15 - 16) * 0.25f);
+}
+
+// A block of codes 0..15 (low nibbles) and 15..0 (high) at the exponents
+// whose scales 2^(e - 128) are subnormal (0, 1), one half (127) and the
+// largest quantize can write plus one (254: 4 * 2^126 and beyond overflow to
+// inf in float, as in ggml), and 255 (NaN in the OCP format, 2^127 in ggml).
+TEST(Quant, DequantizesHandBuiltMxfp4Blocks) {
+  const int values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+  for (int e : {0, 1, 2, 127, 128, 254, 255}) {
+    block_mxfp4 b{};
+    b.e = uint8_t(e);
+    for (int j = 0; j < 16; ++j) b.qs[j] = uint8_t(j | ((15 - j) << 4));
+    float y[32];
+    dequantize_row(DType::MXFP4, reinterpret_cast<const uint8_t*>(&b), y, 32);
+    for (int j = 0; j < 16; ++j) {
+      EXPECT_EQ(y[j], float(std::ldexp(double(values[j]), e - 128))) << "e " << e << " code " << j;
+      EXPECT_EQ(y[j + 16], float(std::ldexp(double(values[15 - j]), e - 128))) << "e " << e << " code " << 15 - j;
+    }
+  }
+  // Spot checks of the table above written out.
+  block_mxfp4 b{};
+  b.e = 0;
+  b.qs[0] = 0x71;  // element 0: code 1 (+1), element 16: code 7 (+12)
+  b.qs[1] = 0xf9;  // element 1: code 9 (-1), element 17: code 15 (-12)
+  float y[32];
+  dequantize_row(DType::MXFP4, reinterpret_cast<const uint8_t*>(&b), y, 32);
+  EXPECT_EQ(y[0], 0x1p-128f);  // the smallest scale, a subnormal
+  EXPECT_EQ(y[16], 0x1.8p-125f);
+  EXPECT_EQ(y[1], -0x1p-128f);
+  EXPECT_EQ(y[17], -0x1.8p-125f);
+  b.e = 127;
+  dequantize_row(DType::MXFP4, reinterpret_cast<const uint8_t*>(&b), y, 32);
+  EXPECT_EQ(y[0], 0.5f);
+  EXPECT_EQ(y[16], 6.0f);
+  EXPECT_EQ(y[17], -6.0f);
+  b.e = 254;
+  dequantize_row(DType::MXFP4, reinterpret_cast<const uint8_t*>(&b), y, 32);
+  EXPECT_EQ(y[0], 0x1p126f);
+  EXPECT_EQ(y[16], INFINITY);
+  EXPECT_EQ(y[17], -INFINITY);
+  EXPECT_EQ(y[2], 0.0f);  // code 0
+}
+
+// Hand-worked quantizations, the bytes ggml's quantize_row_mxfp4_ref writes:
+// e = floor(log2(amax)) - 2 + 127, each value to the nearest code of
+// value * 2^(e - 128), ties to the lower code.
+TEST(Quant, QuantizesMxfp4AsGgml) {
+  auto quantize = [](const std::vector<float>& x) {
+    std::vector<uint8_t> q(row_bytes(DType::MXFP4, x.size()));
+    quantize_row(DType::MXFP4, x.data(), q.data(), int64_t(x.size()));
+    return q;
+  };
+  // amax 6: e = 2 - 2 + 127 = 127, step 0.5; every code's value exactly.
+  {
+    std::vector<float> x(32, 0.0f);
+    const float grid[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+    for (int j = 0; j < 16; ++j) x[j] = grid[j];
+    // Elements 16..31: ties (0.25 between 0 and 0.5, 5 between 4 and 6, and
+    // their negatives) go to the lower code; 7 saturates to 6; 2.4 rounds to 2.
+    const float rest[16] = {0.25f, -0.25f, 5, -5, 7, -7, 2.4f, -2.6f, 0.74f, 0.76f, 3.5f, -3.5f, 1.25f, 0, 0, 0};
+    for (int j = 0; j < 16; ++j) x[16 + j] = rest[j];
+    const auto q = quantize(x);
+    ASSERT_EQ(q.size(), 17u);
+    EXPECT_EQ(q[0], 127);
+    const uint8_t high[16] = {0, 0, 6, 14, 7, 15, 4, 13, 1, 2, 5, 13, 2, 0, 0, 0};
+    for (int j = 0; j < 16; ++j) {
+      const uint8_t low = j == 8 ? 0 : uint8_t(j);  // -0 is code 0 (code 8 is no nearer)
+      EXPECT_EQ(q[1 + j], uint8_t(low | (high[j] << 4))) << "byte " << j;
+    }
+  }
+  // amax 8 (a power of two): e = 3 - 2 + 127 = 128, step 1; amax 7.99 stays at 127.
+  {
+    std::vector<float> x(64, 0.0f);
+    x[3] = -8.0f;
+    x[4] = 1.0f;
+    x[32 + 5] = 7.99f;
+    const auto q = quantize(x);
+    EXPECT_EQ(q[0], 128);
+    EXPECT_EQ(q[1 + 3], 14);      // -8 / 1: code 14 (-8)
+    EXPECT_EQ(q[1 + 4], 1);       // 1 / 1: code 1 (1)
+    EXPECT_EQ(q[17], 127);        // second block
+    EXPECT_EQ(q[17 + 1 + 5], 7);  // 7.99 / 0.5 = 15.98, nearest 12: code 7
+  }
+  // A zero block: e 0, codes 0. The largest floats: 1.5 * 2^127 gives e 252.
+  {
+    std::vector<float> x(64, 0.0f);
+    x[32] = 0x1.8p127f;
+    x[33] = -0x1p125f;
+    const auto q = quantize(x);
+    for (int i = 0; i < 17; ++i) EXPECT_EQ(q[size_t(i)], 0) << "byte " << i;
+    EXPECT_EQ(q[17], 252);
+    EXPECT_EQ(q[18], 7);   // 1.5 * 2^127 / 2^124 = 12: code 7
+    EXPECT_EQ(q[19], 10);  // -2^125 / 2^124 = -2: code 10
+  }
+  // Below 2^-125 the exponent is negative; ggml's float-to-uint8 conversion
+  // wraps it on x86 (2^-130: -5 -> 251), and the block decodes to zeros.
+  {
+    std::vector<float> x(32, 0.0f);
+    x[0] = 0x1p-130f;
+    const auto q = quantize(x);
+    EXPECT_EQ(q[0], 251);
+    std::vector<float> y(32);
+    dequantize_row(DType::MXFP4, q.data(), y.data(), 32);
+    for (float v : y) EXPECT_EQ(v, 0.0f);
+  }
 }
 
 TEST(Quant, DequantizesHandBuiltQ4_KBlock) {
