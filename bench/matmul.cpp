@@ -1,4 +1,6 @@
-// matmul() per weight type on Qwen2.5-0.5B-like FFN shapes. Decode sizes (1 and
+// matmul() per weight type on Qwen2.5-0.5B-like FFN shapes, and for the
+// 32-element block types gpt-oss-20b's 2880 x 2880 (rows of 11.25 activation
+// groups). Decode sizes (1 and
 // 8 tokens) cycle through enough copies of the matrix (256 MiB) that the
 // weights come from memory, as in a real decode step: GB/s is the weight bytes
 // moved per second. Prefill (512 tokens) reuses one matrix: GFLOP/s counts
@@ -56,6 +58,9 @@ std::vector<uint8_t> random_matrix(DType type, int64_t rows, int64_t cols) {
     case DType::Q4_0: set_f16(sizeof(s1::block_q4_0), {0}); break;
     case DType::Q5_0: set_f16(sizeof(s1::block_q5_0), {0}); break;
     case DType::Q8_0: set_f16(sizeof(s1::block_q8_0), {0}); break;
+    case DType::MXFP4:  // scale 2^(121 - 128) = 0.0078
+      for (size_t b = 0; b + sizeof(s1::block_mxfp4) <= data.size(); b += sizeof(s1::block_mxfp4)) data[b] = 121;
+      break;
     case DType::Q4_K: set_f16(sizeof(s1::block_q4_K), {0, 2}); break;
     case DType::Q5_K: set_f16(sizeof(s1::block_q5_K), {0, 2}); break;
     case DType::Q6_K: set_f16(sizeof(s1::block_q6_K), {offsetof(s1::block_q6_K, d)}); break;
@@ -111,15 +116,18 @@ void BM_Matmul(benchmark::State& state, DType type, int64_t rows, int64_t cols) 
 }
 
 int register_all() {
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K,
-                     DType::Q5_K, DType::Q6_K}) {
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::MXFP4,
+                     DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     // ffn_up / gate (4864 x 896) and ffn_down (896 x 4864); the K formats need
     // 256-multiples, so their "up" shape reads 1024 columns.
+    const bool block32 = s1::traits(type).block_elems == 32;
     const int64_t up_cols = s1::traits(type).block_elems == 256 ? 1024 : 896;
-    const struct {
+    struct Shape {
       const char* name;
       int64_t rows, cols;
-    } shapes[] = {{"up", 4864, up_cols}, {"down", 896, 4864}};
+    };
+    std::vector<Shape> shapes = {{"up", 4864, up_cols}, {"down", 896, 4864}};
+    if (block32) shapes.push_back({"gptoss", 2880, 2880});
     for (const auto& shape : shapes) {
       const std::string name = std::string("matmul/") + std::string(s1::dtype_name(type)) + "/" + shape.name + "_" +
                                std::to_string(shape.rows) + "x" + std::to_string(shape.cols);

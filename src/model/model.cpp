@@ -12,7 +12,7 @@ namespace s1 {
 
 namespace {
 
-constexpr const char* kWeightTypes = "f32, f16, bf16, q8_0, q4_0, q5_0, q4_K, q5_K, q6_K";
+constexpr const char* kWeightTypes = "f32, f16, bf16, q8_0, q4_0, q5_0, mxfp4, q4_K, q5_K, q6_K";
 
 const gguf::TensorInfo& require_tensor(const gguf::File& file, const std::string& name) {
   const auto* t = file.find_tensor(name);

@@ -23,7 +23,7 @@ struct KernelSet {
 
   // matmul (tensor/matmul.h) by weight family.
   const matmul_kernels::Family* float_family;       // F32, F16, BF16
-  const matmul_kernels::Family* block32_family;     // Q4_0, Q5_0, Q8_0
+  const matmul_kernels::Family* block32_family;     // Q4_0, Q5_0, Q8_0, MXFP4
   const matmul_kernels::Family* superblock_family;  // Q4_K, Q5_K, Q6_K
 
   // Reductions over a row of logits (tensor/reduce.h has the contracts).

@@ -46,7 +46,8 @@ const Family* family_of(DType type) {
     case DType::BF16: return kernels().float_family;
     case DType::Q4_0:
     case DType::Q5_0:
-    case DType::Q8_0: return kernels().block32_family;
+    case DType::Q8_0:
+    case DType::MXFP4: return kernels().block32_family;
     case DType::Q4_K:
     case DType::Q5_K:
     case DType::Q6_K: return kernels().superblock_family;
@@ -104,7 +105,7 @@ bool matmul_supports(DType type) { return family_of(type) != nullptr; }
 void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out, ThreadPool& pool) {
   const Family* family = family_of(w.type);
   if (!family)
-    fail("matmul: weight type {} is not supported (supported: f32 f16 bf16 q8_0 q4_0 q5_0 q4_K q5_K q6_K)",
+    fail("matmul: weight type {} is not supported (supported: f32 f16 bf16 q8_0 q4_0 q5_0 mxfp4 q4_K q5_K q6_K)",
          dtype_name(w.type));
   const uint32_t block = traits(w.type).block_elems;
   if (w.cols <= 0 || w.cols % block != 0)

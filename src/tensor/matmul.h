@@ -21,7 +21,7 @@ struct WeightMatrix {
 };
 
 // out[t * rows + r] = sum_c W[r][c] * in[t * cols + c], for t in [0, n_tokens).
-// Supported weight types: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K;
+// Supported weight types: F32, F16, BF16, Q8_0, Q4_0, Q5_0, MXFP4, Q4_K, Q5_K, Q6_K;
 // any other throws s1::Error naming the type and the supported list.
 void matmul(const WeightMatrix& w, const float* in, int64_t n_tokens, float* out, ThreadPool& pool);
 

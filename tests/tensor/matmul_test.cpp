@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, std::mt
     case DType::Q4_0: each_block(sizeof(s1::block_q4_0), [&](uint8_t* b) { ((s1::block_q4_0*)b)->d = f16(scale(rng)); }); break;
     case DType::Q5_0: each_block(sizeof(s1::block_q5_0), [&](uint8_t* b) { ((s1::block_q5_0*)b)->d = f16(scale(rng)); }); break;
     case DType::Q8_0: each_block(sizeof(s1::block_q8_0), [&](uint8_t* b) { ((s1::block_q8_0*)b)->d = f16(scale(rng)); }); break;
+    case DType::MXFP4: {  // scales 2^-10 .. 2^-5, the range of `scale` above
+      std::uniform_int_distribution<int> exponent(118, 123);
+      each_block(sizeof(s1::block_mxfp4), [&](uint8_t* b) { ((s1::block_mxfp4*)b)->e = uint8_t(exponent(rng)); });
+      break;
+    }
     case DType::Q4_K:
       each_block(sizeof(s1::block_q4_K), [&](uint8_t* b) {
         ((s1::block_q4_K*)b)->d = f16(scale(rng));
@@ -117,14 +123,15 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 
 class MatmulTest : public testing::TestWithParam<Case> {};
 
-// cols per type: several blocks, an odd number of 32-blocks for the *_0 types,
-// a partial 16-lane vector for the plain types; for a few tokens also rows
-// long enough that matmul takes them in column slices (ffn_down's 4864 and an
-// odd number of 32-blocks).
+// cols per type: several blocks, an odd number of 32-blocks for the *_0 types
+// and MXFP4 (and gpt-oss's 2880: 11.25 activation groups of 256, the last one
+// two blocks), a partial 16-lane vector for the plain types; for a few tokens
+// also rows long enough that matmul takes them in column slices (ffn_down's
+// 4864 and an odd number of 32-blocks).
 std::vector<int64_t> cols_for(DType type, int64_t n_tokens) {
   std::vector<int64_t> cols;
   if (block_of(type) == 256) cols = {256, 768};
-  else if (is_quantized(type)) cols = {32, 96, 416};
+  else if (is_quantized(type)) cols = {32, 96, 416, 2880};
   else cols = {100, 256};
   if (n_tokens >= 3 && n_tokens <= 13) {  // column slices, also within slices of tokens
     cols.push_back(4864);
@@ -179,8 +186,8 @@ TEST_P(MatmulTest, MatchesReferenceWithinActivationRounding) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K,
-                     DType::Q5_K, DType::Q6_K})
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::MXFP4,
+                     DType::Q4_K, DType::Q5_K, DType::Q6_K})
     for (int64_t n : {1, 3, 8, 13, 33, 128}) cases.push_back({type, n});
   return cases;
 }
@@ -188,11 +195,61 @@ std::vector<Case> all_cases() {
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest, testing::ValuesIn(all_cases()), case_name);
 
 TEST(Matmul, ReportsSupportedTypes) {
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K,
-                     DType::Q5_K, DType::Q6_K})
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::MXFP4,
+                     DType::Q4_K, DType::Q5_K, DType::Q6_K})
     EXPECT_TRUE(s1::matmul_supports(type)) << s1::dtype_name(type);
   EXPECT_FALSE(s1::matmul_supports(DType::Q2_K));
   EXPECT_FALSE(s1::matmul_supports(DType::IQ4_NL));
+}
+
+// MXFP4 scales span 2^-128 (subnormal) to 2^127; each row here has one
+// exponent in all its blocks, and the activations are exact integers times a
+// power of two chosen so the products stay normal floats: the kernels' scale
+// from the exponent byte must be exact at both ends. The reference decodes in
+// double: dequantize_row's floats overflow from 8 * 2^125 on (e 253 and up).
+TEST(Matmul, Mxfp4ExtremeExponentsMatchTheReference) {
+  const int64_t cols = 2880;
+  const uint8_t exponents[] = {0, 1, 2, 3, 126, 127, 128, 129, 200, 253, 254};
+  const int64_t rows = int64_t(std::size(exponents));
+  for (int64_t n_tokens : {1, 5, 8, 9, 40}) {
+    for (int sign : {1, -1}) {  // activations scaled up for small exponents, down for large ones
+      std::mt19937 rng(uint32_t(n_tokens * 2 + (sign > 0)));
+      auto w = random_rows(DType::MXFP4, rows, cols, rng);
+      const size_t stride = s1::row_bytes(DType::MXFP4, cols);
+      for (int64_t r = 0; r < rows; ++r)
+        for (size_t b = 0; b < stride / sizeof(s1::block_mxfp4); ++b)
+          reinterpret_cast<s1::block_mxfp4*>(w.data() + r * stride)[b].e = exponents[r];
+      auto x = activations(n_tokens, cols, true, rng);
+      for (float& v : x) v = std::ldexp(v, sign * 30);
+      Reference ref{std::vector<double>(size_t(rows * n_tokens)), std::vector<double>(size_t(rows * n_tokens))};
+      for (int64_t r = 0; r < rows; ++r) {
+        const auto* blocks = reinterpret_cast<const s1::block_mxfp4*>(w.data() + r * stride);
+        for (int64_t c = 0; c < cols; ++c) {
+          const s1::block_mxfp4& b = blocks[c / 32];
+          const int j = int(c % 32);
+          const int code = j < 16 ? b.qs[j] & 0x0f : b.qs[j - 16] >> 4;
+          const double value = std::ldexp(double(s1::kMxfp4Values[code]), int(b.e) - 128);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            ref.out[size_t(t * rows + r)] += value * x[size_t(t * cols + c)];
+            ref.magnitude[size_t(t * rows + r)] += std::fabs(value * x[size_t(t * cols + c)]);
+          }
+        }
+      }
+      std::vector<float> out(size_t(rows * n_tokens), NAN);
+      s1::ThreadPool pool(1);
+      s1::matmul({DType::MXFP4, w.data(), rows, cols, stride}, x.data(), n_tokens, out.data(), pool);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const size_t i = size_t(t * rows + r);
+          // Only the exponents whose products stay in range for this scaling.
+          if ((sign > 0) != (exponents[r] < 128)) continue;
+          ASSERT_NEAR(out[i], ref.out[i], 1e-5 * ref.magnitude[i])
+              << "e " << int(exponents[r]) << " token " << t << " of " << n_tokens;
+          ASSERT_GT(ref.magnitude[i], 0.0);
+        }
+      }
+    }
+  }
 }
 
 TEST(Matmul, RejectsUnsupportedTypeByName) {

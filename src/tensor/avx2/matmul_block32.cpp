@@ -1,10 +1,13 @@
-// Q4_0 / Q5_0 / Q8_0 weights: 32-element blocks with an f16 scale. Activations
-// are quantized to int8 with one scale per block (as llama.cpp's q8_0); the
-// products run on vpmaddubsw (unsigned x signed bytes, pairs summed to int16
-// with saturation) then vpmaddwd by ones (to int32).
+// Q4_0 / Q5_0 / Q8_0 / MXFP4 weights: 32-element blocks with an f16 scale (an
+// E8M0 power of two for MXFP4). Activations are quantized to int8 with one
+// scale per block (as llama.cpp's q8_0); the products run on vpmaddubsw
+// (unsigned x signed bytes, pairs summed to int16 with saturation) then
+// vpmaddwd by ones (to int32).
 //
 // The 4- and 5-bit values go in unsigned, as stored (q4: 0..15, q5: 0..31,
-// w = u - offset): u * a pairs stay far from saturating. The offset's share,
+// w = u - offset): u * a pairs stay far from saturating. MXFP4's codes are
+// Q4_0's nibbles mapped by one vpshufb to the doubled E2M1 values plus 12
+// (0..24, offset 12), so they go the same way. The offset's share,
 // -offset * d_w * (sum of the block's activations), comes from the
 // activations' per-block sums, once per group of 8 blocks and token. Q8_0's
 // signed values would saturate as u + 128, so they take the sign trick (|w|
@@ -21,7 +24,8 @@
 // are unpacked and the activations in prepare. Then the products of
 // the 8 vectors add up before the scales apply: in int16 straight from
 // vpmaddubsw while the sums cannot overflow (Q4_0: 8 vectors, 8 * 2 * 15 * 127
-// < 32768; Q5_0: 4), in int32 past vpmaddwd (Q8_0: 1), and one vcvtdq2ps,
+// < 32768; Q5_0: 4; MXFP4: 4, 4 * 2 * 24 * 127 = 24384, where 8 would not
+// fit), in int32 past vpmaddwd (Q8_0: 1), and one vcvtdq2ps,
 // multiply and FMA per group apply the 8 block scales and the token's 8 (lane
 // i is block i on both sides, so per-block activation scales cost nothing).
 // Per block and token: Q4_0 one vpmaddubsw and one vpaddw, Q8_0 vpsignb,
@@ -102,6 +106,14 @@ struct Layout<DType::Q5_0> {
   static constexpr int int16_run = 4;
   static constexpr int tile_tokens = 6;
 };
+template <>
+struct Layout<DType::MXFP4> {
+  using Block = block_mxfp4;
+  using Group = WeightGroup;
+  static constexpr int offset = 12;
+  static constexpr int int16_run = 4;
+  static constexpr int tile_tokens = 6;
+};
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -124,9 +136,10 @@ inline __m256 half_group_lanes(__m256 v, int n) {
 
 void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const int64_t n_blocks = cols / QK;
-  const float offset = float(type == DType::Q4_0 ? Layout<DType::Q4_0>::offset
-                             : type == DType::Q5_0 ? Layout<DType::Q5_0>::offset
-                                                   : 0);
+  const float offset = float(type == DType::Q4_0    ? Layout<DType::Q4_0>::offset
+                             : type == DType::Q5_0  ? Layout<DType::Q5_0>::offset
+                             : type == DType::MXFP4 ? Layout<DType::MXFP4>::offset
+                                                    : 0);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (int64_t b0 = 0; b0 < n_blocks; b0 += kGroupBlocks) {
     auto* g = reinterpret_cast<ActGroup*>(token + b0 / kGroupBlocks * group_stride);
@@ -161,7 +174,7 @@ inline const typename Layout<T>::Block& block_at(const uint8_t* row, int64_t b) 
 }
 
 // Block b's 32 values as bytes in element order: the stored unsigned values
-// (Q4_0, Q5_0), or Q8_0's signed ones.
+// (Q4_0, Q5_0), MXFP4's looked up (value + 12), or Q8_0's signed ones.
 template <DType T>
 inline __m256i block_values(const uint8_t* row, int64_t b) {
   const auto& blk = block_at<T>(row, b);
@@ -184,6 +197,11 @@ inline __m256i block_values(const uint8_t* row, int64_t b) {
       const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
       u = _mm256_or_si256(u, _mm256_and_si256(set, _mm256_set1_epi8(16)));
     }
+    if constexpr (T == DType::MXFP4) {
+      const __m256i table = _mm256_broadcastsi128_si256(
+          _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));  // kMxfp4Values + 12
+      u = _mm256_shuffle_epi8(table, u);
+    }
     return u;
   }
 }
@@ -194,11 +212,23 @@ inline __m256i block_values(const uint8_t* row, int64_t b) {
 template <DType T>
 [[gnu::always_inline]] inline __m256 group_scales(const uint8_t* row, int64_t b0, int n) {
   const auto* blk = &block_at<T>(row, b0);
-  if (n == kGroupBlocks)
-    return _mm256_cvtph_ps(_mm_setr_epi16(short(blk[0].d), short(blk[1].d), short(blk[2].d), short(blk[3].d),
-                                          short(blk[4].d), short(blk[5].d), short(blk[6].d), short(blk[7].d)));
-  auto d = [&](int i) { return i < n ? short(blk[i].d) : short(0); };
-  return _mm256_cvtph_ps(_mm_setr_epi16(d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7)));
+  if constexpr (T == DType::MXFP4) {
+    // 2^(e - 128) as float bits: (e - 1) << 23, or a subnormal 0x00200000 << e for e < 2.
+    auto e = [&](int i) { return i < n ? int(blk[i].e) : 0; };
+    const __m256i ev = _mm256_setr_epi32(e(0), e(1), e(2), e(3), e(4), e(5), e(6), e(7));
+    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(ev, _mm256_set1_epi32(1)), 23);
+    const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), ev);
+    __m256i bits = _mm256_blendv_epi8(subnormal, normal, _mm256_cmpgt_epi32(ev, _mm256_set1_epi32(1)));
+    if (n < kGroupBlocks)
+      bits = _mm256_and_si256(bits, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    return _mm256_castsi256_ps(bits);
+  } else {
+    if (n == kGroupBlocks)
+      return _mm256_cvtph_ps(_mm_setr_epi16(short(blk[0].d), short(blk[1].d), short(blk[2].d), short(blk[3].d),
+                                            short(blk[4].d), short(blk[5].d), short(blk[6].d), short(blk[7].d)));
+    auto d = [&](int i) { return i < n ? short(blk[i].d) : short(0); };
+    return _mm256_cvtph_ps(_mm_setr_epi16(d(0), d(1), d(2), d(3), d(4), d(5), d(6), d(7)));
+  }
 }
 
 // The int32 lanes of a block's dot product with activations aq; w32 is what
@@ -322,7 +352,9 @@ template <DType T, int R, int NT, int V>
       __m256i d = dot[r][t];
       if constexpr (Layout<T>::offset != 0)
         d = _mm256_add_epi32(d, _mm256_load_si256((const __m256i*)ag[t].offset_ints));
-      acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), dw), _mm256_load_ps(ag[t].d_t), acc[r][t]);
+      // The scales' product first, as decode: the int32 sum times a large
+      // MXFP4 scale (up to 2^127) alone could overflow.
+      acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_load_ps(ag[t].d_t)), acc[r][t]);
     }
   }
 }
@@ -403,6 +435,7 @@ void block32_rows(const WeightMatrix& w, const Activations& act, float* out, int
   switch (w.type) {
     case DType::Q4_0: return block32_rows_of<DType::Q4_0>(w, act, out, row_begin, row_end);
     case DType::Q5_0: return block32_rows_of<DType::Q5_0>(w, act, out, row_begin, row_end);
+    case DType::MXFP4: return block32_rows_of<DType::MXFP4>(w, act, out, row_begin, row_end);
     default: return block32_rows_of<DType::Q8_0>(w, act, out, row_begin, row_end);
   }
 }

@@ -7,7 +7,7 @@
 namespace s1::avx512 {
 
 extern const matmul_kernels::Family kFloatFamily;       // F32, F16, BF16: f32 FMA on f32 activations
-extern const matmul_kernels::Family kBlock32Family;     // Q4_0, Q5_0, Q8_0: int8 VNNI on 256-element activation groups
+extern const matmul_kernels::Family kBlock32Family;     // Q4_0, Q5_0, Q8_0, MXFP4: int8 VNNI on 256-element activation groups
 extern const matmul_kernels::Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 on Q8_K-style activations
 
 #include "tensor/kernel_entries.inc"  // max_value ... axpy_f16

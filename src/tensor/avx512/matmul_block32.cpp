@@ -1,20 +1,27 @@
-// Q4_0 / Q5_0 / Q8_0 weights: 32-element blocks with an f16 scale. Activations
-// are quantized to int8 with one scale per block (as llama.cpp's q8_0) and the
-// products run on AVX-512 VNNI (vpdpbusd: unsigned x signed bytes).
+// Q4_0 / Q5_0 / Q8_0 / MXFP4 weights: 32-element blocks with an f16 scale (an
+// E8M0 power of two for MXFP4). Activations are quantized to int8 with one
+// scale per block (as llama.cpp's q8_0) and the products run on AVX-512 VNNI
+// (vpdpbusd: unsigned x signed bytes).
 //
 // Work goes in chunks of two blocks (64 elements = one zmm of bytes). A weight
-// chunk is unpacked to signed bytes w (q4: q - 8, q5: q - 16, q8: q) with the
-// two block scales expanded to 16 float lanes and a seed, -128 * (sum of each
-// lane's 4 w); activations are stored as unsigned bytes a + 128, so
-// vpdpbusd(seed, a + 128, w) is sum(a * w) per lane, and the seed is computed
-// once per weight chunk, not per token. Per chunk and token: a permute spreads
-// the token's two block scales over their lanes, one multiply per row takes
-// them times the weight scales, and one FMA adds the lanes into the
-// accumulator. One scale per 256 activations (as for the K-quants) would save
-// the permute and the multiply, but on Q8_0 files that coarser rounding put our
-// KL divergence from the F32 model at 1.3-1.8x llama.cpp's. The scales sit
-// compact in a group header: expanded to 16 lanes beside each chunk, long rows'
-// activations outgrew L1 (ffn_down at 512 tokens: 1.6x slower).
+// chunk is unpacked to signed bytes w (q4: q - 8, q5: q - 16, q8: q, MXFP4:
+// table[q] - 12) with the two block scales expanded to 16 float lanes and a
+// seed, -128 * (sum of each lane's 4 w); activations are stored as unsigned
+// bytes a + 128, so vpdpbusd(seed, a + 128, w) is sum(a * w) per lane, and the
+// seed is computed once per weight chunk, not per token. Per chunk and token:
+// a permute spreads the token's two block scales over their lanes, one
+// multiply per row takes them times the weight scales, and one FMA adds the
+// lanes into the accumulator. One scale per 256 activations (as for the
+// K-quants) would save the permute and the multiply, but on Q8_0 files that
+// coarser rounding put our KL divergence from the F32 model at 1.3-1.8x
+// llama.cpp's. The scales sit compact in a group header: expanded to 16 lanes
+// beside each chunk, long rows' activations outgrew L1 (ffn_down at 512
+// tokens: 1.6x slower).
+//
+// MXFP4 is Q4_0's nibble layout with other values: one vpshufb maps the
+// nibbles to the doubled E2M1 values plus 12 (0..24, unsigned like Q4_0's
+// q), so it takes Q4_0's path (offset 12 instead of 8) at one instruction more
+// per chunk; its scale 2^(e - 128) is built from the exponent byte.
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
@@ -80,6 +87,19 @@ inline __m512 pair_scales(f16_bits d0, f16_bits d1) {
                                                  _mm_set1_epi16(short(d1)), 1));
 }
 
+// The same for MXFP4 blocks blk[0], blk[1] from their E8M0 exponents: 2^(e -
+// 128) each (e8m0_half), 0 for a missing second block.
+inline __m512 pair_scales(const block_mxfp4* blk, bool has_second) {
+  return _mm512_insertf32x8(_mm512_set1_ps(e8m0_half(blk[0].e)),
+                            _mm256_set1_ps(has_second ? e8m0_half(blk[1].e) : 0.0f), 1);
+}
+
+// The doubled E2M1 value of each MXFP4 code plus 12 (0..24), in every 16-byte
+// lane for vpshufb: the unsigned form Q4_0's nibbles have, offset 12.
+inline __m512i mxfp4_table() {
+  return _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+}
+
 // A weight chunk in registers.
 struct WeightChunk {
   __m512i w;     // signed values in element order
@@ -100,7 +120,8 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     c.seed = _mm512_sub_epi32(_mm512_setzero_si512(),
                               _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), c.w));
   } else {
-    using Block = std::conditional_t<T == DType::Q4_0, block_q4_0, block_q5_0>;
+    using Block = std::conditional_t<T == DType::Q4_0, block_q4_0,
+                                     std::conditional_t<T == DType::Q5_0, block_q5_0, block_mxfp4>>;
     const auto* blk = reinterpret_cast<const Block*>(row) + b;
     // Each block's 16 bytes twice, [b0, b0, b1, b1] in 16-byte lanes, shifted
     // by [0, 4, 0, 4]: [b0 low nibbles, b0 high, b1 low, b1 high], element order.
@@ -110,16 +131,20 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
     const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), shifts),
                                        _mm512_set1_epi8(0x0f));
-    constexpr int offset = T == DType::Q4_0 ? 8 : 16;
-    __m512i u = q;  // the stored unsigned value, w + offset
+    constexpr int offset = T == DType::Q4_0 ? 8 : T == DType::Q5_0 ? 16 : 12;
+    __m512i u = q;  // the stored unsigned value (MXFP4: the looked-up one), w + offset
     if constexpr (T == DType::Q5_0) {
       uint32_t h0, h1 = 0;
       std::memcpy(&h0, blk[0].qh, 4);
       if (has_second) std::memcpy(&h1, blk[1].qh, 4);
       u = _mm512_mask_add_epi8(q, __mmask64(h0) | (__mmask64(h1) << 32), q, _mm512_set1_epi8(16));
     }
+    if constexpr (T == DType::MXFP4) u = _mm512_shuffle_epi8(mxfp4_table(), q);
     c.w = _mm512_sub_epi8(u, _mm512_set1_epi8(offset));
-    c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
+    if constexpr (T == DType::MXFP4)
+      c.d = pair_scales(blk, has_second);
+    else
+      c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
     // -128 * sum(w) = 4 * 128 * offset - 128 * sum(u): one vpdpbusd on the unsigned values.
     c.seed = _mm512_dpbusd_epi32(_mm512_set1_epi32(4 * 128 * offset), u, _mm512_set1_epi8(char(-128)));
   }
@@ -207,9 +232,10 @@ void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t g
 template <DType T, int NT>
 void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
                         float* out, int64_t out_stride) {
-  constexpr size_t pair_bytes = 2 * (T == DType::Q4_0 ? sizeof(block_q4_0)
-                                     : T == DType::Q5_0 ? sizeof(block_q5_0)
-                                                        : sizeof(block_q8_0));
+  constexpr size_t pair_bytes = 2 * (T == DType::Q4_0   ? sizeof(block_q4_0)
+                                     : T == DType::Q5_0  ? sizeof(block_q5_0)
+                                     : T == DType::MXFP4 ? sizeof(block_mxfp4)
+                                                         : sizeof(block_q8_0));
   const int64_t chunks = n_chunks(n_blocks * QK);
   __m512 acc[NT];
   S1_UNROLL
@@ -277,6 +303,7 @@ void block32_rows(const WeightMatrix& w, const Activations& act, float* out, int
   switch (w.type) {
     case DType::Q4_0: return block32_rows_of<DType::Q4_0>(w, act, out, row_begin, row_end);
     case DType::Q5_0: return block32_rows_of<DType::Q5_0>(w, act, out, row_begin, row_end);
+    case DType::MXFP4: return block32_rows_of<DType::MXFP4>(w, act, out, row_begin, row_end);
     default: return block32_rows_of<DType::Q8_0>(w, act, out, row_begin, row_end);
   }
 }

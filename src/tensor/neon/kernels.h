@@ -11,7 +11,7 @@
 namespace s1::neon {
 
 extern const matmul_kernels::Family kFloatFamily;           // F32, F16, BF16: f32 FMA on f32 activations
-extern const matmul_kernels::Family kBlock32Family;         // Q4_0, Q5_0, Q8_0: int8 on quantized activations
+extern const matmul_kernels::Family kBlock32Family;         // Q4_0, Q5_0, Q8_0, MXFP4: int8 on quantized activations
 extern const matmul_kernels::Family kSuperBlockFamily;      // Q4_K, Q5_K, Q6_K: int8 on quantized activations
 extern const matmul_kernels::Family kBlock32DotFamily;      // as kBlock32Family, on SDOT
 extern const matmul_kernels::Family kSuperBlockDotFamily;   // as kSuperBlockFamily, on SDOT

@@ -1,5 +1,5 @@
 #pragma once
-// What the integer families (matmul_block32.h: Q4_0 / Q5_0 / Q8_0,
+// What the integer families (matmul_block32.h: Q4_0 / Q5_0 / Q8_0 / MXFP4,
 // matmul_superblock.h: Q4_K / Q5_K / Q6_K) share. These headers are compiled
 // twice: with widening multiplies in matmul_block32.cpp / matmul_superblock.cpp
 // (every AArch64 CPU) and with SDOT in matmul_dotprod.cpp (built for +dotprod).
@@ -9,10 +9,11 @@
 // Activations are quantized to int8 in groups of 256 columns, with one scale
 // per 32 columns for Q4_0/Q5_0/Q8_0 (as llama.cpp's q8_0) and one per group for
 // the K-quants (as its q8_K), stored with the sums each Q4_K/Q5_K min multiplies.
-// Weights go to signed bytes (Q4_0: q - 8, Q5_0: q - 16, Q8_0: q, Q6_K: q - 32;
-// Q4_K/Q5_K: q, their mins subtracted through the activation sums) 128 columns
-// at a time (a step) in 8 registers, with one float scale per unit of 32
-// columns (16 for Q6_K): the block scale, or d times the sub-block scale.
+// Weights go to signed bytes (Q4_0: q - 8, Q5_0: q - 16, Q8_0: q, MXFP4: the
+// doubled E2M1 value, Q6_K: q - 32; Q4_K/Q5_K: q, their mins subtracted
+// through the activation sums) 128 columns at a time (a step) in 8 registers,
+// with one float scale per unit of 32 columns (16 for Q6_K): the block scale,
+// or d times the sub-block scale.
 // Signed times signed bytes need no offset correction, unlike x86's
 // unsigned-times-signed products.
 //
@@ -96,7 +97,7 @@ S1_INLINE float abs_max(const float* x, int n) {
 
 void int8_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   const bool with_sums = type == DType::Q4_K || type == DType::Q5_K;
-  const bool per_unit = type == DType::Q4_0 || type == DType::Q5_0 || type == DType::Q8_0;
+  const bool per_unit = type == DType::Q4_0 || type == DType::Q5_0 || type == DType::Q8_0 || type == DType::MXFP4;
   for (int64_t c0 = 0; c0 < cols; c0 += kGroupCols, x += kGroupCols) {
     auto* g = reinterpret_cast<ActGroup*>(token + c0 / kGroupCols * group_stride);
     const int n = cols - c0 < kGroupCols ? int(cols - c0) : kGroupCols;  // a multiple of 32

@@ -1,4 +1,4 @@
-// Q4_0 / Q5_0 / Q8_0 / Q4_K / Q5_K / Q6_K weights in plain C++, the way the
+// Q4_0 / Q5_0 / Q8_0 / MXFP4 / Q4_K / Q5_K / Q6_K weights in plain C++, the way the
 // vector sets compute them: activations quantized to int8 with one scale per
 // 32 elements for the 32-element block formats (as llama.cpp's q8_0) and one
 // per 256 for the K-quants (q8_K), and the sums of each 16; weight rows unpacked to int8 with a
@@ -43,7 +43,7 @@ float quantize_span(const float* x, int n, int8_t* q) {
 }
 
 void int8_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
-  const bool per_block = type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q5_0;
+  const bool per_block = type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q5_0 || type == DType::MXFP4;
   for (int64_t g0 = 0; g0 < cols; g0 += kGroupCols) {
     auto& a = *reinterpret_cast<ActGroup*>(token + (g0 / kGroupCols) * group_stride);
     const int n = int(std::min<int64_t>(kGroupCols, cols - g0));
@@ -112,6 +112,19 @@ void unpack_q5_0(const uint8_t* row, int64_t n_blocks, const Unpacked& u) {
   }
 }
 
+// MXFP4 codes become their doubled E2M1 values (-12..12), the scale 2^(e-128).
+void unpack_mxfp4(const uint8_t* row, int64_t n_blocks, const Unpacked& u) {
+  const auto* b = reinterpret_cast<const block_mxfp4*>(row);
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    int8_t* q = u.q + i * QK;
+    for (int j = 0; j < QK / 2; ++j) {
+      q[j] = kMxfp4Values[b[i].qs[j] & 0x0f];
+      q[j + QK / 2] = kMxfp4Values[b[i].qs[j] >> 4];
+    }
+    set_chunks(u, 2 * i, 2, e8m0_half(b[i].e), 0.0f);
+  }
+}
+
 template <DType T>
 void unpack_k4(const uint8_t* row, int64_t n_super, const Unpacked& u) {
   using Block = std::conditional_t<T == DType::Q4_K, block_q4_K, block_q5_K>;
@@ -169,6 +182,7 @@ void unpack_row(DType type, const uint8_t* row, int64_t cols, const Unpacked& u)
     case DType::Q8_0: return unpack_q8_0(row, cols / QK, u);
     case DType::Q4_0: return unpack_q4_0(row, cols / QK, u);
     case DType::Q5_0: return unpack_q5_0(row, cols / QK, u);
+    case DType::MXFP4: return unpack_mxfp4(row, cols / QK, u);
     case DType::Q4_K: return unpack_k4<DType::Q4_K>(row, cols / QK_K, u);
     case DType::Q5_K: return unpack_k4<DType::Q5_K>(row, cols / QK_K, u);
     default: return unpack_q6_K(row, cols / QK_K, u);
@@ -195,8 +209,10 @@ void row_dots(const Unpacked& u, int64_t cols, const uint8_t* act, size_t group_
       const int8_t* wq = u.q + g0 + c * kChunk;
       for (int t = 0; t < T; ++t) {
         const auto& a = *reinterpret_cast<const ActGroup*>(group + t * sizeof(ActGroup));
-        total[t] += a.d[c * kChunk / kBlock] *
-                    (u.scale[c0 + c] * float(dot16(wq, a.q + c * kChunk)) + u.offset[c0 + c] * float(a.sum[c]));
+        // The scales' products first: an integer sum times a large MXFP4
+        // scale (up to 2^127) alone could overflow.
+        const float d = a.d[c * kChunk / kBlock];
+        total[t] += (d * u.scale[c0 + c]) * float(dot16(wq, a.q + c * kChunk)) + (d * u.offset[c0 + c]) * float(a.sum[c]);
       }
     }
   }
