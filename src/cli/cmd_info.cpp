@@ -31,7 +31,7 @@ std::string file_type_name(int64_t ftype) {
       {7, "Q8_0"},           {8, "Q5_0"},           {9, "Q5_1"},           {10, "Q2_K - Medium"},
       {11, "Q3_K - Small"},  {12, "Q3_K - Medium"}, {13, "Q3_K - Large"},  {14, "Q4_K - Small"},
       {15, "Q4_K - Medium"}, {16, "Q5_K - Small"},  {17, "Q5_K - Medium"}, {18, "Q6_K"},
-      {32, "BF16"},
+      {32, "BF16"},          {38, "MXFP4 MoE"},
   };
   auto it = names.find(ftype);
   return it != names.end() ? it->second : fmt::format("type {}", ftype);

@@ -269,10 +269,10 @@ int run_mkmodel(const MkmodelOptions& o) {
   ModelConfig config = make_config(o);
   auto type = parse_dtype(o.type);
   bool direct = type && (*type == DType::F32 || *type == DType::F16 || *type == DType::BF16);
-  static const char* kQuantRecipes[] = {"q8_0", "q4_0", "q5_0", "q4_k_m", "q5_k_m", "q6_k"};
+  static const char* kQuantRecipes[] = {"q8_0", "q4_0", "q5_0", "q4_k_m", "q5_k_m", "q6_k", "mxfp4_moe"};
   bool quantized = std::find(std::begin(kQuantRecipes), std::end(kQuantRecipes), o.type) != std::end(kQuantRecipes);
   if (!direct && !quantized)
-    fail("unknown --type '{}' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m, q6_k)", o.type);
+    fail("unknown --type '{}' (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m, q6_k, mxfp4_moe)", o.type);
 
   gguf::Writer w;
   build_model(w, config, o, direct ? *type : DType::F32);
@@ -331,7 +331,7 @@ S1_COMMAND(mkmodel, "Write a random-weight GGUF of any supported architecture th
   app.add_option("--seed", o->seed, "Random seed (same seed, same file)");
   app.add_option("--stddev", o->stddev, "Standard deviation of the random weights (default 0.02)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--type", o->type, "f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m or q6_k");
+  app.add_option("--type", o->type, "f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m, q6_k or mxfp4_moe");
   app.add_option("--name", o->name, "general.name");
   app.add_option("-o,--output", o->output, "Output GGUF file")->required();
   return [o] { return s1::cli::run_mkmodel(*o); };

@@ -31,7 +31,10 @@ S1_COMMAND(quantize, "Convert a GGUF model's weights to another format (Q4_K_M, 
   auto opts = std::make_shared<s1::cli::QuantizeOptions>();
   app.add_option("input", opts->input, "Model to read (GGUF)")->required();
   app.add_option("output", opts->output, "Model to write (GGUF)")->required();
-  app.add_option("type", opts->recipe, "Weight format, case-insensitive: " + s1::cli::recipe_list())->required();
+  app.add_option("type", opts->recipe,
+                 "Weight format, case-insensitive: " + s1::cli::recipe_list() +
+                     " (MXFP4_MOE: expert tensors MXFP4, every other matrix Q8_0, as llama.cpp's)")
+      ->required();
   app.add_option("-t,--threads", opts->threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
   return [opts] {
     s1::quantize_file(opts->input, opts->output, opts->recipe, opts->threads);

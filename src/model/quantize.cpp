@@ -24,12 +24,13 @@ struct Recipe {
   DType base;          // the type of most weight matrices
   uint32_t file_type;  // llama.cpp's LLAMA_FTYPE_MOSTLY_* value for general.file_type
   bool k_mixture;      // *_K_M: Q6_K for attn_v and ffn_down on the more-bits layers
+  bool mxfp4_experts = false;  // MXFP4_MOE: expert tensors MXFP4, every other matrix (output too) the base Q8_0
 };
 
 constexpr Recipe kRecipes[] = {
     {"Q8_0", DType::Q8_0, 7, false},    {"Q4_0", DType::Q4_0, 2, false},   {"Q5_0", DType::Q5_0, 8, false},
     {"Q4_K_M", DType::Q4_K, 15, true},  {"Q5_K_M", DType::Q5_K, 17, true}, {"Q6_K", DType::Q6_K, 18, false},
-    {"F16", DType::F16, 1, false},      {"BF16", DType::BF16, 32, false},
+    {"F16", DType::F16, 1, false},      {"BF16", DType::BF16, 32, false},  {"MXFP4_MOE", DType::Q8_0, 38, false, true},
 };
 
 constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION, written beside the file type
@@ -70,6 +71,9 @@ int n_dims(const gguf::TensorInfo& t) {
 }
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+
+// A stack of expert matrices: llama.cpp's ne[2] > 1 (ffn_{gate,up,down}_exps).
+bool is_expert_stack(const gguf::TensorInfo& t) { return t.shape.size() > 2 && t.shape[2] > 1; }
 
 // Weight matrices are quantized; norms, biases, 1-D and tiny special tensors
 // are copied. For an architecture the engine runs, the tensor list says which
@@ -146,6 +150,11 @@ struct Chooser {
     DType type = recipe.base;
     if (!is_block_type(type)) return type;  // F16 / BF16: every matrix alike
     const std::string& name = t.name;
+    if (recipe.mxfp4_experts) {
+      // llama.cpp's MXFP4_MOE: the output (and a tied embedding) is Q8_0 like
+      // every other matrix; only expert stacks are MXFP4.
+      return fit_row(is_expert_stack(t) ? DType::MXFP4 : type, t);
+    }
     if (name == "output.weight" || (!has_output && name == "token_embd.weight")) {
       if (t.shape[0] % block_elems(type) != 0)
         type = DType::Q8_0;
