@@ -155,7 +155,7 @@ int take_f32_rows_where_routing_flipped(std::vector<float>& f16, const std::vect
 
 struct Case {
   const char* arch;
-  const char* file;  // f32, f16, q8_0, q4_k_m (made by s1 mkmodel) or llama-q4_k_m (committed)
+  const char* file;  // f32, f16, q8_0, q4_k_m, mxfp4_moe (made by s1 mkmodel) or llama-RECIPE (committed)
 };
 
 class Architectures : public testing::TestWithParam<Case> {};
@@ -261,7 +261,8 @@ INSTANTIATE_TEST_SUITE_P(Models, Architectures,
                                          Case{"qwen35moe", "q8_0"}, Case{"qwen35moe", "q4_k_m"},
                                          Case{"qwen35moe", "llama-q4_k_m"}, Case{"gpt-oss", "f32"},
                                          Case{"gpt-oss", "f16"}, Case{"gpt-oss", "q8_0"}, Case{"gpt-oss", "q4_k_m"},
-                                         Case{"gpt-oss", "llama-q4_k_m"}, Case{"deepseek2", "f32"},
+                                         Case{"gpt-oss", "llama-q4_k_m"}, Case{"gpt-oss", "mxfp4_moe"},
+                                         Case{"gpt-oss", "llama-mxfp4_moe"}, Case{"deepseek2", "f32"},
                                          Case{"deepseek2", "f16"}, Case{"deepseek2", "q8_0"},
                                          Case{"deepseek2", "q4_k_m"}, Case{"deepseek2", "llama-q4_k_m"},
                                          Case{"deepseek2-v3", "f32"}, Case{"deepseek2-v3", "f16"},
