@@ -144,6 +144,9 @@ struct Chooser {
   // With experts llama.cpp takes an ffn_down's layer from its name (a layer
   // may hold several: ffn_down_exps and ffn_down_shexp), else it counts them.
   bool ffn_down_layer_from_name = false;
+  // llama.cpp's rules for models of exactly 8 experts (Mixtral's): attn_v and
+  // attn_k Q8_0, and attn_output Q5_K in Q4_K_M.
+  bool eight_experts = false;
 
   DType operator()(const gguf::TensorInfo& t) {
     if (!is_quantizable(t)) return t.type;
@@ -162,7 +165,12 @@ struct Chooser {
         type = DType::Q6_K;
     } else if (is_attn_v_like(name)) {
       if (recipe.k_mixture && more_bits_layer(i_attn_v, n_attn_v)) type = DType::Q6_K;
+      if (eight_experts) type = DType::Q8_0;
       ++i_attn_v;
+    } else if (contains(name, "attn_k.weight")) {
+      if (eight_experts) type = DType::Q8_0;
+    } else if (contains(name, "attn_output.weight")) {
+      if (eight_experts && recipe.base == DType::Q4_K) type = DType::Q5_K;
     } else if (contains(name, "ffn_down")) {
       const int layer = ffn_down_layer_from_name ? layer_of(name) : i_ffn_down;
       if (recipe.k_mixture && more_bits_layer(layer, n_ffn_down)) type = DType::Q6_K;
@@ -193,7 +201,9 @@ Plan make_plan(const gguf::File& file, const Recipe& recipe) {
   // llama.cpp counts ffn_down positions in layers (hparams.n_layer).
   if (auto arch = file.get_string("general.architecture")) {
     if (auto n_layer = file.get_int(*arch + ".block_count")) choose.n_ffn_down = int(*n_layer);
-    choose.ffn_down_layer_from_name = file.get_int(*arch + ".expert_count").value_or(0) > 1;
+    const int64_t n_expert = file.get_int(*arch + ".expert_count").value_or(0);
+    choose.ffn_down_layer_from_name = n_expert > 1;
+    choose.eight_experts = n_expert == 8;
   }
 
   Plan plan;

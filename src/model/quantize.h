@@ -8,7 +8,9 @@
 // MXFP4_MOE. 1-D tensors and norms keep their type; the output projection (or
 // the tied token embedding) gets Q6_K in quantized recipes other than Q8_0 and
 // MXFP4_MOE; Q4_K_M and Q5_K_M give attn_v and ffn_down Q6_K on the "more
-// bits" layers; rows whose length does not fit a K block fall back to Q5_0
+// bits" layers; a model of exactly 8 experts gets attn_v and attn_k Q8_0 and,
+// in Q4_K_M, attn_output Q5_K (llama.cpp's Mixtral rules); rows whose length
+// does not fit a K block fall back to Q5_0
 // (Q4_K, Q5_K) or Q8_0 (Q6_K). MXFP4_MOE (llama.cpp's, for gpt-oss) makes the
 // expert stacks (3-D tensors with more than one expert: ffn_*_exps) MXFP4 and
 // every other weight matrix Q8_0, the output and the token embedding included.

@@ -197,6 +197,27 @@ std::string moe_model(const std::filesystem::path& dir, const std::vector<std::s
   return path;
 }
 
+// llama.cpp's Mixtral rules, for exactly 8 experts: attn_v and attn_k Q8_0,
+// attn_output Q5_K in Q4_K_M (byte-identical to llama-quantize's files on the
+// deepseek2 conformance models, tests/conformance); with 16 experts, none.
+TEST(Quantize, EightExpertsGetLlamaCppsMixtralTypes) {
+  for (int experts : {8, 16}) {
+    const auto dir = s1test::temp_dir("quantize-eight-experts");
+    // Rows of 256, so no K block falls back.
+    const auto file = gguf::File::open(moe_model(dir, {"--set", "expert_count=" + std::to_string(experts), "--set",
+                                                       "embedding_length=256", "--set", "attention.key_length=64",
+                                                       "--set", "attention.value_length=64"}));
+    for (const auto& [name, type] : quantize_plan(file, "q4_k_m")) {
+      if (name.ends_with("attn_k.weight"))
+        EXPECT_EQ(type, experts == 8 ? DType::Q8_0 : DType::Q4_K) << name;
+      if (name.ends_with("attn_output.weight"))
+        EXPECT_EQ(type, experts == 8 ? DType::Q5_K : DType::Q4_K) << name;
+      if (name.ends_with("attn_v.weight") && experts == 8) EXPECT_EQ(type, DType::Q8_0) << name;
+    }
+    for (const auto& [name, type] : quantize_plan(file, "q8_0")) EXPECT_NE(type, DType::Q5_K) << name;
+  }
+}
+
 // llama.cpp's MXFP4_MOE: expert stacks (ne[2] > 1) MXFP4, every other weight
 // matrix Q8_0 (the output and the embedding, tied or not), the router and 1-D
 // tensors as they are.
