@@ -89,6 +89,8 @@ Context::Context(const Model& model, ContextParams params)
   if (c.moe()) {
     routes_.resize(size_t(c.n_expert));
     expert_order_.resize(size_t(c.n_expert));
+    expert_scores_.resize(size_t(c.n_expert));
+    expert_weights_.resize(size_t(c.n_expert_used));
   }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
 }
@@ -729,7 +731,8 @@ void Context::route_tokens(const LayerWeights& w, int n) {
   if (c.expert_biases) ops::add_bias(router_.data(), w.expert_biases.router.data(), n, n_expert);
   for (auto& routed : routes_) routed.clear();
   std::vector<int>& order = expert_order_;
-  std::vector<float> chosen(static_cast<size_t>(k)), selection(static_cast<size_t>(n_expert));
+  std::vector<float>& chosen = expert_weights_;
+  std::vector<float>& selection = expert_scores_;
   const std::vector<float>& selection_bias = w.expert_biases.selection;
   for (int i = 0; i < n; ++i) {
     float* p = &router_[size_t(i) * n_expert];

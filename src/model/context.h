@@ -167,7 +167,9 @@ class Context {
   };
   std::span<float> router_;
   std::vector<std::vector<Route>> routes_;
-  std::vector<int> expert_order_;  // route_tokens' scratch: experts by probability
+  // route_tokens' scratch: experts by score, the scores it chooses by, the chosen ones' weights.
+  std::vector<int> expert_order_;
+  std::vector<float> expert_scores_, expert_weights_;
   std::span<float> expert_in_, expert_out_;
   std::vector<float> logits_;
   // Multi-head latent attention, per token: q's bottleneck, the absorbed

@@ -113,9 +113,9 @@ void KvCache::append(int seq, int n) {
     const int shared = s.blocks.back();
     const int own = take_block();
     for (int layer = 0; layer < n_layer_; ++layer) {
-      for (bool value : {false, parts_ == 2}) {
-        std::memcpy(storage_.get() + block_offset(layer, own, value),
-                    storage_.get() + block_offset(layer, shared, value), kBlockTokens * row_bytes_);
+      for (int part = 0; part < parts_; ++part) {
+        std::memcpy(storage_.get() + block_offset(layer, own, part == 1),
+                    storage_.get() + block_offset(layer, shared, part == 1), kBlockTokens * row_bytes_);
       }
     }
     release_block(shared);
