@@ -77,6 +77,34 @@ ReasoningBenchResult run_reasoning_bench(const ReasoningBenchParams& p) {
     parallel.push_back(decode_tps(result));
     r.parallel_prefill_tokens = result.prefill_tokens;
   }
+  // Constrained answers: the prompt leaves thinking closed, so every token
+  // is the answer's; neither grammar can ever be complete, so all `gen` are decoded.
+  GenerationRequest sampled = base;
+  sampled.prompt_thinking = PromptThinking::closed;
+  sampled.sampling.temperature = 0.8f;
+  sampled.sampling.top_k = 40;
+  sampled.sampling.seed = 1;
+  GenerationRequest json_string = sampled, digits = sampled;
+  json_string.grammar = std::make_shared<const Grammar>(
+      Grammar::parse(R"(root ::= "{\"text\": \"" ([^"\\\x7F\x00-\x1F] | "\\" ["\\/bfnrt])*)"));
+  digits.grammar = std::make_shared<const Grammar>(Grammar::parse("root ::= [0-9]+ (\",\" [0-9]+)*"));
+  auto choice_us = [&](const GenerationResult& result) { return 1e6 * result.sampling_seconds / p.gen; };
+  std::vector<double> free_tps, free_us, string_us, digit_us;
+  for (int i = 0; i < p.repeats; ++i) {
+    const GenerationResult free_result = generator.run(sampled);
+    free_tps.push_back(decode_tps(free_result));
+    free_us.push_back(choice_us(free_result));
+    string_us.push_back(choice_us(generator.run(json_string)));
+    digit_us.push_back(choice_us(generator.run(digits)));
+  }
+  r.sampled_tps = median(free_tps);
+  r.sampling_us = median(free_us);
+  r.json_string_sampling_us = median(string_us);
+  r.digits_sampling_us = median(digit_us);
+  const double token_us = 1e6 / r.sampled_tps;
+  r.json_string_overhead = (r.json_string_sampling_us - r.sampling_us) / token_us;
+  r.digits_overhead = (r.digits_sampling_us - r.sampling_us) / token_us;
+
   r.plain_tps = median(plain);
   r.controlled_tps = median(forced);
   r.controller_overhead = 1.0 - r.controlled_tps / r.plain_tps;

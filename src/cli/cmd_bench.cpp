@@ -62,7 +62,13 @@ int run_reasoning_bench_command(const s1::ReasoningBenchParams& params, bool jso
                         {"single_decode_tps", r.single_tps},
                         {"parallel_decode_tps", r.parallel_tps},
                         {"parallel_speedup", r.parallel_speedup},
-                        {"parallel_prefill_tokens", r.parallel_prefill_tokens}};
+                        {"parallel_prefill_tokens", r.parallel_prefill_tokens},
+                        {"sampled_decode_tps", r.sampled_tps},
+                        {"sampling_us_per_token", r.sampling_us},
+                        {"grammar_json_string_sampling_us_per_token", r.json_string_sampling_us},
+                        {"grammar_json_string_overhead", r.json_string_overhead},
+                        {"grammar_digits_sampling_us_per_token", r.digits_sampling_us},
+                        {"grammar_digits_overhead", r.digits_overhead}};
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
@@ -74,6 +80,11 @@ int run_reasoning_bench_command(const s1::ReasoningBenchParams& params, bool jso
   std::printf("n = 1                 %.2f tok/s\n", r.single_tps);
   std::printf("n = %-2d                %.2f tok/s aggregate (%.2fx), prompt of %d computed as %lld positions\n",
               params.samples, r.parallel_tps, r.parallel_speedup, params.prompt, r.parallel_prefill_tokens);
+  std::printf("sampled (T 0.8, k 40) %.2f tok/s, choosing a token %.0f us\n", r.sampled_tps, r.sampling_us);
+  std::printf("  grammar, JSON string choosing a token %.0f us (overhead %.1f%% of a token's time)\n",
+              r.json_string_sampling_us, r.json_string_overhead * 100);
+  std::printf("  grammar, digits      choosing a token %.0f us (overhead %.1f%% of a token's time)\n",
+              r.digits_sampling_us, r.digits_overhead * 100);
   return 0;
 }
 

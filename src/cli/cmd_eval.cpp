@@ -17,6 +17,7 @@
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "cli/engine_flags.h"
+#include "cli/grammar_flags.h"
 #include "cli/sampling_flags.h"
 #include "eval/progress.h"
 #include "eval/records.h"
@@ -240,6 +241,7 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
       "--answer-prefix", [&thinking](const std::string& v) { thinking.answer_prefix = v; },
       "Text appended after a forced end of thinking");
   add_sampling_flags(app, o->run.sampling);
+  add_grammar_flags(app, o->run.grammar);
 
   app.add_option("--out", o->out, "Output folder (default: eval-<dataset>)");
   o->report =

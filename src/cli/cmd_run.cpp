@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/engine_flags.h"
 #include "cli/generation_output.h"
+#include "cli/grammar_flags.h"
 #include "cli/sampling_flags.h"
 #include "reasoning/methods.h"
 #include "util/error.h"
@@ -31,6 +32,7 @@ struct RunOptions {
   bool json = false;
   SamplingParams sampling;
   BudgetParams budget;
+  std::string grammar;  // GBNF the answer follows; "" none
 };
 
 std::string read_prompt(const RunOptions& o) {
@@ -65,6 +67,7 @@ int run(RunOptions& o) {
   request.n = o.n_samples;
   request.vote = vote_method;
   request.max_tokens = o.max_tokens > 0 ? o.max_tokens : engine.context().max_sequence_length();
+  if (!o.grammar.empty()) request.grammar = std::make_shared<const Grammar>(Grammar::parse(o.grammar));
 
   GenerationPrinter printer(isatty(STDOUT_FILENO), o.json, o.n_samples);
   request.on_event = [&printer](const Event& e) { printer.on_event(e); };
@@ -106,6 +109,7 @@ S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forci
   app.add_option("--tries", o->tries, "Rejection sampling: tries at most")->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "Print the final record as one JSON object instead of the text");
   add_sampling_flags(app, o->sampling);
+  add_grammar_flags(app, o->grammar);
   add_budget_flags(app, o->budget, o->engine.options.thinking);
   return [o] { return run(*o); };
 }

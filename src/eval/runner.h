@@ -33,6 +33,7 @@ struct EvalRunOptions {
   int tries = 8;          // rejection method: tries per problem at most
   std::string wait_text = "Wait";
   SamplingParams sampling;  // the seed (0 when unset) is offset per problem, repeat and try
+  std::string grammar;      // GBNF every answer follows (--grammar / --json-schema); "" none
   // Endpoint only.
   std::string model_name = "default";
   bool budget_fields = true;  // send s1's "thinking" object (dropped if the server rejects it)

@@ -41,6 +41,7 @@ nlohmann::json request_body(const EvalTask& task, const EvalRunOptions& options,
     }
     body["thinking"] = std::move(thinking);
   }
+  if (!options.grammar.empty()) body["grammar"] = options.grammar;  // llama-server's field, and ours
   return body;
 }
 

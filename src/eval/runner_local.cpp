@@ -41,6 +41,7 @@ GenerationRequest make_request(Engine& engine, const EvalTask& task, const EvalR
     fail("problem {}: its prompt has {} tokens and leaves no room to answer in a context of {}; raise --ctx",
          task.problem->id, request.prompt.size(), engine.context().max_sequence_length());
   request.max_tokens = std::min(task_max_tokens(options, setting), room);
+  if (!options.grammar.empty()) request.grammar = std::make_shared<const Grammar>(Grammar::parse(options.grammar));
   return request;
 }
 

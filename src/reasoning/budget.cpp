@@ -69,7 +69,7 @@ std::vector<int32_t> BudgetController::start(PromptThinking prompt_state) {
     phase_ = Phase::thinking;
     return {};
   }
-  if (params_.controls_thinking()) {  // the s1 reference appends the delimiter to the prompt
+  if (params_.controls_thinking() || params_.open_thinking) {  // the s1 reference appends the delimiter to the prompt
     phase_ = Phase::thinking;
     return tokenizer_.encode(format_.open, kSpecial);
   }

@@ -40,6 +40,10 @@ struct BudgetParams {
   // Rejection sampling: a sample whose thinking passes this many tokens is
   // abandoned (finish reason "rejected") instead of being forced to answer.
   std::optional<int> reject_over;
+  // Open the thinking block in the prompt even without a budget (set by the
+  // generator for a constrained answer, which must start where the grammar
+  // applies).
+  bool open_thinking = false;
 
   // Any control of the thinking (the controller then opens the block itself
   // when the prompt does not).

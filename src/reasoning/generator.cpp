@@ -4,6 +4,7 @@
 
 #include "model/context.h"
 #include "grading/answer.h"
+#include "sampling/grammar_matcher.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -20,6 +21,7 @@ struct Generator::Sample {
   int seq = -1;
   Sampler sampler;
   BudgetController controller;
+  std::optional<GrammarMatcher> grammar;  // the answer's, when the request has one
   std::vector<int32_t> pending;  // tokens to feed at the next step
   int generated = 0;             // sampled tokens kept (thinking + answer)
   double logprob_sum = 0;
@@ -48,6 +50,7 @@ struct Generator::Request {
   VoteResult vote;  // once every sample is finished
   Clock::time_point submitted = Clock::now();
   double prefill_seconds = 0, total_seconds = 0;
+  double sampling_seconds = 0;
 };
 
 Generator::Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens)
@@ -67,6 +70,13 @@ int Generator::submit(GenerationRequest params) {
   if (params.prompt.empty()) fail("the prompt is empty");
   validate(params.sampling);
   validate(params.budget, format_, tokenizer_);
+  if (params.grammar) {
+    if (!grammar_vocabulary_) grammar_vocabulary_ = std::make_shared<const GrammarVocabulary>(tokenizer_);
+    // The grammar sees the answer only: a model that may think opens its
+    // thinking block in the prompt, so the answer's first token is known to
+    // be the answer's.
+    if (params.prompt_thinking == PromptThinking::not_opened) params.budget.open_thinking = true;
+  }
 
   auto request = std::make_unique<Request>();
   request->id = next_id_++;
@@ -224,6 +234,7 @@ void Generator::start_samples(Request& request, const float* logits) {
     auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_, params.budget));
     sample->controller.start(params.prompt_thinking);
     sample->seq = i == 0 ? request.root_seq : ctx_.fork(request.root_seq);
+    if (params.grammar) sample->grammar.emplace(params.grammar, grammar_vocabulary_);
     for (int32_t t : request.prompt) sample->sampler.accept(t);
     request.samples.push_back(std::move(sample));
   }
@@ -254,7 +265,12 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     if (forced->finished) sample.finish_reason = forced->rejected ? "rejected" : "stop";
   } else {
     const auto banned = sample.controller.banned_tokens();
-    const TokenChoice choice = sample.sampler.sample_choice(logits, ctx_.n_vocab(), {banned.data(), banned.size()});
+    GrammarMatcher* grammar = sample.grammar && before == Phase::answering ? &*sample.grammar : nullptr;
+    const auto sampling_start = Clock::now();
+    const TokenChoice choice =
+        sample.sampler.sample_choice(logits, ctx_.n_vocab(), {banned.data(), banned.size()}, grammar);
+    if (grammar) grammar->accept(choice.token);
+    request.sampling_seconds += seconds_since(sampling_start);
     sample.logprob_sum += choice.raw_logprob;
     ++sample.logprob_count;
     ++sample.generated;
@@ -262,7 +278,7 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
     if (replaced) request.appended += int64_t(action.append.size());
     apply(request, sample, action);
-    if (action.finished) sample.finish_reason = "stop";
+    if (action.finished || (grammar && grammar->finished())) sample.finish_reason = "stop";
   }
 
   if (sample.controller.phase() != before && before == Phase::thinking) {
@@ -336,6 +352,7 @@ GenerationResult Generator::take_result(int id) {
   result.appended_tokens = request.appended;
   result.prefill_seconds = request.prefill_seconds;
   result.total_seconds = request.total_seconds;
+  result.sampling_seconds = request.sampling_seconds;
   for (auto& sample : request.samples) {
     SampleRecord record;
     const auto& c = sample->controller;

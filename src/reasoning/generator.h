@@ -28,11 +28,13 @@
 #include "reasoning/events.h"
 #include "reasoning/thinking_format.h"
 #include "reasoning/vote.h"
+#include "sampling/grammar.h"
 #include "sampling/sampler.h"
 
 namespace s1 {
 
 class Context;
+class GrammarVocabulary;
 class Tokenizer;
 
 struct GenerationRequest {
@@ -43,6 +45,10 @@ struct GenerationRequest {
   int n = 1;                 // samples; they share the prompt's cache
   VoteMethod vote = VoteMethod::majority;
   int max_tokens = 4096;     // per sample, thinking and answer together
+  // The answer must be a sentence of this grammar (e.g. JSON of a schema);
+  // the thinking before it is free. A sample ends when the grammar can take
+  // nothing more.
+  std::shared_ptr<const Grammar> grammar;
   std::function<void(const Event&)> on_event;
 };
 
@@ -64,6 +70,7 @@ struct GenerationResult {
   int64_t computed_tokens = 0;   // all positions computed for this request
   int64_t appended_tokens = 0;   // tokens the controller appended (delimiters, wait text)
   double prefill_seconds = 0, total_seconds = 0;
+  double sampling_seconds = 0;   // choosing tokens (sampler and grammar), all samples together
 };
 
 class Generator {
@@ -108,6 +115,7 @@ class Generator {
   int max_batch_tokens_;
   int next_id_ = 1;
   std::map<int, std::unique_ptr<Request>> requests_;
+  std::shared_ptr<const GrammarVocabulary> grammar_vocabulary_;  // built by the first request with a grammar
 };
 
 }  // namespace s1

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "sampling/grammar_matcher.h"
 #include "tensor/reduce.h"
 #include "util/error.h"
 
@@ -107,10 +108,18 @@ Sampler::Candidate* Sampler::find_candidate(int token) {
 // The candidates are the tokens whose raw logit is at least `threshold`, plus
 // every token the bias or the penalties change (they may rise above it), in
 // token order, with bias, penalties and bans applied and impossible tokens
-// (-inf, NaN) dropped.
-void Sampler::gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned) {
+// (-inf, NaN) dropped. With `allowed` (a grammar's allowed tokens, in id
+// order), those tokens instead, whatever the threshold.
+void Sampler::gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned,
+                                const std::vector<int32_t>* allowed) {
   token_scratch_.clear();
-  reduce::indices_at_least(logits, n_vocab, threshold, token_scratch_);
+  if (allowed) {
+    for (int32_t t : *allowed)
+      if (t < n_vocab) token_scratch_.push_back(t);
+    threshold = -std::numeric_limits<float>::infinity();
+  } else {
+    reduce::indices_at_least(logits, n_vocab, threshold, token_scratch_);
+  }
   const size_t above = token_scratch_.size();
   auto add_if_below = [&](int token) {
     if (token >= 0 && token < n_vocab && !(logits[token] >= threshold)) token_scratch_.push_back(token);
@@ -130,6 +139,36 @@ void Sampler::gather_candidates(const float* logits, int n_vocab, float threshol
   for (int token : banned)
     if (Candidate* c = find_candidate(token)) c->logit = -std::numeric_limits<float>::infinity();
   std::erase_if(candidates_, [](const Candidate& c) { return !(c.logit > -std::numeric_limits<float>::infinity()); });
+}
+
+// Keeps the candidates the grammar allows, the best first, until `needed`
+// are found (all when needed <= 0), then puts them back in token order. Asking token
+// by token is cheap while the best candidates pass (inside a JSON string
+// nearly every token does); after kTokenChecks refusals, or when every
+// candidate must be asked, one walk of the token trie gives the whole allowed
+// set instead (cheap exactly when few tokens pass: the walk stops at the
+// first byte no parse can take).
+void Sampler::keep_allowed(GrammarMatcher& grammar, int needed) {
+  constexpr int kTokenChecks = 64;
+  auto by_rank = [](const Candidate& a, const Candidate& b) { return higher(a.logit, a.token, b.logit, b.token); };
+  std::sort(candidates_.begin(), candidates_.end(), by_rank);
+  const std::vector<uint8_t>* mask =
+      needed <= 0 && candidates_.size() > size_t(4 * kTokenChecks) ? &grammar.allowed_mask() : nullptr;
+  size_t kept = 0;
+  int refused = 0;
+  for (size_t i = 0; i < candidates_.size() && (needed <= 0 || kept < size_t(needed)); ++i) {
+    const auto token = size_t(candidates_[i].token);
+    bool allowed = false;
+    if (mask) {
+      allowed = token < mask->size() && (*mask)[token];
+    } else {
+      allowed = grammar.allows(int32_t(token));
+      if (!allowed && ++refused > kTokenChecks) mask = &grammar.allowed_mask();
+    }
+    if (allowed) candidates_[kept++] = candidates_[i];
+  }
+  candidates_.resize(kept);
+  std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) { return a.token < b.token; });
 }
 
 void Sampler::keep_top_k(int k) {
@@ -189,7 +228,8 @@ void Sampler::keep_min_p(float p) {
 
 double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
 
-TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<const int> banned) {
+TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<const int> banned,
+                                   GrammarMatcher* grammar) {
   if (n_vocab <= 0) fail("sampler: empty vocabulary");
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool greedy = params_.temperature <= 0.0f;
@@ -197,7 +237,7 @@ TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<c
   auto raw_logprob = [&](int token) { return float(double(logits[token]) - raw_log_total); };
 
   // Greedy without bias, penalties or bans is the argmax: no candidate list.
-  if (greedy && banned.empty() && params_.logit_bias.empty() && !penalties_active()) {
+  if (greedy && !grammar && banned.empty() && params_.logit_bias.empty() && !penalties_active()) {
     const int64_t best = reduce::argmax(logits, n_vocab);
     if (best < 0) fail("sampler: every one of the {} tokens has a -inf or NaN logit", n_vocab);
     TokenChoice choice;
@@ -234,14 +274,19 @@ TokenChoice Sampler::sample_choice(const float* logits, int n_vocab, std::span<c
     }
     if (too_many > 0 && reduce::count_at_least(logits, n_vocab, top - margin) < needed) margin = too_many;
   }
+  // Once a grammar's whole allowed set is known (few tokens passed), the
+  // candidates are exactly those tokens: no wider margin is needed.
   for (;; margin *= 4.0f) {
-    const float threshold = needed > 0 && margin < 1e6f ? top - margin : neg_inf;
-    gather_candidates(logits, n_vocab, threshold, banned);
+    const std::vector<int32_t>* allowed = grammar ? grammar->known_allowed_tokens() : nullptr;
+    const float threshold = !allowed && needed > 0 && margin < 1e6f ? top - margin : neg_inf;
+    gather_candidates(logits, n_vocab, threshold, banned, allowed);
+    if (grammar && !allowed) keep_allowed(*grammar, needed);
     if (threshold == neg_inf) break;
     const auto cleared = std::count_if(candidates_.begin(), candidates_.end(),
                                        [threshold](const Candidate& c) { return c.logit >= threshold; });
     if (cleared >= needed) break;
   }
+  if (candidates_.empty() && grammar) fail("grammar: no token of the vocabulary can continue the output");
   if (candidates_.empty()) fail("sampler: every one of the {} tokens is banned or has a -inf logit", n_vocab);
   sorted_ = 0;
 

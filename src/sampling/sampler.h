@@ -18,6 +18,8 @@
 
 namespace s1 {
 
+class GrammarMatcher;
+
 struct SamplingParams {
   float temperature = 0.8f;       // 0 = greedy
   int top_k = 40;                 // <= 0: off
@@ -50,11 +52,15 @@ class Sampler {
  public:
   explicit Sampler(SamplingParams params);
 
-  // Draws the next token. `banned` tokens are excluded for this step only.
-  // Does not accept the token: call accept() with whatever the sequence keeps.
-  TokenChoice sample_choice(const float* logits, int n_vocab, std::span<const int> banned = {});
-  int sample(const float* logits, int n_vocab, std::span<const int> banned = {}) {
-    return sample_choice(logits, n_vocab, banned).token;
+  // Draws the next token. `banned` tokens are excluded for this step only;
+  // with a `grammar`, so is every token it does not allow (the grammar is
+  // applied before top-k, so top-k keeps the k best allowed tokens).
+  // Does not accept the token: call accept() (and the grammar's) with whatever
+  // the sequence keeps.
+  TokenChoice sample_choice(const float* logits, int n_vocab, std::span<const int> banned = {},
+                            GrammarMatcher* grammar = nullptr);
+  int sample(const float* logits, int n_vocab, std::span<const int> banned = {}, GrammarMatcher* grammar = nullptr) {
+    return sample_choice(logits, n_vocab, banned, grammar).token;
   }
 
   // Appends a token to the sequence's history (prompt tokens too, so the
@@ -75,7 +81,9 @@ class Sampler {
   bool penalties_active() const;
   void apply_penalties();
   Candidate* find_candidate(int token);
-  void gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned);
+  void gather_candidates(const float* logits, int n_vocab, float threshold, std::span<const int> banned,
+                         const std::vector<int32_t>* allowed);
+  void keep_allowed(GrammarMatcher& grammar, int needed);
   void keep_top_k(int k);
   void keep_top_p(float p);
   void keep_min_p(float p);

@@ -89,6 +89,7 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   g.budget = api.budget;
   g.n = api.n;
   g.vote = api.aggregate.value_or(VoteMethod::majority);
+  g.grammar = api.grammar;
 
   // Beyond the sampled tokens a sample's sequence holds what the controller
   // appends (delimiters, wait texts) and a partly filled cache block.

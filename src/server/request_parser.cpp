@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "sampling/json_schema.h"
 #include "server/api_error.h"
 #include "tokenizer/utf8.h"
 #include "util/error.h"
@@ -37,15 +38,14 @@ bool is_default_value(const json& v) {
 }
 
 constexpr std::string_view kUnsupported[] = {
-    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format",
-    "logprobs", "top_logprobs", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
+    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
     "prediction", "web_search_options"};
 
 // The request fields both endpoints read (parse_common).
 constexpr std::string_view kCommonFields[] = {
     "model", "stream", "stream_options", "n", "stop", "max_tokens", "max_completion_tokens", "temperature",
     "top_p", "min_p", "top_k", "presence_penalty", "frequency_penalty", "seed", "reasoning_effort", "thinking",
-    "aggregate", "user"};
+    "aggregate", "user", "response_format", "grammar", "json_schema"};
 
 // Every field of `object` must be one of `known` (or of kCommonFields with
 // `common`), or an unsupported one at its default: an unknown field is a 400
@@ -222,7 +222,80 @@ void parse_thinking(const json& body, ApiRequest& r) {
 }
 
 // The fields both endpoints share.
-void parse_common(const json& body, ApiRequest& r) {
+// A schema as the request wrote it: nlohmann::json keeps keys sorted, and a
+// schema's property order is the order the answer writes them in.
+std::string schema_text(std::string_view text, std::initializer_list<const char*> path) {
+  auto ordered = nlohmann::ordered_json::parse(text.begin(), text.end());
+  const nlohmann::ordered_json* at = &ordered;
+  for (const char* key : path) at = &at->at(key);
+  return at->dump();
+}
+
+std::shared_ptr<const Grammar> compile_grammar(const std::string& param, const std::string& gbnf) {
+  try {
+    return std::make_shared<const Grammar>(Grammar::parse(gbnf));
+  } catch (const Error& e) {
+    bad_request(param, "'" + param + "': " + e.what(), "invalid_grammar");
+  }
+}
+
+std::shared_ptr<const Grammar> schema_grammar(const std::string& param, const std::string& schema) {
+  std::string gbnf;
+  try {
+    gbnf = json_schema_to_gbnf(schema);
+  } catch (const Error& e) {
+    bad_request(param, "'" + param + "': " + e.what(), "unsupported_schema");
+  }
+  return compile_grammar(param, gbnf);
+}
+
+void parse_response_format(const json& body, std::string_view text, ApiRequest& r) {
+  int given = 0;
+  if (const json* format = field(body, "response_format")) {
+    if (!format->is_object()) wrong_type("response_format", "an object", *format);
+    auto type = get_string(*format, "type", "response_format.type");
+    if (!type) bad_request("response_format.type", "'response_format.type' is required", "missing_field");
+    if (*type == "text") {
+      check_fields(*format, "response_format.", {"type"});
+    } else if (*type == "json_object") {
+      check_fields(*format, "response_format.", {"type"});
+      r.grammar = compile_grammar("response_format", json_object_gbnf());
+      ++given;
+    } else if (*type == "json_schema") {
+      check_fields(*format, "response_format.", {"type", "json_schema"});
+      const json* spec = field(*format, "json_schema");
+      if (!spec) bad_request("response_format.json_schema", "'response_format.json_schema' is required", "missing_field");
+      if (!spec->is_object()) wrong_type("response_format.json_schema", "an object", *spec);
+      check_fields(*spec, "response_format.json_schema.", {"name", "schema", "strict", "description"});
+      get_string(*spec, "name", "response_format.json_schema.name");
+      get_string(*spec, "description", "response_format.json_schema.description");
+      get_bool(*spec, "strict", "response_format.json_schema.strict");
+      const json* schema = field(*spec, "schema");
+      // OpenAI's default schema when none is given: any JSON object.
+      r.grammar = schema ? schema_grammar("response_format.json_schema.schema",
+                                          schema_text(text, {"response_format", "json_schema", "schema"}))
+                         : compile_grammar("response_format", json_object_gbnf());
+      ++given;
+    } else {
+      bad_request("response_format.type",
+                  "'response_format.type' must be text, json_object or json_schema, got '" + *type + "'");
+    }
+  }
+  if (auto gbnf = get_string(body, "grammar", "grammar")) {
+    r.grammar = compile_grammar("grammar", *gbnf);
+    ++given;
+  }
+  if (const json* schema = field(body, "json_schema")) {
+    if (!schema->is_object()) wrong_type("json_schema", "an object", *schema);
+    r.grammar = schema_grammar("json_schema", schema_text(text, {"json_schema"}));
+    ++given;
+  }
+  if (given > 1)
+    bad_request("response_format", "give at most one of 'response_format' (json), 'grammar' and 'json_schema'",
+                "conflicting_parameters");
+}
+
+void parse_common(const json& body, std::string_view text, ApiRequest& r) {
   r.model = get_string(body, "model", "model").value_or("");
   r.stream = get_bool(body, "stream", "stream").value_or(false);
   get_string(body, "user", "user");  // an end-user id for the caller's records: no effect here
@@ -247,6 +320,7 @@ void parse_common(const json& body, ApiRequest& r) {
     r.sampling.seed = uint64_t(*v);
 
   parse_thinking(body, r);
+  parse_response_format(body, text, r);
   if (auto method = get_string(body, "aggregate", "aggregate")) {
     try {
       r.aggregate = parse_vote_method(*method);
@@ -273,7 +347,7 @@ ApiRequest parse_chat_request(std::string_view text) {
   ApiRequest r;
   r.endpoint = Endpoint::chat;
   r.messages = parse_messages(body);
-  parse_common(body, r);
+  parse_common(body, text, r);
   if (const json* kwargs = field(body, "chat_template_kwargs")) {
     if (!kwargs->is_object()) wrong_type("chat_template_kwargs", "an object", *kwargs);
     r.template_vars = *kwargs;
@@ -298,7 +372,7 @@ ApiRequest parse_completion_request(std::string_view text) {
     wrong_type("prompt", "a string (or an array of one string)", *prompt);
   }
   if (r.prompt.empty()) bad_request("prompt", "'prompt' is empty");
-  parse_common(body, r);
+  parse_common(body, text, r);
   return r;
 }
 

@@ -8,8 +8,13 @@
 //   "thinking": {"max_tokens", "min_tokens", "wait", "wait_text", "answer_max_tokens"}
 //   "reasoning_effort": "none" | "low" | "medium" | "high"  (a thinking budget; "thinking" wins)
 //   "aggregate": "majority" | "weighted" | "best"            (with n > 1)
+// Constrained answers (the thinking before them is free):
+//   "response_format": {"type": "text" | "json_object"} or
+//                      {"type": "json_schema", "json_schema": {"name", "schema", "strict", "description"}}
+//   "grammar": GBNF text, "json_schema": a schema (llama-server's fields); one of the three at most
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +22,7 @@
 
 #include "reasoning/budget.h"
 #include "reasoning/vote.h"
+#include "sampling/grammar.h"
 #include "sampling/sampler.h"
 
 namespace s1::server {
@@ -39,6 +45,7 @@ struct ApiRequest {
   SamplingParams sampling;
   BudgetParams budget;
   std::optional<VoteMethod> aggregate;
+  std::shared_ptr<const Grammar> grammar;  // the answer's, from response_format / grammar / json_schema
   // chat: variables the chat template sees beside the messages: a request's
   // chat_template_kwargs ({"enable_thinking": false}), and its
   // reasoning_effort (low / medium / high) as gpt-oss's template reads it.

@@ -111,14 +111,36 @@ TEST(RequestParser, UnknownAndUnsupportedFieldsAreRefused) {
   EXPECT_EQ(refusal("{" + msgs + R"(, "thinking": {"max_token": 5}})"), (P{"unknown_parameter", "thinking.max_token"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}}]})"),
             (P{"unsupported_parameter", "tools"}));
-  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object"}})"),
-            (P{"unsupported_parameter", "response_format"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object"}})"), (P{"accepted", ""}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object", "schema": {}}})"),
+            (P{"unknown_parameter", "response_format.schema"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_schema", "json_schema": {"name": "n",
+              "schema": {"type": "string", "pattern": "a"}}}})"),
+            (P{"unsupported_schema", "response_format.json_schema.schema"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_schema"}})"),
+            (P{"missing_field", "response_format.json_schema"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "grammar": "root ::= ("})"), (P{"invalid_grammar", "grammar"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "grammar": "root ::= \"a\"", "json_schema": {"type": "integer"}})"),
+            (P{"conflicting_parameters", "response_format"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "logprobs": true})"), (P{"unsupported_parameter", "logprobs"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [], "tool_choice": "none", "logprobs": false,
               "response_format": {"type": "text"}, "user": "u-1", "logit_bias": null})"),
             (P{"accepted", ""}));
   EXPECT_THROW(parse_completion_request(R"({"prompt": "x", "messages": []})"), ApiError);
   EXPECT_THROW(parse_control_command(R"({"action": "answer_now", "force": true})"), ApiError);
+}
+
+TEST(RequestParser, ResponseFormatBecomesTheAnswersGrammar) {
+  const std::string msgs = R"("messages": [{"role": "user", "content": "x"}])";
+  EXPECT_EQ(parse_chat_request("{" + msgs + "}").grammar, nullptr);
+  EXPECT_EQ(parse_chat_request("{" + msgs + R"(, "response_format": {"type": "text"}})").grammar, nullptr);
+  EXPECT_NE(parse_chat_request("{" + msgs + R"(, "response_format": {"type": "json_object"}})").grammar, nullptr);
+  const ApiRequest r = parse_chat_request("{" + msgs + R"(, "response_format": {"type": "json_schema",
+      "json_schema": {"name": "n", "strict": true, "schema": {"type": "object", "properties": {"b": {"type": "integer"},
+      "a": {"type": "boolean"}}, "required": ["b", "a"], "additionalProperties": false}}}})");
+  ASSERT_NE(r.grammar, nullptr);
+  EXPECT_NE(parse_completion_request(R"({"prompt": "p", "grammar": "root ::= [0-9]+"})").grammar, nullptr);
+  EXPECT_NE(parse_completion_request(R"({"prompt": "p", "json_schema": {"type": "integer"}})").grammar, nullptr);
 }
 
 TEST(RequestParser, AnthropicThinkingSpellingAndEarlierReasoning) {

@@ -14,6 +14,9 @@ if(NOT S1_NODE OR NOT EXISTS ${web_dir}/node_modules/openai)
 endif()
 add_test(NAME web.api COMMAND ${S1_NODE} --test ${web_dir}/test/api.test.mjs WORKING_DIRECTORY ${web_dir})
 set_tests_properties(web.api PROPERTIES TIMEOUT 300 ENVIRONMENT "S1_BINARY=$<TARGET_FILE:s1>")
+# Answers in a schema through the openai client and the Vercel AI SDK, validated by ajv.
+add_test(NAME web.structured COMMAND ${S1_NODE} --test ${web_dir}/test/structured.test.mjs WORKING_DIRECTORY ${web_dir})
+set_tests_properties(web.structured PROPERTIES TIMEOUT 300 ENVIRONMENT "S1_BINARY=$<TARGET_FILE:s1>")
 # The server against a hostile client (tests/server/hostile; node built-ins only).
 add_test(NAME server.hostile COMMAND ${S1_NODE} --test ${PROJECT_SOURCE_DIR}/tests/server/hostile/hostile.test.mjs
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

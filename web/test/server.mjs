@@ -6,13 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function startServer(extraArgs = []) {
+// `model`: serve this file instead; `mkmodel`: the tiny model's `s1 mkmodel` arguments.
+export async function startServer(extraArgs = [], { model: givenModel, mkmodel } = {}) {
   const s1 = process.env.S1_BINARY;
   if (!s1) throw new Error('set S1_BINARY to the built s1 binary');
   const dir = mkdtempSync(join(tmpdir(), 's1-web-'));
-  const model = join(dir, 'tiny.gguf');
-  execFileSync(s1, ['mkmodel', '--arch', 'qwen2', '--layers', '2', '--embd', '64', '--heads', '4',
-    '--kv-heads', '2', '--ff', '96', '--ctx', '32768', '-o', model]);
+  const model = givenModel ?? join(dir, 'tiny.gguf');
+  if (!givenModel) {
+    execFileSync(s1, ['mkmodel', ...(mkmodel ?? ['--arch', 'qwen2', '--layers', '2', '--embd', '64', '--heads', '4',
+      '--kv-heads', '2', '--ff', '96', '--ctx', '32768']), '-o', model]);
+  }
   // Defaults, each unless extraArgs gives its own value.
   const defaults = [['--host', '127.0.0.1'], ['--port', '0'], ['-t', '1'], ['--ctx', '16384'], ['--parallel', '4']]
     .filter(([flag]) => !extraArgs.includes(flag)).flat();

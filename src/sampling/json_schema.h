@@ -1,0 +1,31 @@
+#pragma once
+// JSON Schema to GBNF (grammar.h), for answers that must parse and validate:
+// OpenAI's `response_format: {type: "json_schema"}` and `s1 run --json-schema`.
+//
+// The subset OpenAI's structured outputs accept: `type` (object, array,
+// string, number, integer, boolean, null, or a list of them), `properties`
+// with `required` (properties come in the schema's order; optional ones may
+// be left out), `items` with `minItems`/`maxItems`, `enum`, `const`,
+// `anyOf`/`oneOf`, `$ref` into `$defs`/`definitions` (recursion allowed),
+// `minLength`/`maxLength` on strings. Annotations (`description`, `title`,
+// `format`, `default`, `examples`, `$schema`, ...) do not constrain. Any
+// other keyword that would constrain the value (`pattern`, `minimum`,
+// `allOf`, ...) is an s1::Error naming it and where it is, never ignored.
+// Additional properties are never generated: output with only the declared
+// ones validates whatever `additionalProperties` says.
+#include <string>
+#include <string_view>
+
+namespace s1 {
+
+// `schema` is the schema's JSON text (parsed here keeping the properties'
+// order, which a parsed nlohmann::json would lose).
+std::string json_schema_to_gbnf(std::string_view schema);
+
+// Any JSON object (`response_format: {type: "json_object"}`).
+std::string json_object_gbnf();
+
+// `text` as a GBNF literal ("..." with escapes).
+std::string gbnf_literal(std::string_view text);
+
+}  // namespace s1
