@@ -1,7 +1,9 @@
 #pragma once
 // What a generation reports while it runs: one stream of events for the CLI,
 // the server (SSE) and the evaluator alike.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace s1 {
 
@@ -12,17 +14,31 @@ enum class EventKind {
   forced_end,        // the budget (or answer_now) closed the thinking
   wait_appended,     // an attempt to stop was replaced by the wait text; count: waits so far
   answer_text,       // text: a piece of the answer
+  answer_logprobs,   // logprobs: an answer token's (when the request asked for them)
   sample_finished,   // the sample is complete; text: its extracted answer
   vote,              // n > 1: text: the chosen answer; count: its votes
 };
 
 const char* event_name(EventKind kind);
 
+// An answer token with its log-probability under the model and the most
+// likely alternatives at its position (OpenAI's logprobs.content entries).
+struct TokenChoiceLogprobs {
+  struct Entry {
+    int32_t token = -1;
+    std::string bytes;  // the token's text (a character may be split across tokens)
+    float logprob = 0.0f;
+  };
+  Entry chosen;
+  std::vector<Entry> top;
+};
+
 struct Event {
   EventKind kind;
   int sample = 0;  // which of the n samples
   std::string text;
   int count = 0;
+  std::vector<TokenChoiceLogprobs> logprobs;  // answer_logprobs only
 };
 
 }  // namespace s1

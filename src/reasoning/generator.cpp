@@ -22,6 +22,7 @@ struct Generator::Sample {
   Sampler sampler;
   BudgetController controller;
   std::optional<GrammarMatcher> grammar;  // the answer's, when the request has one
+  std::vector<TokenChoiceLogprobs> answer_logprobs;
   std::vector<int32_t> pending;  // tokens to feed at the next step
   int generated = 0;             // sampled tokens kept (thinking + answer)
   double logprob_sum = 0;
@@ -66,6 +67,7 @@ Generator::~Generator() {
 
 int Generator::submit(GenerationRequest params) {
   if (params.n < 1) fail("n must be at least 1, got {}", params.n);
+  if (params.logprobs > 20) fail("logprobs: at most 20 alternatives per token, got {}", params.logprobs);
   if (params.max_tokens < 1) fail("max_tokens must be at least 1, got {}", params.max_tokens);
   if (params.prompt.empty()) fail("the prompt is empty");
   validate(params.sampling);
@@ -275,6 +277,12 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     ++sample.logprob_count;
     ++sample.generated;
     const Action action = sample.controller.on_token(choice.token, events);
+    // An answer token: sampled while answering, or the one that showed the
+    // model answers without thinking.
+    const bool answer_token = before == Phase::answering ||
+                              (before == Phase::undecided && sample.controller.phase() == Phase::answering);
+    if (request.params.logprobs >= 0 && answer_token && !tokenizer_.is_end_of_generation(choice.token))
+      record_logprobs(request, sample, logits, choice, events);
     const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
     if (replaced) request.appended += int64_t(action.append.size());
     apply(request, sample, action);
@@ -293,6 +301,19 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
              ctx_.length(sample.seq) + int(sample.pending.size()) >= ctx_.max_sequence_length()) {
     finish_sample(request, sample, "length");
   }
+}
+
+void Generator::record_logprobs(Request& request, Sample& sample, const float* logits, const TokenChoice& choice,
+                                std::vector<Event>& events) {
+  auto entry = [&](int32_t token, float logprob) {
+    return TokenChoiceLogprobs::Entry{token, std::string(tokenizer_.piece(token)), logprob};
+  };
+  TokenChoiceLogprobs record{entry(choice.token, choice.raw_logprob), {}};
+  for (const TokenLogprob& alt : top_logprobs(logits, std::min(ctx_.n_vocab(), tokenizer_.n_vocab()),
+                                              request.params.logprobs))
+    record.top.push_back(entry(alt.token, alt.logprob));
+  sample.answer_logprobs.push_back(record);
+  events.push_back({EventKind::answer_logprobs, 0, "", 0, {std::move(record)}});
 }
 
 void Generator::finish_sample(Request& request, Sample& sample, const std::string& reason) {
@@ -365,6 +386,7 @@ GenerationResult Generator::take_result(int id) {
     record.forced_end = c.forced_end();
     record.mean_logprob = sample->mean_logprob();
     record.finish_reason = sample->finish_reason;
+    record.answer_logprobs = std::move(sample->answer_logprobs);
     record.thinking_seconds = sample->thinking_seconds;
     record.answer_seconds = std::max(0.0, request.total_seconds - request.prefill_seconds - sample->thinking_seconds);
     result.computed_tokens += ctx_.computed(sample->seq);

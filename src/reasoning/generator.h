@@ -49,6 +49,9 @@ struct GenerationRequest {
   // the thinking before it is free. A sample ends when the grammar can take
   // nothing more.
   std::shared_ptr<const Grammar> grammar;
+  // Record each answer token's log-probability and this many alternatives
+  // (0-20; -1: none), as answer_logprobs events and in the result.
+  int logprobs = -1;
   std::function<void(const Event&)> on_event;
 };
 
@@ -59,6 +62,7 @@ struct SampleRecord {
   bool forced_end = false;
   double mean_logprob = 0;     // mean log-probability of the sampled tokens (raw model distribution)
   std::string finish_reason;   // "stop", "length", "cancelled" or "rejected"
+  std::vector<TokenChoiceLogprobs> answer_logprobs;  // when the request asked for them
   double thinking_seconds = 0, answer_seconds = 0;
 };
 
@@ -105,6 +109,8 @@ class Generator {
   void start_samples(Request& request, const float* logits);
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);
+  void record_logprobs(Request& request, Sample& sample, const float* logits, const TokenChoice& choice,
+                       std::vector<Event>& events);
   void finish_sample(Request& request, Sample& sample, const std::string& reason);
   void finish_request(Request& request);
   void emit(Request& request, int sample, std::vector<Event>& events);

@@ -53,6 +53,29 @@ void parse_logit_bias(std::string_view spec, std::map<int, float>& bias) {
   bias[token] = spec[sign_at] == '-' ? -magnitude : magnitude;
 }
 
+std::vector<TokenLogprob> top_logprobs(const float* logits, int n_vocab, int k) {
+  k = std::clamp(k, 0, n_vocab);
+  std::vector<TokenLogprob> top;
+  if (k == 0) return top;
+  const double log_total = reduce::log_sum_exp(logits, n_vocab);
+  // A min-heap of the best k so far: one pass over the vocabulary.
+  auto worse = [](const TokenLogprob& a, const TokenLogprob& b) { return higher(a.logprob, a.token, b.logprob, b.token); };
+  for (int t = 0; t < n_vocab; ++t) {
+    const TokenLogprob candidate{t, logits[t]};
+    if (int(top.size()) < k) {
+      top.push_back(candidate);
+      std::push_heap(top.begin(), top.end(), worse);
+    } else if (higher(candidate.logprob, t, top.front().logprob, top.front().token)) {
+      std::pop_heap(top.begin(), top.end(), worse);
+      top.back() = candidate;
+      std::push_heap(top.begin(), top.end(), worse);
+    }
+  }
+  std::sort(top.begin(), top.end(), worse);
+  for (TokenLogprob& entry : top) entry.logprob = float(double(entry.logprob) - log_total);
+  return top;
+}
+
 Sampler::Sampler(SamplingParams params) : params_(std::move(params)) {
   validate(params_);
   seed_ = params_.seed ? *params_.seed : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();

@@ -48,6 +48,15 @@ struct TokenChoice {
   float raw_logprob = 0.0f;
 };
 
+struct TokenLogprob {
+  int32_t token = -1;
+  float logprob = 0.0f;
+};
+
+// The k most likely tokens under the model's own logits (log softmax, before
+// any sampling setting), best first; ties by token id.
+std::vector<TokenLogprob> top_logprobs(const float* logits, int n_vocab, int k);
+
 class Sampler {
  public:
   explicit Sampler(SamplingParams params);

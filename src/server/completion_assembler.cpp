@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "tokenizer/utf8.h"
+
 namespace s1::server {
 
 using nlohmann::json;
@@ -17,6 +19,7 @@ CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string 
       aggregated_(request.aggregate.has_value() && request.n > 1),
       vote_method_(request.aggregate.value_or(VoteMethod::majority)),
       include_usage_(request.include_usage),
+      logprobs_(request.logprobs >= 0),
       samples_(size_t(request.n)) {}
 
 json CompletionAssembler::chunk(json choices) const {
@@ -39,6 +42,40 @@ json CompletionAssembler::delta_choice(int index, const std::string& reasoning, 
     if (!reasoning.empty()) choice["reasoning_content"] = reasoning;
   }
   return choice;
+}
+
+json CompletionAssembler::logprobs_json(const std::vector<TokenChoiceLogprobs>& tokens, size_t& offset) const {
+  // A token's text may hold part of a character: the string shows U+FFFD
+  // there, `bytes` the real bytes (why OpenAI has that field).
+  auto text = [](const TokenChoiceLogprobs::Entry& e) { return utf8_sanitize(e.bytes); };
+  auto bytes = [](const TokenChoiceLogprobs::Entry& e) {
+    json out = json::array();
+    for (unsigned char c : e.bytes) out.push_back(int(c));
+    return out;
+  };
+  if (chat_) {
+    json content = json::array();
+    for (const TokenChoiceLogprobs& t : tokens) {
+      json top = json::array();
+      for (const auto& alt : t.top)
+        top.push_back({{"token", text(alt)}, {"logprob", alt.logprob}, {"bytes", bytes(alt)}});
+      content.push_back({{"token", text(t.chosen)}, {"logprob", t.chosen.logprob}, {"bytes", bytes(t.chosen)},
+                         {"top_logprobs", std::move(top)}});
+    }
+    return {{"content", std::move(content)}};
+  }
+  json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+              {"text_offset", json::array()}};
+  for (const TokenChoiceLogprobs& t : tokens) {
+    out["tokens"].push_back(text(t.chosen));
+    out["token_logprobs"].push_back(t.chosen.logprob);
+    json top = json::object();
+    for (const auto& alt : t.top) top[text(alt)] = alt.logprob;
+    out["top_logprobs"].push_back(std::move(top));
+    out["text_offset"].push_back(offset);
+    offset += t.chosen.bytes.size();
+  }
+  return out;
 }
 
 json CompletionAssembler::opening_chunk() const {
@@ -100,6 +137,12 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
       reasoning = event.text;
     } else if (event.kind == EventKind::answer_text) {
       content = feed_answer(sample, event.text);
+    } else if (event.kind == EventKind::answer_logprobs && logprobs_ && !sample.stopped) {
+      // Its own chunk with an empty delta: clients concatenate logprobs.content across chunks.
+      json choice = delta_choice(choice_index(event.sample), "", "");
+      choice["logprobs"] = logprobs_json(event.logprobs, sample.logprob_bytes);
+      chunks.push_back(chunk(json::array({std::move(choice)})));
+      continue;
     }
     if (reasoning.empty() && content.empty()) continue;
     saw_text_ = true;
@@ -167,9 +210,22 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
   auto make_choice = [&](int index, size_t sample) {
     const SampleText& text = samples_[sample];
     const SampleRecord& record = result.samples[sample];
+    json logprobs = nullptr;
+    if (logprobs_) {
+      // A stop string cut the answer: only the tokens of the text returned.
+      std::vector<TokenChoiceLogprobs> kept;
+      size_t covered = 0;
+      for (const auto& t : record.answer_logprobs) {
+        if (text.stopped && covered >= text.content.size()) break;
+        covered += t.chosen.bytes.size();
+        kept.push_back(t);
+      }
+      size_t offset = 0;
+      logprobs = logprobs_json(kept, offset);
+    }
     json choice = {{"index", index},
                    {"finish_reason", finish_reason(record, text, timed_out)},
-                   {"logprobs", nullptr},
+                   {"logprobs", std::move(logprobs)},
                    {"thinking", {{"tokens", record.thinking_tokens},
                                  {"answer_tokens", record.answer_tokens},
                                  {"waits", record.waits},

@@ -36,6 +36,7 @@ class CompletionAssembler {
     std::string reasoning, content;
     std::string held;  // answer text that may be the start of a stop string
     bool stopped = false;
+    size_t logprob_bytes = 0;  // answer bytes the logprobs sent so far cover (completions' text_offset)
   };
   // Appends answer text through the stop filter; returns what may be released.
   std::string feed_answer(SampleText& sample, const std::string& text);
@@ -45,6 +46,9 @@ class CompletionAssembler {
   nlohmann::json chunk(nlohmann::json choices) const;
   nlohmann::json delta_choice(int index, const std::string& reasoning, const std::string& content) const;
   nlohmann::json vote_json(const GenerationResult& result) const;
+  // OpenAI's logprobs object for these answer tokens: chat's {content: [...]}
+  // or completions' {tokens, token_logprobs, top_logprobs, text_offset}.
+  nlohmann::json logprobs_json(const std::vector<TokenChoiceLogprobs>& tokens, size_t& offset) const;
 
   bool chat_;
   std::string id_, model_;
@@ -53,6 +57,7 @@ class CompletionAssembler {
   bool aggregated_;
   VoteMethod vote_method_ = VoteMethod::majority;
   bool include_usage_;
+  bool logprobs_;
   std::vector<SampleText> samples_;
   bool saw_text_ = false;
 };

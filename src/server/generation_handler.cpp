@@ -90,6 +90,7 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   g.n = api.n;
   g.vote = api.aggregate.value_or(VoteMethod::majority);
   g.grammar = api.grammar;
+  g.logprobs = api.logprobs;
 
   // Beyond the sampled tokens a sample's sequence holds what the controller
   // appends (delimiters, wait texts) and a partly filled cache block.

@@ -38,7 +38,7 @@ bool is_default_value(const json& v) {
 }
 
 constexpr std::string_view kUnsupported[] = {
-    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
+    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
     "prediction", "web_search_options"};
 
 // The request fields both endpoints read (parse_common).
@@ -343,7 +343,7 @@ int effort_budget(std::string_view effort) {
 
 ApiRequest parse_chat_request(std::string_view text) {
   const json body = parse_object(text);
-  check_fields(body, "", {"messages", "chat_template_kwargs"}, /*common=*/true);
+  check_fields(body, "", {"messages", "chat_template_kwargs", "logprobs", "top_logprobs"}, /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::chat;
   r.messages = parse_messages(body);
@@ -354,12 +354,18 @@ ApiRequest parse_chat_request(std::string_view text) {
   }
   if (auto effort = get_string(body, "reasoning_effort", "reasoning_effort"); effort && *effort != "none")
     r.template_vars["reasoning_effort"] = *effort;
+  const auto top = get_int(body, "top_logprobs", "top_logprobs", 0, 20);
+  if (get_bool(body, "logprobs", "logprobs").value_or(false)) {
+    r.logprobs = int(top.value_or(0));
+  } else if (top) {
+    bad_request("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+  }
   return r;
 }
 
 ApiRequest parse_completion_request(std::string_view text) {
   const json body = parse_object(text);
-  check_fields(body, "", {"prompt"}, /*common=*/true);
+  check_fields(body, "", {"prompt", "logprobs"}, /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::completion;
   const json* prompt = field(body, "prompt");
@@ -373,6 +379,7 @@ ApiRequest parse_completion_request(std::string_view text) {
   }
   if (r.prompt.empty()) bad_request("prompt", "'prompt' is empty");
   parse_common(body, text, r);
+  if (auto n = get_int(body, "logprobs", "logprobs", 0, 20)) r.logprobs = int(*n);
   return r;
 }
 

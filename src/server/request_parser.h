@@ -46,6 +46,9 @@ struct ApiRequest {
   BudgetParams budget;
   std::optional<VoteMethod> aggregate;
   std::shared_ptr<const Grammar> grammar;  // the answer's, from response_format / grammar / json_schema
+  // Answer tokens' log-probabilities with this many alternatives each; -1: none.
+  // Chat: logprobs true + top_logprobs (0-20); completions: logprobs N (0-20).
+  int logprobs = -1;
   // chat: variables the chat template sees beside the messages: a request's
   // chat_template_kwargs ({"enable_thinking": false}), and its
   // reasoning_effort (low / medium / high) as gpt-oss's template reads it.

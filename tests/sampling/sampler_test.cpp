@@ -410,3 +410,30 @@ TEST(Sampler, TopKOnFlatLogitsKeepsExactlyTheKBest) {
   for (int i = 0; i < 3000; ++i) drawn.insert(sampler.sample(logits.data(), n));
   EXPECT_EQ(drawn, best);
 }
+
+namespace s1 {
+namespace {
+
+// top_logprobs against the definition: log softmax in double precision, then
+// the k largest, ties by token id.
+TEST(TopLogprobs, EqualsTheLogSoftmaxsLargest) {
+  std::vector<float> logits = s1test::gaussian_values(5000, 3.0f, 11);
+  logits[17] = logits[4000] = 9.0f;  // a tie at the top: the lower id first
+  double total = 0;
+  for (float l : logits) total += std::exp(double(l));
+  std::vector<int> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[size_t(a)] > logits[size_t(b)]; });
+  for (int k : {0, 1, 5, 20}) {
+    const auto top = top_logprobs(logits.data(), int(logits.size()), k);
+    ASSERT_EQ(top.size(), size_t(k));
+    for (int i = 0; i < k; ++i) {
+      EXPECT_EQ(top[size_t(i)].token, order[size_t(i)]);
+      EXPECT_NEAR(top[size_t(i)].logprob, double(logits[size_t(order[size_t(i)])]) - std::log(total), 1e-4);
+    }
+  }
+  EXPECT_EQ(top_logprobs(logits.data(), 3, 10).size(), 3u);
+}
+
+}  // namespace
+}  // namespace s1

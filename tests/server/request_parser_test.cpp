@@ -122,7 +122,11 @@ TEST(RequestParser, UnknownAndUnsupportedFieldsAreRefused) {
   EXPECT_EQ(refusal("{" + msgs + R"(, "grammar": "root ::= ("})"), (P{"invalid_grammar", "grammar"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "grammar": "root ::= \"a\"", "json_schema": {"type": "integer"}})"),
             (P{"conflicting_parameters", "response_format"}));
-  EXPECT_EQ(refusal("{" + msgs + R"(, "logprobs": true})"), (P{"unsupported_parameter", "logprobs"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "logprobs": true, "top_logprobs": 21})"), (P{"invalid_value", "top_logprobs"}));
+  EXPECT_EQ(parse_chat_request("{" + msgs + R"(, "logprobs": true, "top_logprobs": 5})").logprobs, 5);
+  EXPECT_EQ(parse_chat_request("{" + msgs + R"(, "logprobs": true})").logprobs, 0);
+  EXPECT_EQ(parse_chat_request("{" + msgs + R"(, "logprobs": false})").logprobs, -1);
+  EXPECT_EQ(parse_completion_request(R"({"prompt": "p", "logprobs": 3})").logprobs, 3);
   EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [], "tool_choice": "none", "logprobs": false,
               "response_format": {"type": "text"}, "user": "u-1", "logit_bias": null})"),
             (P{"accepted", ""}));

@@ -154,3 +154,31 @@ test('SIGTERM drains: the stream in flight finishes, then the server exits clean
     await s.stop();
   }
 });
+
+test('logprobs: each answer token with its alternatives, streamed as in the whole response', async () => {
+  const body = { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 30, temperature: 0,
+    thinking: { max_tokens: 4, answer_max_tokens: 12 }, logprobs: true, top_logprobs: 3 };
+  const whole = await client.chat.completions.create(body);
+  const choice = whole.choices[0];
+  const entries = choice.logprobs.content;
+  assert.equal(entries.length, choice.thinking.answer_tokens);
+  assert.equal(Buffer.concat(entries.map((e) => Buffer.from(e.bytes))).toString(), choice.message.content);
+  for (const e of entries) {
+    assert.equal(e.top_logprobs.length, 3);
+    assert.equal(e.top_logprobs[0].token, e.token, 'greedy: the chosen token is the most likely');
+    assert.ok(Math.abs(e.top_logprobs[0].logprob - e.logprob) < 1e-6);
+    for (let i = 1; i < 3; ++i) assert.ok(e.top_logprobs[i].logprob <= e.top_logprobs[i - 1].logprob);
+    assert.ok(e.top_logprobs.reduce((sum, t) => sum + Math.exp(t.logprob), 0) <= 1 + 1e-6);
+  }
+  const streamed = [];
+  for await (const chunk of await client.chat.completions.create({ ...body, stream: true }))
+    streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  assert.deepEqual(streamed, entries);
+  const completion = await client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 6, temperature: 0,
+    logprobs: 2 });
+  const lp = completion.choices[0].logprobs;
+  assert.equal(lp.tokens.join(''), completion.choices[0].text);
+  assert.equal(lp.text_offset[0], 0);
+  await assert.rejects(client.chat.completions.create({ ...body, logprobs: false }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'top_logprobs');
+});
