@@ -10,12 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model/context.h"
 #include "model/model.h"
 #include "reasoning/generator.h"
 #include "reasoning/thinking_format.h"
+#include "reasoning/tool_calls.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -39,6 +41,10 @@ class Engine {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const ModelChatTemplate& chat_template() const { return *chat_template_; }
   const ThinkingFormat& thinking_format() const { return generator_->format(); }
+  // How the chat template teaches the model to call tools; none when it does not.
+  std::optional<ToolCallFormat> tool_call_format() const {
+    return detect_tool_call_format(chat_template_->chat_template.source());
+  }
   Context& context() { return *context_; }
   Generator& generator() { return *generator_; }
 

@@ -42,9 +42,9 @@ class SchemaConverter {
  public:
   explicit SchemaConverter(const json& root) : root_(root) {}
 
-  std::string convert() {
+  std::string convert(std::string_view root_rule) {
     const std::string top = rule_for(root_, "root-value", "#");
-    return "root ::= " + top + "\n" + rules_ + kPrimitives;
+    return std::string(root_rule) + " ::= " + top + "\n" + rules_ + kPrimitives;
   }
 
  private:
@@ -288,14 +288,14 @@ std::string gbnf_literal(std::string_view text) {
   return out + "\"";
 }
 
-std::string json_schema_to_gbnf(std::string_view text) {
+std::string json_schema_to_gbnf(std::string_view text, std::string_view root_rule) {
   json schema;
   try {
     schema = json::parse(text);
   } catch (const json::exception& e) {
     fail("json schema: not valid JSON ({})", e.what());
   }
-  return SchemaConverter(schema).convert();
+  return SchemaConverter(schema).convert(root_rule);
 }
 
 std::string json_object_gbnf() { return std::string("root ::= json-object\n") + kPrimitives; }

@@ -19,8 +19,9 @@
 namespace s1 {
 
 // `schema` is the schema's JSON text (parsed here keeping the properties'
-// order, which a parsed nlohmann::json would lose).
-std::string json_schema_to_gbnf(std::string_view schema);
+// order, which a parsed nlohmann::json would lose). The top rule is named
+// `root_rule` (a bigger grammar may use it as one of its rules).
+std::string json_schema_to_gbnf(std::string_view schema, std::string_view root_rule = "root");
 
 // Any JSON object (`response_format: {type: "json_object"}`).
 std::string json_object_gbnf();

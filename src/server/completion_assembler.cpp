@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "tokenizer/utf8.h"
 
 namespace s1::server {
 
 using nlohmann::json;
 
-CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string id, std::string model)
+CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
+                                         std::optional<ToolCallFormat> tools)
     : chat_(request.endpoint == Endpoint::chat),
       id_(std::move(id)),
       model_(std::move(model)),
@@ -20,7 +23,36 @@ CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string 
       vote_method_(request.aggregate.value_or(VoteMethod::majority)),
       include_usage_(request.include_usage),
       logprobs_(request.logprobs >= 0),
-      samples_(size_t(request.n)) {}
+      samples_(size_t(request.n)) {
+  if (tools)
+    for (auto& sample : samples_) sample.splitter.emplace(*tools);
+}
+
+json CompletionAssembler::call_json(int sample_index, size_t call_index, const ToolCall& call) const {
+  const std::string id = fmt::format("call_{}_{}_{}", id_.substr(id_.find('-') + 1), sample_index, call_index);
+  return {{"id", id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}};
+}
+
+std::string CompletionAssembler::take_answer(int sample_index, SampleText& sample, std::string_view text,
+                                             json& call_deltas) {
+  if (!sample.splitter) return feed_answer(sample, std::string(text));
+  ToolCallSplitter::Piece piece = sample.splitter->feed(text);
+  const std::string content = feed_answer(sample, piece.content);
+  for (ToolCall& call : piece.calls) {
+    if (sample.stopped) break;  // a stop string ended the answer before it
+    json delta = call_json(sample_index, sample.calls.size(), call);
+    delta["index"] = sample.calls.size();
+    call_deltas.push_back(std::move(delta));
+    sample.calls.push_back(std::move(call));
+  }
+  return content;
+}
+
+std::string CompletionAssembler::finish_answer(int sample_index, SampleText& sample, json& call_deltas) {
+  std::string content;
+  if (sample.splitter) content = take_answer(sample_index, sample, sample.splitter->finish().content, call_deltas);
+  return content + flush_held(sample);
+}
 
 json CompletionAssembler::chunk(json choices) const {
   return {{"id", id_},
@@ -136,7 +168,16 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
       sample.reasoning += event.text;
       reasoning = event.text;
     } else if (event.kind == EventKind::answer_text) {
-      content = feed_answer(sample, event.text);
+      json calls = json::array();
+      content = take_answer(event.sample, sample, event.text, calls);
+      if (!calls.empty()) {
+        if (!content.empty()) chunks.push_back(chunk(json::array({delta_choice(choice_index(event.sample), "", content)})));
+        json choice = delta_choice(choice_index(event.sample), "", "");
+        choice["delta"]["tool_calls"] = std::move(calls);
+        chunks.push_back(chunk(json::array({std::move(choice)})));
+        saw_text_ = true;
+        continue;
+      }
     } else if (event.kind == EventKind::answer_logprobs && logprobs_ && !sample.stopped) {
       // Its own chunk with an empty delta: clients concatenate logprobs.content across chunks.
       json choice = delta_choice(choice_index(event.sample), "", "");
@@ -153,6 +194,7 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
 
 std::string CompletionAssembler::finish_reason(const SampleRecord& record, const SampleText& text,
                                                bool timed_out) const {
+  if (!text.calls.empty()) return "tool_calls";
   if (text.stopped) return "stop";
   if (record.finish_reason == "stop") return "stop";
   if (timed_out || record.finish_reason == "length" || record.finish_reason == "rejected") return "length";
@@ -183,7 +225,9 @@ std::vector<json> CompletionAssembler::closing_chunks(const GenerationResult& re
   std::vector<json> chunks;
   json finals = json::array();
   for (size_t i = 0; i < samples_.size() && i < result.samples.size(); ++i) {
-    json choice = delta_choice(choice_index(int(i)), "", flush_held(samples_[i]));
+    json calls = json::array();
+    json choice = delta_choice(choice_index(int(i)), "", finish_answer(int(i), samples_[i], calls));
+    if (!calls.empty() && chat_) choice["delta"]["tool_calls"] = std::move(calls);
     choice["finish_reason"] = finish_reason(result.samples[i], samples_[i], timed_out);
     finals.push_back(std::move(choice));
   }
@@ -232,13 +276,22 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
                                  {"forced_end", record.forced_end}}}};
     if (chat_) {
       choice["message"] = {{"role", "assistant"}, {"content", text.content}, {"reasoning_content", text.reasoning}};
+      if (!text.calls.empty()) {
+        json calls = json::array();
+        for (size_t k = 0; k < text.calls.size(); ++k) calls.push_back(call_json(int(sample), k, text.calls[k]));
+        choice["message"]["tool_calls"] = std::move(calls);
+        if (text.content.empty()) choice["message"]["content"] = nullptr;
+      }
     } else {
       choice["text"] = text.content;
       choice["reasoning_content"] = text.reasoning;
     }
     return choice;
   };
-  for (auto& sample : samples_) flush_held(sample);
+  for (size_t i = 0; i < samples_.size(); ++i) {
+    json ignored = json::array();  // the whole response lists the calls from SampleText::calls
+    finish_answer(int(i), samples_[i], ignored);
+  }
   const size_t n = std::min(samples_.size(), result.samples.size());
   if (aggregated_ && n > 0) {
     json voted = make_choice(0, size_t(std::max(0, result.vote.winner)));

@@ -7,17 +7,21 @@
 // and the samples follow as choices 1..n.
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "reasoning/generator.h"
+#include "reasoning/tool_calls.h"
 #include "server/request_parser.h"
 
 namespace s1::server {
 
 class CompletionAssembler {
  public:
-  CompletionAssembler(const ApiRequest& request, std::string id, std::string model);
+  // With `tools`, answers are split into text and tool calls in that syntax.
+  CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
+                      std::optional<ToolCallFormat> tools = std::nullopt);
 
   const std::string& id() const { return id_; }
   // The first streamed chunk: the request id and each choice's role.
@@ -37,7 +41,14 @@ class CompletionAssembler {
     std::string held;  // answer text that may be the start of a stop string
     bool stopped = false;
     size_t logprob_bytes = 0;  // answer bytes the logprobs sent so far cover (completions' text_offset)
+    std::optional<ToolCallSplitter> splitter;  // when the request offers tools
+    std::vector<ToolCall> calls;
   };
+  // Answer text through the tool-call splitter and the stop filter; calls found become `call_deltas`.
+  std::string take_answer(int sample_index, SampleText& sample, std::string_view text, nlohmann::json& call_deltas);
+  // The end of a sample's answer: whatever the splitter and the stop filter still hold.
+  std::string finish_answer(int sample_index, SampleText& sample, nlohmann::json& call_deltas);
+  nlohmann::json call_json(int sample_index, size_t call_index, const ToolCall& call) const;
   // Appends answer text through the stop filter; returns what may be released.
   std::string feed_answer(SampleText& sample, const std::string& text);
   std::string flush_held(SampleText& sample);

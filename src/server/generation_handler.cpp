@@ -68,11 +68,24 @@ void record_finish(Exchange& x, Metrics& metrics, const GenerationResult& result
 GenerationHandler::GenerationHandler(Engine& engine, Scheduler& scheduler, Metrics& metrics, GenerationLimits limits)
     : engine_(engine), scheduler_(scheduler), metrics_(metrics), limits_(std::move(limits)) {}
 
+std::optional<ToolCallFormat> GenerationHandler::tool_format(const ApiRequest& api) const {
+  if (!api.uses_tools()) return std::nullopt;
+  auto format = engine_.tool_call_format();
+  if (!format)
+    bad_request("tools", "this model's chat template does not teach a tool-call syntax s1 can read (supported: "
+                         "Hermes/Qwen <tool_call>)",
+                "unsupported_parameter");
+  return format;
+}
+
 GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve_tokens) const {
+  tool_format(api);  // refuses tools the model cannot call before anything is rendered
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
   GenerationRequest g;
   try {
-    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, api.template_vars) : engine_.text_request(api.prompt);
+    nlohmann::json template_vars = api.template_vars;
+    if (api.uses_tools()) template_vars["tools"] = api.tools;
+    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, template_vars) : engine_.text_request(api.prompt);
     validate(api.budget, engine_.thinking_format(), engine_.tokenizer());
     validate(api.sampling);
   } catch (const Error& e) {
@@ -90,6 +103,17 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   g.n = api.n;
   g.vote = api.aggregate.value_or(VoteMethod::majority);
   g.grammar = api.grammar;
+  if (api.uses_tools() && api.tool_choice != "auto") {
+    // required, or one named function: the answer is the call(s), held to
+    // the tools' parameter schemas. A named function is called once.
+    const bool parallel = api.parallel_tool_calls && api.tool_choice == "required";
+    try {
+      g.grammar = std::make_shared<const Grammar>(
+          Grammar::parse(tool_call_gbnf(*tool_format(api), api.tools_json, api.tool_choice_name, parallel)));
+    } catch (const Error& e) {
+      bad_request("tools", e.what(), "unsupported_schema");
+    }
+  }
   g.logprobs = api.logprobs;
 
   // Beyond the sampled tokens a sample's sequence holds what the controller
@@ -128,7 +152,7 @@ void GenerationHandler::handle(const HttpRequest& req, Responder& res, Endpoint 
   const std::string id = (endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-") + random_hex(12);
   const std::string control_token = random_hex(16);
   Exchange exchange{id, scheduler_.submit(id, control_token, std::move(generation), reserve_tokens),
-                    CompletionAssembler(api, id, limits_.model_id), arrived};
+                    CompletionAssembler(api, id, limits_.model_id, tool_format(api)), arrived};
   exchange.headers = {{"X-Request-Id", id}, {"X-Control-Token", control_token}};
   if (api.stream)
     answer_stream(exchange, res);

@@ -34,6 +34,8 @@ class GenerationHandler {
  private:
   // Renders, tokenizes and sizes the request; sets the cache positions it may take.
   GenerationRequest prepare(const ApiRequest& api, int& reserve_tokens) const;
+  // The model's tool-call syntax when the request offers tools (a 400 when the model has none).
+  std::optional<ToolCallFormat> tool_format(const ApiRequest& api) const;
   bool next_update(Exchange& exchange, Responder& res, JobUpdate& update);
   std::string take_chunks(Exchange& exchange, JobUpdate& update);
   void answer_whole(Exchange& exchange, Responder& res);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <limits>
 
 #include "sampling/json_schema.h"
@@ -38,7 +39,7 @@ bool is_default_value(const json& v) {
 }
 
 constexpr std::string_view kUnsupported[] = {
-    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
+    "functions", "function_call", "logit_bias", "echo", "best_of", "suffix", "audio", "modalities",
     "prediction", "web_search_options"};
 
 // The request fields both endpoints read (parse_common).
@@ -141,6 +142,35 @@ std::string message_text(const json& content, const std::string& param) {
   return text;
 }
 
+// An earlier assistant turn's calls. Templates read the arguments as an
+// object (`arguments | tojson`), as llama.cpp hands them over, so JSON text
+// is parsed; anything else is refused.
+json parse_message_tool_calls(const json& calls, const std::string& param) {
+  if (!calls.is_array()) wrong_type(param, "an array", calls);
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const std::string p = param + "[" + std::to_string(i) + "]";
+    const json& call = calls[i];
+    if (!call.is_object()) wrong_type(p, "an object", call);
+    check_fields(call, p + ".", {"id", "type", "function"});
+    const json* function = field(call, "function");
+    if (!function || !function->is_object()) bad_request(p + ".function", "'" + p + ".function' must be an object");
+    check_fields(*function, p + ".function.", {"name", "arguments"});
+    auto name = get_string(*function, "name", p + ".function.name");
+    if (!name) bad_request(p + ".function.name", "'" + p + ".function.name' is required", "missing_field");
+    json arguments = json::object();
+    if (auto text = get_string(*function, "arguments", p + ".function.arguments")) {
+      arguments = json::parse(*text, nullptr, false);
+      if (arguments.is_discarded() || !arguments.is_object())
+        bad_request(p + ".function.arguments", "'" + p + ".function.arguments' must be a JSON object in a string");
+    }
+    json entry = {{"type", "function"}, {"function", {{"name", *name}, {"arguments", arguments}}}};
+    if (auto id = get_string(call, "id", p + ".id")) entry["id"] = *id;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 json parse_messages(const json& body) {
   const json* messages = field(body, "messages");
   if (!messages) bad_request("messages", "'messages' is required", "missing_field");
@@ -151,17 +181,25 @@ json parse_messages(const json& body) {
     const std::string param = "messages[" + std::to_string(i) + "]";
     const json& m = (*messages)[i];
     if (!m.is_object()) wrong_type(param, "an object", m);
-    check_fields(m, param + ".", {"role", "content", "name", "reasoning_content"});
+    check_fields(m, param + ".", {"role", "content", "name", "reasoning_content", "tool_calls", "tool_call_id"});
     auto role = get_string(m, "role", param + ".role");
     if (!role) bad_request(param + ".role", "'" + param + ".role' is required", "missing_field");
     if (*role == "developer") role = "system";
-    if (*role != "system" && *role != "user" && *role != "assistant")
-      bad_request(param + ".role", "'" + param + ".role' must be system, developer, user or assistant, got '" +
+    if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool")
+      bad_request(param + ".role", "'" + param + ".role' must be system, developer, user, assistant or tool, got '" +
                                        *role + "'");
     const json* content = field(m, "content");
     if (!content && *role != "assistant")
       bad_request(param + ".content", "'" + param + ".content' is required", "missing_field");
     json message = {{"role", *role}, {"content", content ? message_text(*content, param + ".content") : ""}};
+    if (const json* calls = field(m, "tool_calls")) {
+      if (*role != "assistant") bad_request(param + ".tool_calls", "only an assistant message has 'tool_calls'");
+      message["tool_calls"] = parse_message_tool_calls(*calls, param + ".tool_calls");
+    }
+    if (auto call_id = get_string(m, "tool_call_id", param + ".tool_call_id")) {
+      if (*role != "tool") bad_request(param + ".tool_call_id", "only a tool message has 'tool_call_id'");
+      message["tool_call_id"] = *call_id;
+    }
     // The thinking of an earlier assistant turn: the template decides whether it is shown.
     if (auto reasoning = get_string(m, "reasoning_content", param + ".reasoning_content"))
       message["reasoning_content"] = *reasoning;
@@ -295,6 +333,65 @@ void parse_response_format(const json& body, std::string_view text, ApiRequest& 
                 "conflicting_parameters");
 }
 
+bool valid_tool_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+void parse_tools(const json& body, std::string_view text, ApiRequest& r) {
+  constexpr size_t kMaxTools = 128;
+  std::set<std::string> names;
+  if (const json* tools = field(body, "tools")) {
+    if (!tools->is_array()) wrong_type("tools", "an array", *tools);
+    if (tools->size() > kMaxTools) bad_request("tools", fmt::format("at most {} tools", kMaxTools));
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string p = "tools[" + std::to_string(i) + "]";
+      const json& tool = (*tools)[i];
+      if (!tool.is_object()) wrong_type(p, "an object", tool);
+      check_fields(tool, p + ".", {"type", "function"});
+      if (get_string(tool, "type", p + ".type").value_or("") != "function")
+        bad_request(p + ".type", "'" + p + ".type' must be \"function\"");
+      const json* function = field(tool, "function");
+      if (!function || !function->is_object()) bad_request(p + ".function", "'" + p + ".function' must be an object");
+      check_fields(*function, p + ".function.", {"name", "description", "parameters", "strict"});
+      const std::string name = get_string(*function, "name", p + ".function.name").value_or("");
+      if (!valid_tool_name(name))
+        bad_request(p + ".function.name", "'" + p + ".function.name' must be 1-64 letters, digits, _ or -");
+      if (!names.insert(name).second) bad_request(p + ".function.name", "two tools are named '" + name + "'");
+      get_string(*function, "description", p + ".function.description");
+      get_bool(*function, "strict", p + ".function.strict");
+      if (const json* parameters = field(*function, "parameters"); parameters && !parameters->is_object())
+        wrong_type(p + ".function.parameters", "an object (a JSON Schema)", *parameters);
+    }
+    r.tools = *tools;
+    r.tools_json = schema_text(text, {"tools"});
+  }
+  if (const json* choice = field(body, "tool_choice")) {
+    if (choice->is_string()) {
+      r.tool_choice = choice->get<std::string>();
+      if (r.tool_choice != "none" && r.tool_choice != "auto" && r.tool_choice != "required")
+        bad_request("tool_choice", "'tool_choice' must be none, auto, required or {\"type\": \"function\", ...}");
+    } else if (choice->is_object()) {
+      check_fields(*choice, "tool_choice.", {"type", "function"});
+      const json* function = field(*choice, "function");
+      if (!function || !function->is_object()) bad_request("tool_choice.function", "'tool_choice.function' must be an object");
+      check_fields(*function, "tool_choice.function.", {"name"});
+      r.tool_choice = "function";
+      r.tool_choice_name = get_string(*function, "name", "tool_choice.function.name").value_or("");
+      if (!names.count(r.tool_choice_name))
+        bad_request("tool_choice.function.name", "'tool_choice' names '" + r.tool_choice_name + "', which is not among the tools");
+    } else {
+      wrong_type("tool_choice", "a string or an object", *choice);
+    }
+    if (r.tools.empty() && r.tool_choice != "none" && r.tool_choice != "auto")
+      bad_request("tool_choice", "'tool_choice' " + r.tool_choice + " needs 'tools'");
+  }
+  r.parallel_tool_calls = get_bool(body, "parallel_tool_calls", "parallel_tool_calls").value_or(true);
+  if (r.uses_tools() && r.tool_choice != "auto" && r.grammar)
+    bad_request("tool_choice", "a required tool call and 'response_format' (or 'grammar') cannot both shape the answer",
+                "conflicting_parameters");
+}
+
 void parse_common(const json& body, std::string_view text, ApiRequest& r) {
   r.model = get_string(body, "model", "model").value_or("");
   r.stream = get_bool(body, "stream", "stream").value_or(false);
@@ -343,11 +440,14 @@ int effort_budget(std::string_view effort) {
 
 ApiRequest parse_chat_request(std::string_view text) {
   const json body = parse_object(text);
-  check_fields(body, "", {"messages", "chat_template_kwargs", "logprobs", "top_logprobs"}, /*common=*/true);
+  check_fields(body, "", {"messages", "chat_template_kwargs", "logprobs", "top_logprobs", "tools", "tool_choice",
+                          "parallel_tool_calls"},
+               /*common=*/true);
   ApiRequest r;
   r.endpoint = Endpoint::chat;
   r.messages = parse_messages(body);
   parse_common(body, text, r);
+  parse_tools(body, text, r);
   if (const json* kwargs = field(body, "chat_template_kwargs")) {
     if (!kwargs->is_object()) wrong_type("chat_template_kwargs", "an object", *kwargs);
     r.template_vars = *kwargs;

@@ -49,6 +49,14 @@ struct ApiRequest {
   // Answer tokens' log-probabilities with this many alternatives each; -1: none.
   // Chat: logprobs true + top_logprobs (0-20); completions: logprobs N (0-20).
   int logprobs = -1;
+  // chat: OpenAI's tools; the model's chat template renders them and its
+  // answer's calls come back as tool_calls.
+  nlohmann::json tools = nlohmann::json::array();
+  std::string tools_json;           // the same, as the client ordered its keys (for the call grammar)
+  std::string tool_choice = "auto"; // none | auto | required | function (then tool_choice_name)
+  std::string tool_choice_name;
+  bool parallel_tool_calls = true;
+  bool uses_tools() const { return !tools.empty() && tool_choice != "none"; }
   // chat: variables the chat template sees beside the messages: a request's
   // chat_template_kwargs ({"enable_thinking": false}), and its
   // reasoning_effort (low / medium / high) as gpt-oss's template reads it.

@@ -109,8 +109,27 @@ TEST(RequestParser, UnknownAndUnsupportedFieldsAreRefused) {
   EXPECT_EQ(refusal("{" + msgs + R"(, "stream_options": {"include_usage": true, "x": 1}})"),
             (P{"unknown_parameter", "stream_options.x"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "thinking": {"max_token": 5}})"), (P{"unknown_parameter", "thinking.max_token"}));
-  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}}]})"),
-            (P{"unsupported_parameter", "tools"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}}]})"), (P{"accepted", ""}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f", "parametrs": {}}}]})"),
+            (P{"unknown_parameter", "tools[0].function.parametrs"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f g"}}]})"),
+            (P{"invalid_value", "tools[0].function.name"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}},
+              {"type": "function", "function": {"name": "f"}}]})"),
+            (P{"invalid_value", "tools[1].function.name"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tool_choice": "required"})"), (P{"invalid_value", "tool_choice"}));
+  EXPECT_EQ(refusal("{" + msgs + R"(, "tools": [{"type": "function", "function": {"name": "f"}}],
+              "tool_choice": {"type": "function", "function": {"name": "g"}}})"),
+            (P{"invalid_value", "tool_choice.function.name"}));
+  EXPECT_EQ(refusal(R"({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": null,
+              "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+              {"role": "tool", "tool_call_id": "c1", "content": "42"}]})"),
+            (P{"accepted", ""}));
+  EXPECT_EQ(refusal(R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"id": "c1",
+              "type": "function", "function": {"name": "f", "arguments": "not json"}}]}]})"),
+            (P{"invalid_value", "messages[0].tool_calls[0].function.arguments"}));
+  EXPECT_EQ(refusal(R"({"messages": [{"role": "user", "content": "q", "tool_call_id": "c1"}]})"),
+            (P{"invalid_value", "messages[0].tool_call_id"}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object"}})"), (P{"accepted", ""}));
   EXPECT_EQ(refusal("{" + msgs + R"(, "response_format": {"type": "json_object", "schema": {}}})"),
             (P{"unknown_parameter", "response_format.schema"}));

@@ -130,3 +130,98 @@ test('llama-server\'s grammar field constrains the answer', async () => {
   assert.match(completion.choices[0].message.content, /^(yes|no)\.$/);
   assert.equal(completion.choices[0].finish_reason, 'stop');
 });
+
+// Tool calls: the qwen3 model's template teaches Hermes/Qwen's <tool_call> syntax.
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather', description: 'Current weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 10 }, unit: { enum: ['c', 'f'] } },
+      required: ['city', 'unit'], additionalProperties: false },
+  },
+};
+const timeTool = { type: 'function', function: { name: 'get_time', parameters: { type: 'object',
+  properties: { zone: { type: 'string', maxLength: 6 } }, required: ['zone'], additionalProperties: false } } };
+const validWeather = new Ajv().compile(weatherTool.function.parameters);
+const toolRequest = async (extra) => ({
+  model: await modelOf('qwen3'), seed: 3, temperature: 0.8, max_tokens: 400, thinking: { max_tokens: 16 },
+  messages: [{ role: 'user', content: 'What is the weather in Paris?' }], tools: [weatherTool, timeTool], ...extra,
+});
+
+test('tool_choice naming a function returns its call, arguments valid; a tool reply then gets an answer', async () => {
+  const request = await toolRequest({ tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+  const completion = await client('qwen3').chat.completions.create(request);
+  const choice = completion.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.tool_calls.length, 1);
+  const call = choice.message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  const args = JSON.parse(call.function.arguments);
+  assert.ok(validWeather(args), JSON.stringify(validWeather.errors));
+  assert.ok(choice.message.reasoning_content.length > 0, 'the thinking before the call is reasoning_content');
+
+  const followUp = await client('qwen3').chat.completions.create({
+    ...request, tool_choice: 'none', max_tokens: 24,
+    messages: [...request.messages, choice.message, { role: 'tool', tool_call_id: call.id, content: '{"temp": 21}' }],
+  });
+  assert.ok(['stop', 'length'].includes(followUp.choices[0].finish_reason));
+  assert.equal(followUp.choices[0].message.tool_calls, undefined);
+});
+
+test('streamed tool calls arrive as deltas that add up to the whole response\'s', async () => {
+  const request = await toolRequest({ tool_choice: 'required', seed: 8 });
+  const whole = await client('qwen3').chat.completions.create(request);
+  const calls = [];
+  let finish;
+  for await (const chunk of await client('qwen3').chat.completions.create({ ...request, stream: true })) {
+    const c = chunk.choices[0];
+    if (!c) continue;
+    finish = c.finish_reason ?? finish;
+    for (const d of c.delta?.tool_calls ?? []) {
+      calls[d.index] ??= { id: d.id, type: d.type, function: { name: '', arguments: '' } };
+      calls[d.index].function.name += d.function?.name ?? '';
+      calls[d.index].function.arguments += d.function?.arguments ?? '';
+    }
+  }
+  assert.equal(finish, 'tool_calls');
+  const withoutIds = (list) => list.map(({ id, ...rest }) => rest);  // ids name the response they came in
+  assert.deepEqual(withoutIds(calls), withoutIds(whole.choices[0].message.tool_calls));
+  for (const call of calls) assert.match(call.id, /^call_/);
+  for (const call of calls) assert.ok(['get_weather', 'get_time'].includes(call.function.name));
+});
+
+test('parallel_tool_calls false gives exactly one call', async () => {
+  for (const seed of [1, 2, 3]) {
+    const completion = await client('qwen3').chat.completions.create(
+      await toolRequest({ tool_choice: 'required', parallel_tool_calls: false, seed }));
+    assert.equal(completion.choices[0].message.tool_calls.length, 1);
+  }
+});
+
+test('Vercel AI SDK: a forced tool call comes back with valid input', async () => {
+  const { generateText, tool } = await import('ai');
+  const provider = createOpenAICompatible({ name: 's1', baseURL: `${servers.qwen3.url}/v1` });
+  const result = await generateText({
+    model: provider(await modelOf('qwen3')), prompt: 'Weather in Paris?', maxOutputTokens: 400, seed: 5,
+    tools: { get_weather: tool({ description: 'Current weather', inputSchema: jsonSchema(weatherTool.function.parameters) }) },
+    toolChoice: { type: 'tool', toolName: 'get_weather' }, maxRetries: 0,
+    providerOptions: { s1: { thinking: { max_tokens: 16 } } },
+  });
+  assert.equal(result.toolCalls.length, 1);
+  assert.equal(result.toolCalls[0].toolName, 'get_weather');
+  assert.ok(validWeather(result.toolCalls[0].input), JSON.stringify(validWeather.errors));
+});
+
+test('tools on a model whose template teaches no tool syntax, or a bad tool, are a 400', async () => {
+  await assert.rejects(client('mini').chat.completions.create({ model: await modelOf('mini'), max_tokens: 4,
+    messages: [{ role: 'user', content: 'x' }], tools: [weatherTool] }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools');
+  await assert.rejects(client('qwen3').chat.completions.create(await toolRequest({
+    tool_choice: { type: 'function', function: { name: 'nope' } } })),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tool_choice.function.name');
+  const patterned = { type: 'function', function: { name: 'p', parameters: { type: 'object',
+    properties: { a: { type: 'string', pattern: 'x' } } } } };
+  await assert.rejects(client('qwen3').chat.completions.create(await toolRequest({ tools: [patterned],
+    tool_choice: 'required' })), (e) => e instanceof OpenAI.BadRequestError && /pattern/.test(e.message));
+});
