@@ -34,6 +34,7 @@ const char* event_name(EventKind kind) {
     case EventKind::wait_appended: return "wait_appended";
     case EventKind::answer_text: return "answer_text";
     case EventKind::answer_logprobs: return "answer_logprobs";
+    case EventKind::searched: return "searched";
     case EventKind::sample_finished: return "sample_finished";
     case EventKind::vote: return "vote";
   }

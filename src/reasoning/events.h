@@ -15,6 +15,7 @@ enum class EventKind {
   wait_appended,     // an attempt to stop was replaced by the wait text; count: waits so far
   answer_text,       // text: a piece of the answer
   answer_logprobs,   // logprobs: an answer token's (when the request asked for them)
+  searched,          // the model's search ran; text: the query; results: the hits appended to its sequence
   sample_finished,   // the sample is complete; text: its extracted answer
   vote,              // n > 1: text: the chosen answer; count: its votes
 };
@@ -33,12 +34,19 @@ struct TokenChoiceLogprobs {
   std::vector<Entry> top;
 };
 
+// One hit of the search tool: a passage, where it comes from, and its span there.
+struct SearchResult {
+  std::string path, title, text;
+  int64_t begin = 0, end = 0;
+};
+
 struct Event {
   EventKind kind;
   int sample = 0;  // which of the n samples
   std::string text;
   int count = 0;
   std::vector<TokenChoiceLogprobs> logprobs;  // answer_logprobs only
+  std::vector<SearchResult> results;          // searched only
 };
 
 }  // namespace s1

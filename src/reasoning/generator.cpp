@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "model/context.h"
 #include "grading/answer.h"
 #include "sampling/grammar_matcher.h"
@@ -23,6 +25,9 @@ struct Generator::Sample {
   BudgetController controller;
   std::optional<GrammarMatcher> grammar;  // the answer's, when the request has one
   std::vector<TokenChoiceLogprobs> answer_logprobs;
+  std::optional<ToolCallSplitter> search_calls;  // watches the sampled text for the search tool's calls
+  std::vector<SearchResult> sources;
+  int searches = 0, search_tokens = 0;
   std::vector<int32_t> pending;  // tokens to feed at the next step
   int generated = 0;             // sampled tokens kept (thinking + answer)
   double logprob_sum = 0;
@@ -237,6 +242,7 @@ void Generator::start_samples(Request& request, const float* logits) {
     sample->controller.start(params.prompt_thinking);
     sample->seq = i == 0 ? request.root_seq : ctx_.fork(request.root_seq);
     if (params.grammar) sample->grammar.emplace(params.grammar, grammar_vocabulary_);
+    if (params.search) sample->search_calls.emplace(params.search->format);
     for (int32_t t : request.prompt) sample->sampler.accept(t);
     request.samples.push_back(std::move(sample));
   }
@@ -286,6 +292,8 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
     if (replaced) request.appended += int64_t(action.append.size());
     apply(request, sample, action);
+    const bool kept = action.rollback == 0 && action.append.size() == 1 && action.append[0] == choice.token;
+    if (kept && !action.finished) watch_for_search(request, sample, choice.token, events);
     if (action.finished || (grammar && grammar->finished())) sample.finish_reason = "stop";
   }
 
@@ -300,6 +308,56 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
   } else if (sample.generated >= request.params.max_tokens ||
              ctx_.length(sample.seq) + int(sample.pending.size()) >= ctx_.max_sequence_length()) {
     finish_sample(request, sample, "length");
+  }
+}
+
+void Generator::watch_for_search(Request& request, Sample& sample, int32_t token, std::vector<Event>& events) {
+  if (!sample.search_calls) return;
+  for (const ToolCall& call : sample.search_calls->feed(tokenizer_.piece(token, /*with_control=*/true)).calls) {
+    if (call.name != "search") continue;
+    const auto arguments = nlohmann::json::parse(call.arguments, nullptr, false);
+    const std::string query = arguments.is_object() ? arguments.value("query", "") : "";
+    run_search(request, sample, query, events);
+  }
+}
+
+// The hits go into the sequence as the tool's response, in the model's own
+// syntax, through the cache like the controller's appended tokens: nothing
+// is recomputed. They are not thinking tokens (the budget does not count them).
+void Generator::run_search(Request& request, Sample& sample, const std::string& query, std::vector<Event>& events) {
+  const SearchTool& tool = *request.params.search;
+  std::vector<SearchResult> results;
+  nlohmann::json shown = nlohmann::json::array();
+  if (sample.searches >= tool.max_searches) {
+    shown = {{"error", fmt::format("the search limit of {} per answer is reached", tool.max_searches)}};
+  } else if (query.empty()) {
+    shown = {{"error", "a search needs a non-empty \"query\""}};
+  } else {
+    results = tool.run(query);
+    for (const SearchResult& r : results) shown.push_back({{"title", r.title}, {"source", r.path}, {"text", r.text}});
+  }
+  ++sample.searches;
+  const std::string text = "\n" + tool.format.response_open + "\n" +
+                           shown.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" +
+                           tool.format.response_close + "\n";
+  std::vector<int32_t> tokens = tokenizer_.encode(text, {.parse_special = true});
+  for (int32_t t : tokens) sample.sampler.accept(t);
+  sample.pending.insert(sample.pending.end(), tokens.begin(), tokens.end());
+  sample.search_tokens += int(tokens.size());
+  request.appended += int64_t(tokens.size());
+  sample.sources.insert(sample.sources.end(), results.begin(), results.end());
+  events.push_back({EventKind::searched, 0, query, int(results.size()), {}, std::move(results)});
+}
+
+void Generator::search_now(int id, const std::string& query) {
+  auto it = requests_.find(id);
+  if (it == requests_.end() || !it->second->params.search) return;
+  Request& request = *it->second;
+  for (auto& sample : request.samples) {
+    if (sample->done) continue;
+    std::vector<Event> events;
+    run_search(request, *sample, query, events);
+    emit(request, sample->index, events);
   }
 }
 
@@ -387,6 +445,9 @@ GenerationResult Generator::take_result(int id) {
     record.mean_logprob = sample->mean_logprob();
     record.finish_reason = sample->finish_reason;
     record.answer_logprobs = std::move(sample->answer_logprobs);
+    record.sources = std::move(sample->sources);
+    record.searches = sample->searches;
+    record.search_tokens = sample->search_tokens;
     record.thinking_seconds = sample->thinking_seconds;
     record.answer_seconds = std::max(0.0, request.total_seconds - request.prefill_seconds - sample->thinking_seconds);
     result.computed_tokens += ctx_.computed(sample->seq);

@@ -27,6 +27,7 @@
 #include "reasoning/budget.h"
 #include "reasoning/events.h"
 #include "reasoning/thinking_format.h"
+#include "reasoning/tool_calls.h"
 #include "reasoning/vote.h"
 #include "sampling/grammar.h"
 #include "sampling/sampler.h"
@@ -36,6 +37,14 @@ namespace s1 {
 class Context;
 class GrammarVocabulary;
 class Tokenizer;
+
+// The search tool the model may call while it thinks (or answers): the
+// generator runs it itself and appends the hits to the same sequence.
+struct SearchTool {
+  std::function<std::vector<SearchResult>(const std::string& query)> run;
+  ToolCallFormat format;  // how the model writes the call and reads the result
+  int max_searches = 8;   // per sample; later calls get a note that the limit is reached
+};
 
 struct GenerationRequest {
   std::vector<int32_t> prompt;  // rendered and tokenized (with BOS when the model wants one)
@@ -52,6 +61,7 @@ struct GenerationRequest {
   // Record each answer token's log-probability and this many alternatives
   // (0-20; -1: none), as answer_logprobs events and in the result.
   int logprobs = -1;
+  std::optional<SearchTool> search;
   std::function<void(const Event&)> on_event;
 };
 
@@ -63,6 +73,8 @@ struct SampleRecord {
   double mean_logprob = 0;     // mean log-probability of the sampled tokens (raw model distribution)
   std::string finish_reason;   // "stop", "length", "cancelled" or "rejected"
   std::vector<TokenChoiceLogprobs> answer_logprobs;  // when the request asked for them
+  std::vector<SearchResult> sources;  // every hit the search tool appended
+  int searches = 0, search_tokens = 0;  // calls run, and the tokens of their results (not thinking)
   double thinking_seconds = 0, answer_seconds = 0;
 };
 
@@ -96,6 +108,8 @@ class Generator {
   // Live control of every sample of a request still thinking.
   void answer_now(int id);
   void think_more(int id, int tokens);
+  // Runs the request's search tool and appends the hits to every running sample.
+  void search_now(int id, const std::string& query);
 
   // submit + step until done + take_result.
   GenerationResult run(GenerationRequest request);
@@ -109,6 +123,8 @@ class Generator {
   void start_samples(Request& request, const float* logits);
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);
+  void run_search(Request& request, Sample& sample, const std::string& query, std::vector<Event>& events);
+  void watch_for_search(Request& request, Sample& sample, int32_t token, std::vector<Event>& events);
   void record_logprobs(Request& request, Sample& sample, const float* logits, const TokenChoice& choice,
                        std::vector<Event>& events);
   void finish_sample(Request& request, Sample& sample, const std::string& reason);

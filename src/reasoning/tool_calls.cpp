@@ -9,7 +9,7 @@ namespace s1 {
 
 std::optional<ToolCallFormat> detect_tool_call_format(std::string_view chat_template) {
   if (chat_template.find("<tool_call>") != std::string_view::npos)
-    return ToolCallFormat{"hermes", "<tool_call>", "</tool_call>"};
+    return ToolCallFormat{"hermes", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"};
   return std::nullopt;
 }
 

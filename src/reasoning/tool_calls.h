@@ -15,9 +15,11 @@
 namespace s1 {
 
 struct ToolCallFormat {
-  std::string name;   // "hermes"
-  std::string open;   // "<tool_call>"
-  std::string close;  // "</tool_call>"
+  std::string name;            // "hermes"
+  std::string open;            // "<tool_call>"
+  std::string close;           // "</tool_call>"
+  std::string response_open;   // "<tool_response>": how a tool's result is shown to the model
+  std::string response_close;  // "</tool_response>"
 };
 
 std::optional<ToolCallFormat> detect_tool_call_format(std::string_view chat_template);

@@ -12,7 +12,7 @@ namespace s1::server {
 using nlohmann::json;
 
 CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
-                                         std::optional<ToolCallFormat> tools)
+                                         std::optional<ToolCallFormat> tools, bool hides_search)
     : chat_(request.endpoint == Endpoint::chat),
       id_(std::move(id)),
       model_(std::move(model)),
@@ -23,7 +23,10 @@ CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string 
       vote_method_(request.aggregate.value_or(VoteMethod::majority)),
       include_usage_(request.include_usage),
       logprobs_(request.logprobs >= 0),
-      samples_(size_t(request.n)) {
+      samples_(size_t(request.n)),
+      tool_format_(tools),
+      surfaces_calls_(request.uses_tools()),
+      hides_search_(hides_search) {
   if (tools)
     for (auto& sample : samples_) sample.splitter.emplace(*tools);
 }
@@ -38,14 +41,32 @@ std::string CompletionAssembler::take_answer(int sample_index, SampleText& sampl
   if (!sample.splitter) return feed_answer(sample, std::string(text));
   ToolCallSplitter::Piece piece = sample.splitter->feed(text);
   const std::string content = feed_answer(sample, piece.content);
+  std::string shown = content;
   for (ToolCall& call : piece.calls) {
     if (sample.stopped) break;  // a stop string ended the answer before it
+    if (hides_search_ && call.name == "search") continue;  // the server's own tool: already run
+    if (!surfaces_calls_) {  // the request offered no tools: the call stays text
+      shown += feed_answer(sample, tool_format_->open + "\n" +
+                                       json{{"name", call.name}, {"arguments", json::parse(call.arguments)}}.dump() +
+                                       "\n" + tool_format_->close);
+      continue;
+    }
     json delta = call_json(sample_index, sample.calls.size(), call);
     delta["index"] = sample.calls.size();
     call_deltas.push_back(std::move(delta));
     sample.calls.push_back(std::move(call));
   }
-  return content;
+  return shown;
+}
+
+// Where the search tool's hits came from, in the shape of OpenAI's url_citation
+// annotations: the file (or URL) and title, and the passage's byte span in it.
+json CompletionAssembler::annotations(const std::vector<SearchResult>& sources) {
+  json out = json::array();
+  for (const SearchResult& s : sources)
+    out.push_back({{"type", "url_citation"},
+                   {"url_citation", {{"url", s.path}, {"title", s.title}, {"start_index", s.begin}, {"end_index", s.end}}}});
+  return out;
 }
 
 std::string CompletionAssembler::finish_answer(int sample_index, SampleText& sample, json& call_deltas) {
@@ -178,6 +199,11 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
         saw_text_ = true;
         continue;
       }
+    } else if (event.kind == EventKind::searched) {
+      json choice = delta_choice(choice_index(event.sample), "", "");
+      choice["delta"]["search"] = {{"query", event.text}, {"annotations", annotations(event.results)}};
+      chunks.push_back(chunk(json::array({std::move(choice)})));
+      continue;
     } else if (event.kind == EventKind::answer_logprobs && logprobs_ && !sample.stopped) {
       // Its own chunk with an empty delta: clients concatenate logprobs.content across chunks.
       json choice = delta_choice(choice_index(event.sample), "", "");
@@ -228,6 +254,8 @@ std::vector<json> CompletionAssembler::closing_chunks(const GenerationResult& re
     json calls = json::array();
     json choice = delta_choice(choice_index(int(i)), "", finish_answer(int(i), samples_[i], calls));
     if (!calls.empty() && chat_) choice["delta"]["tool_calls"] = std::move(calls);
+    if (!result.samples[i].sources.empty() && chat_)
+      choice["delta"]["annotations"] = annotations(result.samples[i].sources);
     choice["finish_reason"] = finish_reason(result.samples[i], samples_[i], timed_out);
     finals.push_back(std::move(choice));
   }
@@ -273,9 +301,12 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
                    {"thinking", {{"tokens", record.thinking_tokens},
                                  {"answer_tokens", record.answer_tokens},
                                  {"waits", record.waits},
-                                 {"forced_end", record.forced_end}}}};
+                                 {"forced_end", record.forced_end},
+                                 {"searches", record.searches},
+                                 {"search_tokens", record.search_tokens}}}};
     if (chat_) {
       choice["message"] = {{"role", "assistant"}, {"content", text.content}, {"reasoning_content", text.reasoning}};
+      if (!record.sources.empty()) choice["message"]["annotations"] = annotations(record.sources);
       if (!text.calls.empty()) {
         json calls = json::array();
         for (size_t k = 0; k < text.calls.size(); ++k) calls.push_back(call_json(int(sample), k, text.calls[k]));

@@ -19,9 +19,11 @@ namespace s1::server {
 
 class CompletionAssembler {
  public:
-  // With `tools`, answers are split into text and tool calls in that syntax.
+  // With `tools`, answers are split into text and tool calls in that syntax:
+  // calls come back as tool_calls when the request offered tools, and the
+  // server's own search calls (`hides_search`) are dropped (the generator ran them).
   CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
-                      std::optional<ToolCallFormat> tools = std::nullopt);
+                      std::optional<ToolCallFormat> tools = std::nullopt, bool hides_search = false);
 
   const std::string& id() const { return id_; }
   // The first streamed chunk: the request id and each choice's role.
@@ -49,6 +51,7 @@ class CompletionAssembler {
   // The end of a sample's answer: whatever the splitter and the stop filter still hold.
   std::string finish_answer(int sample_index, SampleText& sample, nlohmann::json& call_deltas);
   nlohmann::json call_json(int sample_index, size_t call_index, const ToolCall& call) const;
+  static nlohmann::json annotations(const std::vector<SearchResult>& sources);
   // Appends answer text through the stop filter; returns what may be released.
   std::string feed_answer(SampleText& sample, const std::string& text);
   std::string flush_held(SampleText& sample);
@@ -69,6 +72,8 @@ class CompletionAssembler {
   VoteMethod vote_method_ = VoteMethod::majority;
   bool include_usage_;
   bool logprobs_;
+  std::optional<ToolCallFormat> tool_format_;
+  bool surfaces_calls_ = false, hides_search_ = false;
   std::vector<SampleText> samples_;
   bool saw_text_ = false;
 };

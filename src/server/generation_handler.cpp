@@ -78,13 +78,41 @@ std::optional<ToolCallFormat> GenerationHandler::tool_format(const ApiRequest& a
   return format;
 }
 
+namespace {
+
+// The built-in search tool as the chat template shows it to the model.
+const nlohmann::json& search_tool_definition() {
+  static const nlohmann::json tool = {
+      {"type", "function"},
+      {"function",
+       {{"name", "search"},
+        {"description", "Search the documents for passages about a topic; call it while you think, as often as it helps."},
+        {"parameters",
+         {{"type", "object"},
+          {"properties", {{"query", {{"type", "string"}, {"description", "what to look for, in a few words"}}}}},
+          {"required", {"query"}}}}}}};
+  return tool;
+}
+
+}  // namespace
+
+bool GenerationHandler::offers_search(const ApiRequest& api) const {
+  return limits_.search && api.endpoint == Endpoint::chat;
+}
+
 GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve_tokens) const {
   tool_format(api);  // refuses tools the model cannot call before anything is rendered
+  if (offers_search(api))
+    for (const auto& tool : api.tools)
+      if (tool["function"]["name"] == "search")
+        bad_request("tools", "'search' is this server's own tool (--search-db); name yours otherwise");
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
   GenerationRequest g;
   try {
     nlohmann::json template_vars = api.template_vars;
-    if (api.uses_tools()) template_vars["tools"] = api.tools;
+    nlohmann::json tools = api.uses_tools() ? api.tools : nlohmann::json::array();
+    if (offers_search(api)) tools.push_back(search_tool_definition());
+    if (!tools.empty()) template_vars["tools"] = std::move(tools);
     g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, template_vars) : engine_.text_request(api.prompt);
     validate(api.budget, engine_.thinking_format(), engine_.tokenizer());
     validate(api.sampling);
@@ -103,6 +131,8 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   g.n = api.n;
   g.vote = api.aggregate.value_or(VoteMethod::majority);
   g.grammar = api.grammar;
+  if (offers_search(api))
+    g.search = SearchTool{.run = limits_.search, .format = *engine_.tool_call_format(), .max_searches = 8};
   if (api.uses_tools() && api.tool_choice != "auto") {
     // required, or one named function: the answer is the call(s), held to
     // the tools' parameter schemas. A named function is called once.
@@ -152,7 +182,10 @@ void GenerationHandler::handle(const HttpRequest& req, Responder& res, Endpoint 
   const std::string id = (endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-") + random_hex(12);
   const std::string control_token = random_hex(16);
   Exchange exchange{id, scheduler_.submit(id, control_token, std::move(generation), reserve_tokens),
-                    CompletionAssembler(api, id, limits_.model_id, tool_format(api)), arrived};
+                    CompletionAssembler(api, id, limits_.model_id,
+                                        offers_search(api) ? engine_.tool_call_format() : tool_format(api),
+                                        offers_search(api)),
+                    arrived};
   exchange.headers = {{"X-Request-Id", id}, {"X-Control-Token", control_token}};
   if (api.stream)
     answer_stream(exchange, res);

@@ -23,6 +23,7 @@ struct GenerationLimits {
   int ctx = 4096;       // tokens per request (prompt + generation)
   int kv_tokens = 0;    // the shared cache's capacity; a request needing more is refused
   std::string model_id;
+  std::function<std::vector<SearchResult>(const std::string& query)> search;  // the built-in search tool, if any
 };
 
 class GenerationHandler {
@@ -36,6 +37,7 @@ class GenerationHandler {
   GenerationRequest prepare(const ApiRequest& api, int& reserve_tokens) const;
   // The model's tool-call syntax when the request offers tools (a 400 when the model has none).
   std::optional<ToolCallFormat> tool_format(const ApiRequest& api) const;
+  bool offers_search(const ApiRequest& api) const;  // chat requests, when the server has a search tool
   bool next_update(Exchange& exchange, Responder& res, JobUpdate& update);
   std::string take_chunks(Exchange& exchange, JobUpdate& update);
   void answer_whole(Exchange& exchange, Responder& res);

@@ -135,7 +135,8 @@ struct HttpServer::Impl {
         generation(e, scheduler, metrics,
                    GenerationLimits{.ctx = std::min(options.ctx, e.context().max_sequence_length()),
                                     .kv_tokens = e.context().kv_cache().capacity_tokens(),
-                                    .model_id = options.model_id}),
+                                    .model_id = options.model_id,
+                                    .search = options.search}),
         routes(make_routes()),
         transport(transport_limits(), TransportHooks{.decide = [this](const HttpRequest& h) { return decide(h); },
                                                      .before_response = [this](const HttpRequest& h, int status,
@@ -374,8 +375,7 @@ struct HttpServer::Impl {
       throw ApiError(404, "request_not_found",
                      "no request '" + id + "' is queued or running with this X-Control-Token", "id");
     nlohmann::json body = {{"id", id}, {"status", "accepted"},
-                           {"action", command.action == ControlCommand::Action::answer_now ? "answer_now"
-                                                                                            : "think_more"}};
+                           {"action", control_action_name(command.action)}};
     if (command.action == ControlCommand::Action::think_more) body["tokens"] = command.tokens;
     res.send(json_response(body));
   }

@@ -5,11 +5,14 @@
 //   and the web chat UI at /.
 // Handler threads parse and validate requests, render and tokenize prompts,
 // then hand the generation to the Scheduler thread that owns the Generator.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "api/engine.h"
+
+#include "reasoning/events.h"
 
 namespace s1::server {
 
@@ -31,6 +34,8 @@ struct ServerOptions {
   std::vector<std::string> allowed_hosts;
   int backlog = 1024;          // connections the kernel queues before accept
   int max_connections = 1024;  // open at once; more get 503
+  // The search tool the model may call while it thinks (--search-db, --search-url); empty: none.
+  std::function<std::vector<SearchResult>(const std::string& query)> search;
 };
 
 class HttpServer {

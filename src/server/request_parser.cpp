@@ -519,7 +519,7 @@ json parse_template_request(std::string_view text) {
 
 ControlCommand parse_control_command(std::string_view text) {
   const json body = parse_object(text);
-  check_fields(body, "", {"action", "tokens"});
+  check_fields(body, "", {"action", "tokens", "query"});
   auto action = get_string(body, "action", "action");
   if (!action) bad_request("action", "'action' is required", "missing_field");
   ControlCommand command;
@@ -530,10 +530,24 @@ ControlCommand parse_control_command(std::string_view text) {
     auto tokens = get_int(body, "tokens", "tokens", 1, kMaxTokenLimit);
     if (!tokens) bad_request("tokens", "'think_more' needs 'tokens'", "missing_field");
     command.tokens = int(*tokens);
+  } else if (*action == "search") {
+    command.action = ControlCommand::Action::search;
+    command.query = get_string(body, "query", "query").value_or("");
+    if (command.query.empty() || command.query.size() > 1000)
+      bad_request("query", "'search' needs a 'query' of 1 to 1000 bytes");
   } else {
-    bad_request("action", "'action' must be answer_now or think_more, got '" + *action + "'");
+    bad_request("action", "'action' must be answer_now, think_more or search, got '" + *action + "'");
   }
   return command;
+}
+
+const char* control_action_name(ControlCommand::Action action) {
+  switch (action) {
+    case ControlCommand::Action::answer_now: return "answer_now";
+    case ControlCommand::Action::think_more: return "think_more";
+    case ControlCommand::Action::search: return "search";
+  }
+  return "?";
 }
 
 }  // namespace s1::server

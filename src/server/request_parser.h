@@ -67,9 +67,11 @@ ApiRequest parse_chat_request(std::string_view body);
 ApiRequest parse_completion_request(std::string_view body);
 
 struct ControlCommand {
-  enum class Action { answer_now, think_more } action = Action::answer_now;
-  int tokens = 0;  // think_more
+  enum class Action { answer_now, think_more, search } action = Action::answer_now;
+  int tokens = 0;     // think_more
+  std::string query;  // search: run the search tool now, its hits appended to the samples
 };
+const char* control_action_name(ControlCommand::Action action);
 ControlCommand parse_control_command(std::string_view body);
 
 // llama-server's utility endpoints: POST /tokenize, /detokenize, /apply-template.

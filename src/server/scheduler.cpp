@@ -53,6 +53,7 @@ struct Scheduler::Job {
   bool started = false;  // its samples exist (an event arrived), so live control reaches them
   bool answer_now = false;
   int think_more = 0;  // live control that arrived before the samples existed
+  std::vector<std::string> searches;  // live searches not yet run
   bool timed_out = false;
 };
 
@@ -109,9 +110,11 @@ bool Scheduler::control(const std::string& id, const std::string& control_token,
   }
   if (!job || !constant_time_equal(control_token, job->control_token)) return false;
   if (command.action == ControlCommand::Action::answer_now)
-    commands_.push_back({id, Command::Kind::answer_now, 0});
+    commands_.push_back({id, Command::Kind::answer_now, 0, ""});
+  else if (command.action == ControlCommand::Action::think_more)
+    commands_.push_back({id, Command::Kind::think_more, command.tokens, ""});
   else
-    commands_.push_back({id, Command::Kind::think_more, command.tokens});
+    commands_.push_back({id, Command::Kind::search, 0, command.query});
   wake_.notify_all();
   return true;
 }
@@ -177,7 +180,9 @@ void Scheduler::admit() {
 // The latest live control wins: "answer now" drops earlier "think more"s and
 // the other way round; deliver_controls() hands it on once the samples exist.
 void Scheduler::note_control(Job& job, const Command& command) {
-  if (command.kind == Command::Kind::answer_now) {
+  if (command.kind == Command::Kind::search) {
+    job.searches.push_back(command.query);
+  } else if (command.kind == Command::Kind::answer_now) {
     job.answer_now = true;
     job.think_more = 0;
   } else {
@@ -190,8 +195,10 @@ void Scheduler::deliver_controls(Job& job) {
   if (!job.started || job.generator_id < 0) return;
   if (job.answer_now) generator_.answer_now(job.generator_id);
   if (job.think_more > 0) generator_.think_more(job.generator_id, job.think_more);
+  for (const std::string& query : job.searches) generator_.search_now(job.generator_id, query);
   job.answer_now = false;
   job.think_more = 0;
+  job.searches.clear();
 }
 
 void Scheduler::apply_commands() {

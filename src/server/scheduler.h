@@ -83,8 +83,9 @@ class Scheduler {
   struct Job;
   struct Command {
     std::string id;
-    enum class Kind { answer_now, think_more, cancel } kind;
+    enum class Kind { answer_now, think_more, search, cancel } kind;
     int tokens = 0;
+    std::string query;
   };
   void loop();
   void admit();

@@ -13,7 +13,7 @@
 namespace s1 {
 namespace {
 
-const ToolCallFormat kHermes{"hermes", "<tool_call>", "</tool_call>"};
+const ToolCallFormat kHermes{"hermes", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"};
 
 TEST(ToolCalls, DetectedFromTheTemplatesThatTeachThem) {
   for (const char* name : {"Qwen-Qwen3-0.6B.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-QwQ-32B.jinja",

@@ -225,3 +225,58 @@ test('tools on a model whose template teaches no tool syntax, or a bad tool, are
   await assert.rejects(client('qwen3').chat.completions.create(await toolRequest({ tools: [patterned],
     tool_choice: 'required' })), (e) => e instanceof OpenAI.BadRequestError && /pattern/.test(e.message));
 });
+
+// Search while thinking: `s1 serve --search-db` runs the model's search calls itself.
+test('the model\'s search call runs in the server, its hits go into the sequence, the answer cites them', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 's1-search-'));
+  writeFileSync(join(dir, 'paris.md'), '# Paris\n\nThe weather in Paris is mild in spring.\n\nParis has many museums.\n');
+  writeFileSync(join(dir, 'oslo.txt'), 'Oslo is cold in winter.\n');
+  execFileSync(process.env.S1_BINARY, ['index', 'add', dir, '--db', join(dir, 'index.sqlite')]);
+  const server = await startServer(['--search-db', join(dir, 'index.sqlite')], {
+    mkmodel: ['--arch', 'qwen3', '--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--ff', '96',
+      '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-qwen2.gguf'),
+      '--chat-template', join(shared, 'templates', 'Qwen-Qwen3-0.6B.jinja')],
+  });
+  try {
+    const search = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const model = (await search.models.list()).data[0].id;
+    // A scripted model: the grammar makes its answer a search call, then a few letters.
+    const call = '<tool_call>\\n{\\"name\\": \\"search\\", \\"arguments\\": {\\"query\\": \\"weather paris\\"}}\\n</tool_call>';
+    const completion = await search.chat.completions.create({
+      model, seed: 1, max_tokens: 200, thinking: { max_tokens: 4 },
+      messages: [{ role: 'user', content: 'Weather in Paris?' }], grammar: `root ::= "${call}" [a-z]{1,6}`,
+    });
+    const choice = completion.choices[0];
+    assert.equal(choice.thinking.searches, 1);
+    assert.ok(choice.thinking.search_tokens > 0);
+    assert.match(choice.message.content, /^[a-z]{1,6}$/, 'the call is not part of the content');
+    const cited = choice.message.annotations.map((a) => a.url_citation);
+    assert.equal(cited[0].url, join(dir, 'paris.md'));
+    assert.equal(cited[0].title, 'Paris');
+    const file = (await import('node:fs')).readFileSync(join(dir, 'paris.md'), 'utf8');
+    assert.equal(file.slice(cited[0].start_index, cited[0].end_index).trim(), 'The weather in Paris is mild in spring.');
+    assert.equal(completion.usage.completion_tokens_details.reasoning_tokens, 4, 'hits are not thinking tokens');
+
+    // Live control: a search the client asks for while the model thinks.
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model, stream: true, max_tokens: 400, messages: [{ role: 'user', content: 'x' }],
+        thinking: { min_tokens: 300, max_tokens: 300, answer_max_tokens: 2 } }) });
+    const id = response.headers.get('x-request-id');
+    const control = await fetch(`${server.url}/v1/requests/${id}/control`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Control-Token': response.headers.get('x-control-token') },
+      body: JSON.stringify({ action: 'search', query: 'oslo winter' }) });
+    assert.equal(control.status, 200);
+    const text = await response.text();
+    const searched = text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)))
+      .flatMap((c) => c.choices.map((ch) => ch.delta?.search).filter(Boolean));
+    assert.equal(searched.length, 1);
+    assert.equal(searched[0].query, 'oslo winter');
+    assert.equal(searched[0].annotations[0].url_citation.url, join(dir, 'oslo.txt'));
+  } finally {
+    await server.stop();
+  }
+});
