@@ -284,8 +284,10 @@ void mxfp4_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const 
     const __m256 e = group_exponents(blocks + 2 * c0, n);
     __m512 scale[NT];  // the token's block scales times the weights', lanes 0-7
     S1_UNROLL
-    for (int t = 0; t < NT; ++t)
-      scale[t] = _mm512_castps256_ps512(_mm256_scalef_ps(_mm256_load_ps((const float*)(group + t * kActGroupBytes)), e));
+    for (int t = 0; t < NT; ++t) {
+      const __m256 token_scales = _mm256_load_ps(reinterpret_cast<const float*>(group + t * kActGroupBytes));
+      scale[t] = _mm512_castps256_ps512(_mm256_scalef_ps(token_scales, e));
+    }
     auto chunk = [&](int64_t c, bool has_second) {
       prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
       const WeightChunk wc = unpack_pair<DType::MXFP4, false>(row, 2 * c, has_second);
