@@ -21,7 +21,13 @@
 // MXFP4 is Q4_0's nibble layout with other values: one vpshufb maps the
 // nibbles to the doubled E2M1 values plus 12 (0..24, unsigned like Q4_0's
 // q), so it takes Q4_0's path (offset 12 instead of 8) at one instruction more
-// per chunk; its scale 2^(e - 128) is built from the exponent byte.
+// per chunk; its scale 2^(e - 128) is built from the exponent byte. Its
+// decode builds a group's 8 scales at once (mxfp4_decode_row).
+//
+// Decode prefetches the weights ahead even for one token: the hardware
+// prefetcher alone left a single token waiting on memory (bench_matmul, 1
+// token, weights from memory, 1 thread: 16-42 % less time for every type and
+// shape, e.g. Q8_0 2880 x 2880 0.98 -> 0.81 ms, Q5_0 0.91 -> 0.53 ms).
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
@@ -108,7 +114,8 @@ struct WeightChunk {
 };
 
 // Blocks b and b+1 (b+1 may be past the row end) as one chunk.
-template <DType T>
+// Scales = false leaves c.d zero (MXFP4 decode builds the scales per group).
+template <DType T, bool Scales = true>
 inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
   WeightChunk c;
   if constexpr (T == DType::Q8_0) {
@@ -123,14 +130,15 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     using Block = std::conditional_t<T == DType::Q4_0, block_q4_0,
                                      std::conditional_t<T == DType::Q5_0, block_q5_0, block_mxfp4>>;
     const auto* blk = reinterpret_cast<const Block*>(row) + b;
-    // Each block's 16 bytes twice, [b0, b0, b1, b1] in 16-byte lanes, shifted
+    // Each block's 16 bytes twice, [b0, b0, b1, b1] in 16-byte lanes (two
+    // broadcast loads, the second merged under a mask: no shuffle), shifted
     // by [0, 4, 0, 4]: [b0 low nibbles, b0 high, b1 low, b1 high], element order.
-    const __m256i x0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)blk[0].qs));
-    const __m256i x1 = has_second ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)blk[1].qs))
-                                  : _mm256_setzero_si256();
+    const __m128i x0 = _mm_loadu_si128((const __m128i*)blk[0].qs);
+    const __m512i x = has_second ? _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(x0), 0xff00,
+                                                               _mm_loadu_si128((const __m128i*)blk[1].qs))
+                                 : _mm512_maskz_broadcast_i32x4(0x00ff, x0);
     const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
-    const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), shifts),
-                                       _mm512_set1_epi8(0x0f));
+    const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(x, shifts), _mm512_set1_epi8(0x0f));
     constexpr int offset = T == DType::Q4_0 ? 8 : T == DType::Q5_0 ? 16 : 12;
     __m512i u = q;  // the stored unsigned value (MXFP4: the looked-up one), w + offset
     if constexpr (T == DType::Q5_0) {
@@ -141,9 +149,9 @@ inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
     }
     if constexpr (T == DType::MXFP4) u = _mm512_shuffle_epi8(mxfp4_table(), q);
     c.w = _mm512_sub_epi8(u, _mm512_set1_epi8(offset));
-    if constexpr (T == DType::MXFP4)
-      c.d = pair_scales(blk, has_second);
-    else
+    if constexpr (T == DType::MXFP4) {
+      c.d = Scales ? pair_scales(blk, has_second) : _mm512_setzero_ps();
+    } else
       c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
     // -128 * sum(w) = 4 * 128 * offset - 128 * sum(u): one vpdpbusd on the unsigned values.
     c.seed = _mm512_dpbusd_epi32(_mm512_set1_epi32(4 * 128 * offset), u, _mm512_set1_epi8(char(-128)));
@@ -227,8 +235,80 @@ void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t g
   });
 }
 
+// MXFP4 decode builds a group's 8 block scales at once instead of two per
+// chunk: the exponent bytes (17 apart: block i's at byte 17i of the group, so
+// in 16-byte lane i % 4 of the first or second 64 bytes, at byte i of the
+// lane) picked by one vpshufb per 64 bytes and gathered into int32 lanes 0-7
+// by one vpermt2d, then e - 128 as floats. Per token, vscalefps makes the
+// token's 8 block scales times 2^(e - 128) (one rounding, the same value as
+// e8m0_half(e) * scale), and each chunk permutes them over its lanes, as it
+// did the token's scales alone: the per-chunk scale build (scalar exponent
+// conversion, two broadcasts, an insert) and multiply are gone.
+inline __m256 group_exponents(const block_mxfp4* blk, int n) {
+  const auto* p = reinterpret_cast<const uint8_t*>(blk);
+  __m512i lo, hi;
+  if (n == 2 * kGroupChunks) {
+    lo = _mm512_loadu_si512(p);
+    hi = _mm512_loadu_si512(p + 64);
+  } else {  // a row's last group: read no byte past its last block's exponent
+    const int bytes = int(sizeof(block_mxfp4)) * (n - 1) + 1;
+    lo = _mm512_maskz_loadu_epi8(bytes >= 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1, p);
+    hi = _mm512_maskz_loadu_epi8(bytes > 64 ? (__mmask64(1) << (bytes - 64)) - 1 : __mmask64(0), p + 64);
+  }
+  // Lane k's byte k (first 64 bytes: blocks 0-3) or byte 4 + k (blocks 4-7) to its int32 lane 0.
+  const int z = int(0x80808080);
+  lo = _mm512_shuffle_epi8(lo, _mm512_setr_epi32(int(0x80808000), z, z, z, int(0x80808001), z, z, z,
+                                                 int(0x80808002), z, z, z, int(0x80808003), z, z, z));
+  hi = _mm512_shuffle_epi8(hi, _mm512_setr_epi32(int(0x80808004), z, z, z, int(0x80808005), z, z, z,
+                                                 int(0x80808006), z, z, z, int(0x80808007), z, z, z));
+  const __m512i e = _mm512_permutex2var_epi32(
+      lo, _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0), hi);
+  return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm512_castsi512_si256(e), _mm256_set1_epi32(128)));
+}
+
 // Decode: one weight row against up to kDecodeTokens tokens, unpacked in
 // registers (no scratch round trip; the weight stream is the bound here).
+template <int NT>
+void mxfp4_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
+                      float* out, int64_t out_stride) {
+  constexpr size_t pair_bytes = 2 * sizeof(block_mxfp4);
+  const auto* blocks = reinterpret_cast<const block_mxfp4*>(row);
+  const int64_t chunks = n_chunks(n_blocks * QK);
+  __m512 acc[NT];
+  S1_UNROLL
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < n_groups(chunks); ++g) {
+    const uint8_t* group = a + g * group_stride;
+    const int64_t c0 = g * kGroupChunks;
+    const int n = int(std::min<int64_t>(2 * kGroupChunks, n_blocks - 2 * c0));
+    const __m256 e = group_exponents(blocks + 2 * c0, n);
+    __m512 scale[NT];  // the token's block scales times the weights', lanes 0-7
+    S1_UNROLL
+    for (int t = 0; t < NT; ++t) {
+      const __m256 token_scales = _mm256_load_ps(reinterpret_cast<const float*>(group + t * kActGroupBytes));
+      scale[t] = _mm512_castps256_ps512(_mm256_scalef_ps(token_scales, e));
+    }
+    auto chunk = [&](int64_t c, bool has_second) {
+      prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
+      const WeightChunk wc = unpack_pair<DType::MXFP4, false>(row, 2 * c, has_second);
+      const __m512i lanes = chunk_lanes(c - c0);
+      S1_UNROLL
+      for (int t = 0; t < NT; ++t) {
+        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(group, t, c - c0), wc.w);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(lanes, scale[t]), acc[t]);
+      }
+    };
+    if (n == 2 * kGroupChunks) {  // a whole group: unrolled, every chunk two blocks
+      S1_UNROLL
+      for (int i = 0; i < kGroupChunks; ++i) chunk(c0 + i, true);
+    } else {
+      for (int64_t c = c0; c < group_end(g, chunks); ++c) chunk(c, 2 * c + 1 < n_blocks);
+    }
+  }
+  S1_UNROLL
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
+}
+
 template <DType T, int NT>
 void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
                         float* out, int64_t out_stride) {
@@ -243,7 +323,7 @@ void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, cons
   for (int64_t g = 0; g < n_groups(chunks); ++g) {
     const uint8_t* group = a + g * group_stride;
     auto chunk = [&](int64_t c, bool has_second) {
-      if (NT > 1) prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
+      prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
       const WeightChunk wc = unpack_pair<T>(row, 2 * c, has_second);
       const __m512i lanes = chunk_lanes(c - g * kGroupChunks);
       S1_UNROLL
@@ -273,8 +353,12 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
     const size_t ahead = prefetch_distance(w);
     auto decode = [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.group_stride,
-                                          out + r, w.rows);
+        if constexpr (T == DType::MXFP4)
+          mxfp4_decode_row<n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.group_stride,
+                                       out + r, w.rows);
+        else
+          block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data,
+                                            act.group_stride, out + r, w.rows);
     };
     return with_count<kDecodeTokens>(int(act.n_tokens), decode);
   }
