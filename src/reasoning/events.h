@@ -41,6 +41,9 @@ struct SearchResult {
 };
 
 struct Event {
+  Event(EventKind kind, int sample = 0, std::string text = "", int count = 0)
+      : kind(kind), sample(sample), text(std::move(text)), count(count) {}
+
   EventKind kind;
   int sample = 0;  // which of the n samples
   std::string text;

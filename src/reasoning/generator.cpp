@@ -28,6 +28,7 @@ struct Generator::Sample {
   std::optional<ToolCallSplitter> search_calls;  // watches the sampled text for the search tool's calls
   std::vector<SearchResult> sources;
   int searches = 0, search_tokens = 0;
+  std::string error;  // why the sample ended with finish reason "error"
   std::vector<int32_t> pending;  // tokens to feed at the next step
   int generated = 0;             // sampled tokens kept (thinking + answer)
   double logprob_sum = 0;
@@ -275,9 +276,18 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     const auto banned = sample.controller.banned_tokens();
     GrammarMatcher* grammar = sample.grammar && before == Phase::answering ? &*sample.grammar : nullptr;
     const auto sampling_start = Clock::now();
-    const TokenChoice choice =
-        sample.sampler.sample_choice(logits, ctx_.n_vocab(), {banned.data(), banned.size()}, grammar);
-    if (grammar) grammar->accept(choice.token);
+    TokenChoice choice;
+    try {
+      choice = sample.sampler.sample_choice(logits, ctx_.n_vocab(), {banned.data(), banned.size()}, grammar);
+      if (grammar) grammar->accept(choice.token);
+    } catch (const Error& e) {
+      // A grammar no token of the vocabulary can continue ends this sample
+      // (finish reason "error"), not the other requests in the batch.
+      if (!grammar) throw;
+      sample.error = e.what();
+      finish_sample(request, sample, "error");
+      return;
+    }
     request.sampling_seconds += seconds_since(sampling_start);
     sample.logprob_sum += choice.raw_logprob;
     ++sample.logprob_count;
@@ -346,7 +356,7 @@ void Generator::run_search(Request& request, Sample& sample, const std::string& 
   sample.search_tokens += int(tokens.size());
   request.appended += int64_t(tokens.size());
   sample.sources.insert(sample.sources.end(), results.begin(), results.end());
-  events.push_back({EventKind::searched, 0, query, int(results.size()), {}, std::move(results)});
+  events.emplace_back(EventKind::searched, 0, query, int(results.size())).results = std::move(results);
 }
 
 void Generator::search_now(int id, const std::string& query) {
@@ -371,7 +381,7 @@ void Generator::record_logprobs(Request& request, Sample& sample, const float* l
                                               request.params.logprobs))
     record.top.push_back(entry(alt.token, alt.logprob));
   sample.answer_logprobs.push_back(record);
-  events.push_back({EventKind::answer_logprobs, 0, "", 0, {std::move(record)}});
+  events.emplace_back(EventKind::answer_logprobs).logprobs.push_back(std::move(record));
 }
 
 void Generator::finish_sample(Request& request, Sample& sample, const std::string& reason) {
@@ -446,6 +456,7 @@ GenerationResult Generator::take_result(int id) {
     record.finish_reason = sample->finish_reason;
     record.answer_logprobs = std::move(sample->answer_logprobs);
     record.sources = std::move(sample->sources);
+    record.error = sample->error;
     record.searches = sample->searches;
     record.search_tokens = sample->search_tokens;
     record.thinking_seconds = sample->thinking_seconds;

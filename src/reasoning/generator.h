@@ -71,7 +71,8 @@ struct SampleRecord {
   int thinking_tokens = 0, answer_tokens = 0, waits = 0;
   bool forced_end = false;
   double mean_logprob = 0;     // mean log-probability of the sampled tokens (raw model distribution)
-  std::string finish_reason;   // "stop", "length", "cancelled" or "rejected"
+  std::string finish_reason;   // "stop", "length", "cancelled", "rejected" or "error" (then `error` says why)
+  std::string error;
   std::vector<TokenChoiceLogprobs> answer_logprobs;  // when the request asked for them
   std::vector<SearchResult> sources;  // every hit the search tool appended
   int searches = 0, search_tokens = 0;  // calls run, and the tokens of their results (not thinking)

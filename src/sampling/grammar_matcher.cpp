@@ -62,6 +62,10 @@ GrammarVocabulary::GrammarVocabulary(const Tokenizer& tokenizer) {
   }
 }
 
+namespace {
+constexpr size_t kMaxStacks = 1024;  // parses kept at once
+}  // namespace
+
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const GrammarVocabulary> vocabulary)
     : grammar_(std::move(grammar)), vocabulary_(std::move(vocabulary)) {
   for (uint32_t alt : grammar_->alternatives(grammar_->root())) {
@@ -112,6 +116,11 @@ void GrammarMatcher::advance(const std::vector<Stack>& from, uint32_t codepoint,
     std::sort(to.begin(), to.end());
     to.erase(std::unique(to.begin(), to.end()), to.end());
   }
+  // A very ambiguous grammar ("a"{0,1000} inside {0,1000}) can have a parse
+  // per way of splitting the text: keep a bounded number of them. Every kept
+  // stack is a real parse, so what is generated stays valid; only some ways
+  // of continuing it may be lost.
+  if (to.size() > kMaxStacks) to.resize(kMaxStacks);
 }
 
 // UTF-8 as the standard defines it: overlong forms (0xC1 0xBB for '{'),

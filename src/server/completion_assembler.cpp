@@ -23,10 +23,10 @@ CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string 
       vote_method_(request.aggregate.value_or(VoteMethod::majority)),
       include_usage_(request.include_usage),
       logprobs_(request.logprobs >= 0),
-      samples_(size_t(request.n)),
       tool_format_(tools),
       surfaces_calls_(request.uses_tools()),
-      hides_search_(hides_search) {
+      hides_search_(hides_search),
+      samples_(size_t(request.n)) {
   if (tools)
     for (auto& sample : samples_) sample.splitter.emplace(*tools);
 }
@@ -304,6 +304,7 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
                                  {"forced_end", record.forced_end},
                                  {"searches", record.searches},
                                  {"search_tokens", record.search_tokens}}}};
+    if (!record.error.empty()) choice["error"] = record.error;  // with finish_reason "error"
     if (chat_) {
       choice["message"] = {{"role", "assistant"}, {"content", text.content}, {"reasoning_content", text.reasoning}};
       if (!record.sources.empty()) choice["message"]["annotations"] = annotations(record.sources);

@@ -121,14 +121,14 @@ bool Scheduler::control(const std::string& id, const std::string& control_token,
 
 void Scheduler::cancel(const std::string& id) {
   std::lock_guard lock(mutex_);
-  commands_.push_back({id, Command::Kind::cancel, 0});
+  commands_.push_back({id, Command::Kind::cancel, 0, ""});
   wake_.notify_all();
 }
 
 void Scheduler::cancel_all() {
   std::lock_guard lock(mutex_);
-  for (const auto& job : queue_) commands_.push_back({job->id, Command::Kind::cancel, 0});
-  for (const auto& [id, job] : active_) commands_.push_back({id, Command::Kind::cancel, 0});
+  for (const auto& job : queue_) commands_.push_back({job->id, Command::Kind::cancel, 0, ""});
+  for (const auto& [id, job] : active_) commands_.push_back({id, Command::Kind::cancel, 0, ""});
   wake_.notify_all();
 }
 
