@@ -13,6 +13,7 @@
 #include "cli/generation_output.h"
 #include "cli/grammar_flags.h"
 #include "cli/sampling_flags.h"
+#include "cli/search_flags.h"
 #include "reasoning/methods.h"
 #include "util/error.h"
 
@@ -33,6 +34,7 @@ struct RunOptions {
   SamplingParams sampling;
   BudgetParams budget;
   std::string grammar;  // GBNF the answer follows; "" none
+  SearchFlags search;
 };
 
 std::string read_prompt(const RunOptions& o) {
@@ -58,9 +60,20 @@ int run(RunOptions& o) {
   // As llama.cpp's CLI: a model with a chat template is talked to through
   // it, unless --raw asks for the prompt text as it is.
   const bool chat = o.chat || (!o.raw && engine.chat_template().from_model);
+  nlohmann::json template_vars = nlohmann::json::object();
+  std::optional<SearchTool> search;
+  if (o.search.given()) {
+    const auto format = engine.tool_call_format();
+    if (!chat || !format)
+      fail("--search-db/--search-url: the model must be talked to through a chat template that teaches a "
+           "tool-call syntax s1 reads");
+    search = SearchTool{.run = make_search(o.search), .format = *format};
+    template_vars["tools"] = nlohmann::json::array({search_tool_definition()});
+  }
   GenerationRequest request =
-      chat ? engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", question}}}))
+      chat ? engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", question}}}), template_vars)
            : engine.text_request(question);
+  request.search = std::move(search);
   request.sampling = o.sampling;
   request.budget = method == ControlMethod::budget ? o.budget : BudgetParams{};
   request.budget.answer_max = o.budget.answer_max;
@@ -110,6 +123,7 @@ S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forci
   app.add_flag("--json", o->json, "Print the final record as one JSON object instead of the text");
   add_sampling_flags(app, o->sampling);
   add_grammar_flags(app, o->grammar);
+  add_search_flags(app, o->search);
   add_budget_flags(app, o->budget, o->engine.options.thinking);
   return [o] { return run(*o); };
 }

@@ -11,7 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/default_model.h"
-#include "search/index.h"
+#include "cli/search_flags.h"
 #include "server/http_server.h"
 #include "util/error.h"
 
@@ -20,22 +20,11 @@ namespace {
 
 struct ServeOptions {
   std::string model;
-  std::string search_db;
+  SearchFlags search;
   int threads = 0;
   ThinkingOverrides thinking;
   server::ServerOptions server;
 };
-
-// The search tool over a local index: the best 5 passages per query.
-std::function<std::vector<SearchResult>(const std::string&)> local_search(const std::string& db) {
-  auto index = std::make_shared<SearchIndex>(db);
-  return [index](const std::string& query) {
-    std::vector<SearchResult> results;
-    for (const SearchHit& hit : index->search(query, 5))
-      results.push_back({hit.path, hit.title, hit.text, hit.begin, hit.end});
-    return results;
-  };
-}
 
 int run_serve(ServeOptions& o) {
   o.model = model_or_bundled(o.model);
@@ -53,10 +42,12 @@ int run_serve(ServeOptions& o) {
   EngineOptions engine_options = server::engine_options_for(s, o.model, o.threads);
   engine_options.thinking = o.thinking;
   Engine engine(engine_options);
-  if (!o.search_db.empty()) {
+  if (o.search.given()) {
     if (!engine.tool_call_format())
-      fail("--search-db: {}'s chat template teaches no tool-call syntax s1 reads, so it cannot call search", o.model);
-    s.search = local_search(o.search_db);
+      fail("--search-db/--search-url: {}'s chat template teaches no tool-call syntax s1 reads, so it cannot call "
+           "search",
+           o.model);
+    s.search = make_search(o.search);
   }
   server::HttpServer http(engine, s);
   const int port = http.bind();
@@ -116,9 +107,7 @@ S1_COMMAND(serve, "Serve a model over an OpenAI-compatible HTTP API with a web c
   app.add_option("--max-connections", s.max_connections, "Open connections at once; more get 503")
       ->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--cors", s.cors_origin, "Allow browser calls from this origin ('*' for any)");
-  app.add_option("--search-db", o->search_db,
-                 "Offer the model a search tool over this index (s1 index add), run inside its thinking")
-      ->check(CLI::ExistingFile);
+  add_search_flags(app, o->search);
   app.add_option("--alias", s.model_id, "Model name to serve under (default: the file's stem)");
   app.add_option("-t,--threads", o->threads, "Compute threads (0: every core)")->check(CLI::Range(0, 1024));
   auto& thinking = o->thinking;

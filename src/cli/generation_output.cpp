@@ -36,6 +36,12 @@ void GenerationPrinter::on_event(const Event& e) {
     case EventKind::answer_text:
       write(e.text);
       break;
+    case EventKind::searched: {
+      std::string line = fmt::format("[search \"{}\": {} hits", e.text, e.results.size());
+      for (const SearchResult& r : e.results) line += fmt::format("; {} ({})", r.title, r.path);
+      write(terminal_ ? fmt::format("\n{}{}]{}\n", kReset, line, kDim) : "\n" + line + "]\n");
+      break;
+    }
     default:
       break;
   }

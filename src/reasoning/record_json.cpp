@@ -7,7 +7,10 @@ static nlohmann::json optional_string(const std::optional<std::string>& s) {
 }
 
 nlohmann::json to_json(const SampleRecord& s) {
-  return {
+  nlohmann::json sources = nlohmann::json::array();
+  for (const SearchResult& r : s.sources)
+    sources.push_back({{"path", r.path}, {"title", r.title}, {"begin", r.begin}, {"end", r.end}});
+  nlohmann::json record = {
       {"thinking", s.thinking},
       {"answer", s.answer},
       {"extracted_answer", optional_string(s.extracted)},
@@ -19,7 +22,12 @@ nlohmann::json to_json(const SampleRecord& s) {
       {"finish_reason", s.finish_reason},
       {"thinking_seconds", s.thinking_seconds},
       {"answer_seconds", s.answer_seconds},
+      {"searches", s.searches},
+      {"search_tokens", s.search_tokens},
+      {"sources", std::move(sources)},
   };
+  if (!s.error.empty()) record["error"] = s.error;
+  return record;
 }
 
 nlohmann::json to_json(const GenerationResult& r) {

@@ -85,6 +85,19 @@ ToolCallSplitter::Piece ToolCallSplitter::finish() {
   return piece;
 }
 
+const nlohmann::json& search_tool_definition() {
+  static const nlohmann::json tool = {
+      {"type", "function"},
+      {"function",
+       {{"name", "search"},
+        {"description", "Search the documents for passages about a topic; call it while you think, as often as it helps."},
+        {"parameters",
+         {{"type", "object"},
+          {"properties", {{"query", {{"type", "string"}, {"description", "what to look for, in a few words"}}}}},
+          {"required", {"query"}}}}}}};
+  return tool;
+}
+
 std::string tool_call_gbnf(const ToolCallFormat& format, std::string_view tools_json, const std::string& only,
                            bool parallel) {
   using json = nlohmann::ordered_json;

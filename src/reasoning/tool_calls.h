@@ -7,6 +7,8 @@
 // {...}}\n</tool_call>` (Qwen2.5, Qwen3, QwQ, Qwen3.5, Hermes 2 Pro and the
 // many templates that copied it). A template that teaches none of these has
 // no format, and a request with tools is refused rather than served without.
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,11 @@ class ToolCallSplitter {
   std::string pending_;  // held text: a possible opening tag, or a call's body so far
   bool in_call_ = false;
 };
+
+// The search tool (the generator runs it itself, see SearchTool in
+// generator.h) as a chat template shows it to the model: OpenAI's function
+// shape, named "search", with one string parameter "query".
+const nlohmann::json& search_tool_definition();
 
 // GBNF for an answer made of calls only: one call (or several, with
 // `parallel`) of `tools` (OpenAI's tools array, JSON text), or of the one

@@ -78,24 +78,6 @@ std::optional<ToolCallFormat> GenerationHandler::tool_format(const ApiRequest& a
   return format;
 }
 
-namespace {
-
-// The built-in search tool as the chat template shows it to the model.
-const nlohmann::json& search_tool_definition() {
-  static const nlohmann::json tool = {
-      {"type", "function"},
-      {"function",
-       {{"name", "search"},
-        {"description", "Search the documents for passages about a topic; call it while you think, as often as it helps."},
-        {"parameters",
-         {{"type", "object"},
-          {"properties", {{"query", {{"type", "string"}, {"description", "what to look for, in a few words"}}}}},
-          {"required", {"query"}}}}}}};
-  return tool;
-}
-
-}  // namespace
-
 bool GenerationHandler::offers_search(const ApiRequest& api) const {
   return limits_.search && api.endpoint == Endpoint::chat;
 }
