@@ -3,10 +3,11 @@
 // splitting an answer (as it streams) into text and calls, and the grammar
 // that makes a call well-formed when one is required.
 //
-// Supported syntax: Hermes / Qwen's `<tool_call>\n{"name": ..., "arguments":
+// Supported syntaxes: Hermes / Qwen's `<tool_call>\n{"name": ..., "arguments":
 // {...}}\n</tool_call>` (Qwen2.5, Qwen3, QwQ, Qwen3.5, Hermes 2 Pro and the
-// many templates that copied it). A template that teaches none of these has
-// no format, and a request with tools is refused rather than served without.
+// many templates that copied it), and Llama 3.1 / 3.2's bare JSON object
+// `{"name": ..., "parameters": {...}}`. A template that teaches none of these
+// has no format, and a request with tools is refused rather than served without.
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -22,6 +23,9 @@ struct ToolCallFormat {
   std::string close;           // "</tool_call>"
   std::string response_open;   // "<tool_response>": how a tool's result is shown to the model
   std::string response_close;  // "</tool_response>"
+  // Llama's: a call is a bare JSON object (no tags), its arguments under "parameters".
+  bool bare_json = false;
+  std::string arguments_key = "arguments";
 };
 
 std::optional<ToolCallFormat> detect_tool_call_format(std::string_view chat_template);
@@ -48,6 +52,8 @@ class ToolCallSplitter {
   Piece finish();
 
  private:
+  Piece feed_bare_json();
+
   ToolCallFormat format_;
   std::string pending_;  // held text: a possible opening tag, or a call's body so far
   bool in_call_ = false;

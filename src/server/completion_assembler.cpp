@@ -46,9 +46,11 @@ std::string CompletionAssembler::take_answer(int sample_index, SampleText& sampl
     if (sample.stopped) break;  // a stop string ended the answer before it
     if (hides_search_ && call.name == "search") continue;  // the server's own tool: already run
     if (!surfaces_calls_) {  // the request offered no tools: the call stays text
-      shown += feed_answer(sample, tool_format_->open + "\n" +
-                                       json{{"name", call.name}, {"arguments", json::parse(call.arguments)}}.dump() +
-                                       "\n" + tool_format_->close);
+      const std::string body =
+          json{{"name", call.name}, {tool_format_->arguments_key, json::parse(call.arguments)}}.dump();
+      shown += feed_answer(sample, tool_format_->bare_json
+                                       ? body
+                                       : tool_format_->open + "\n" + body + "\n" + tool_format_->close);
       continue;
     }
     json delta = call_json(sample_index, sample.calls.size(), call);

@@ -22,7 +22,37 @@ TEST(ToolCalls, DetectedFromTheTemplatesThatTeachThem) {
     ASSERT_TRUE(format) << name;
     EXPECT_EQ(format->name, "hermes") << name;
   }
-  EXPECT_FALSE(detect_tool_call_format(s1test::read_file(s1test::shared_dir() / "templates/meta-llama-Llama-3.1-8B-Instruct.jinja")));
+  for (const char* name : {"meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja"}) {
+    const auto format = detect_tool_call_format(s1test::read_file(s1test::shared_dir() / "templates" / name));
+    ASSERT_TRUE(format) << name;
+    EXPECT_EQ(format->name, "llama3-json") << name;
+  }
+  EXPECT_FALSE(detect_tool_call_format(s1test::read_file(s1test::shared_dir() / "templates/deepseek-ai-DeepSeek-V3.1.jinja")))
+      << "DeepSeek's tool-call tokens are not read yet";
+}
+
+TEST(ToolCalls, LlamasBareJsonCallsWhereverTheStreamIsCut) {
+  const ToolCallFormat llama = *detect_tool_call_format(
+      s1test::read_file(s1test::shared_dir() / "templates/meta-llama-Llama-3.1-8B-Instruct.jinja"));
+  const std::string answer = R"(Sure. {"name": "get_weather", "parameters": {"city": "P{a}ris \"x\""}} and {"a": 1})";
+  for (size_t cut = 0; cut <= answer.size(); ++cut) {
+    ToolCallSplitter splitter(llama);
+    std::string content;
+    std::vector<ToolCall> calls;
+    for (const auto& piece : {splitter.feed(answer.substr(0, cut)), splitter.feed(answer.substr(cut)), splitter.finish()}) {
+      content += piece.content;
+      calls.insert(calls.end(), piece.calls.begin(), piece.calls.end());
+    }
+    ASSERT_EQ(calls.size(), 1u) << cut;
+    EXPECT_EQ(calls[0].name, "get_weather");
+    EXPECT_EQ(nlohmann::json::parse(calls[0].arguments), nlohmann::json::parse(R"({"city": "P{a}ris \"x\""})"));
+    EXPECT_EQ(content, R"(Sure.  and {"a": 1})") << cut;
+  }
+  const std::string gbnf = tool_call_gbnf(llama, R"([{"type": "function", "function": {"name": "f",
+      "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}])", "", true);
+  EXPECT_EQ(gbnf.rfind("root ::= tool-call-body\n", 0), 0u);
+  EXPECT_NE(gbnf.find("\"\\\"parameters\\\"\""), std::string::npos) << gbnf;
+  EXPECT_NO_THROW(Grammar::parse(gbnf));
 }
 
 // Every way of cutting the answer into two pieces gives the same split.

@@ -280,3 +280,26 @@ test('the model\'s search call runs in the server, its hits go into the sequence
     await server.stop();
   }
 });
+
+test('Llama 3.1\'s bare JSON tool calls: a named call comes back with valid arguments', async () => {
+  const server = await startServer([], {
+    mkmodel: ['--arch', 'llama', '--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--ff', '96',
+      '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-llama-bpe.gguf'),
+      '--chat-template', join(shared, 'templates', 'meta-llama-Llama-3.1-8B-Instruct.jinja')],
+  });
+  try {
+    const llama = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const model = (await llama.models.list()).data[0].id;
+    for (const seed of [1, 2]) {
+      const completion = await llama.chat.completions.create({ model, seed, temperature: 0.8, max_tokens: 300,
+        messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool, timeTool],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+      const choice = completion.choices[0];
+      assert.equal(choice.finish_reason, 'tool_calls');
+      assert.equal(choice.message.tool_calls[0].function.name, 'get_weather');
+      assert.ok(validWeather(JSON.parse(choice.message.tool_calls[0].function.arguments)));
+    }
+  } finally {
+    await server.stop();
+  }
+});
