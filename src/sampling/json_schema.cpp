@@ -76,8 +76,10 @@ class SchemaConverter {
   static std::string repeated(const std::string& item, const std::string& separator, int min, int max) {
     if (max == 0) return "";
     const std::string more = separator.empty() ? item : "(" + separator + " " + item + ")";
-    const std::string rest_bounds =
-        max < 0 ? "*" : fmt::format("{{{},{}}}", std::max(min - 1, 0), max - 1);
+    const int rest_min = std::max(min - 1, 0);
+    const std::string rest_bounds = max >= 0      ? fmt::format("{{{},{}}}", rest_min, max - 1)
+                                    : rest_min > 0 ? fmt::format("{{{},}}", rest_min)
+                                                   : "*";
     const std::string list = item + " " + more + rest_bounds;
     return min == 0 ? "(" + list + ")?" : list;
   }

@@ -219,6 +219,10 @@ TEST(JsonSchema, EnumsArraysStringsAndRecursiveRefs) {
   EXPECT_FALSE(accepts(g, R"({"kind": 7, "tags": ["a", "b", "c"], "tree": {"kids": []}})"));
   EXPECT_FALSE(accepts(g, R"({"kind": 7, "tags": ["abcd"], "tree": {"kids": []}})"));
   EXPECT_FALSE(accepts(g, R"({"kind": 7, "tags": ["a"], "tree": {"kids": [{}]}})"));
+  const auto at_least_two = schema(R"({"type": "array", "items": {"type": "integer"}, "minItems": 2})");
+  EXPECT_FALSE(accepts(at_least_two, "[1]"));
+  EXPECT_TRUE(accepts(at_least_two, "[1, 2]"));
+  EXPECT_TRUE(accepts(at_least_two, "[1, 2, 3, 4]"));
 }
 
 TEST(JsonSchema, WhatItCannotEnforceIsAnErrorNamingIt) {
