@@ -95,6 +95,9 @@ async function send() {
         if (delta.reasoning_content || delta.content) firstToken ??= performance.now();
         if (delta.reasoning_content) sample.addReasoning(delta.reasoning_content);
         if (delta.content) sample.addAnswer(delta.content);
+        if (delta.search) sample.addSearch(delta.search);
+        if (delta.annotations) sample.showSources(delta.annotations);
+        for (const call of delta.tool_calls ?? []) sample.addToolCall(call);
       }
     });
   } catch (e) {

@@ -7,6 +7,15 @@ function element(tag, className, text) {
   return e;
 }
 
+function sourceList(annotations) {
+  const list = element('ul', 'source-list');
+  for (const a of annotations ?? []) {
+    const c = a.url_citation ?? {};
+    list.append(element('li', '', `${c.title ?? ''} — ${c.url ?? ''}`));
+  }
+  return list;
+}
+
 class SampleView {
   constructor(parent, label) {
     this.root = element('div', label ? 'sample' : 'single');
@@ -28,9 +37,37 @@ class SampleView {
 
   addReasoning(text) {
     this.details.hidden = false;
-    this.thinking.textContent += text;
+    // Text nodes, not textContent: the block also holds the searches made while thinking.
+    const last = this.thinking.lastChild;
+    if (last?.nodeType === Node.TEXT_NODE) last.textContent += text;
+    else this.thinking.append(document.createTextNode(text));
     this.tokens += 1;
     this.count.textContent = String(this.tokens);
+  }
+
+  // A search the server ran for the model while it thought: the query and what it found.
+  addSearch(search) {
+    this.details.hidden = false;
+    const box = element('div', 'search');
+    box.append(element('div', 'search-query', `Searched “${search.query}”`));
+    box.append(sourceList(search.annotations));
+    this.thinking.append(box);
+  }
+
+  // The passages the answer drew on (message.annotations), under the answer.
+  showSources(annotations) {
+    if (!annotations?.length || this.sources) return;
+    this.sources = element('div', 'sources');
+    this.sources.append(element('div', 'muted', 'Sources'), sourceList(annotations));
+    this.root.append(this.sources);
+  }
+
+  // A call of one of the client's tools (the answer, when the model calls one).
+  addToolCall(call) {
+    const box = element('div', 'tool-call');
+    box.append(element('span', 'tool-name', call.function?.name ?? ''),
+               element('code', 'tool-arguments', call.function?.arguments ?? ''));
+    this.root.append(box);
   }
 
   addAnswer(text) {

@@ -90,3 +90,46 @@ test('samples mode shows every sample and the vote', { timeout: 120000 }, async 
   assert.equal(await turn.locator('.sample.winner').count(), extracted ? 1 : 0);
   for (const count of await turn.locator('.thinking-count').allTextContents()) assert.ok(Number(count) <= 64);
 });
+
+// The server's search and tool-call shapes (checked against the server in
+// structured.test.mjs) as the UI shows them: a scripted stream, answered by
+// the browser's own network layer.
+test('searches, sources and tool calls are shown', { timeout: 60000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 800 } });
+  const cite = { type: 'url_citation', url_citation: { url: '/docs/paris.md', title: 'Paris', start_index: 9, end_index: 48 } };
+  const chunk = (delta, extra = {}) => `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, finish_reason: null, ...extra }] })}\n\n`;
+  const streams = [
+    [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Let me look.' }),
+      chunk({ search: { query: 'paris weather', annotations: [cite] } }), chunk({ reasoning_content: ' Found it.' }),
+      chunk({ content: 'Mild in spring.' }), chunk({ annotations: [cite] }, { finish_reason: 'stop' }), 'data: [DONE]\n\n'],
+    [chunk({ role: 'assistant', content: '' }),
+      chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, { finish_reason: 'tool_calls' }),
+      'data: [DONE]\n\n'],
+  ];
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200,
+    headers: { 'Content-Type': 'text/event-stream', 'X-Request-Id': 'chatcmpl-x', 'X-Control-Token': 't' },
+    body: streams.shift().join('') }));
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+  await page.fill('#prompt', 'Weather in Paris?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForSelector('.turn.assistant[data-state="done"]');
+  let turn = page.locator('.turn.assistant').last();
+  assert.equal(await turn.locator('.search-query').textContent(), 'Searched “paris weather”');
+  assert.equal(await turn.locator('.thinking-text').textContent(),
+    'Let me look.Searched “paris weather”Paris — /docs/paris.md Found it.');
+  assert.equal(await turn.locator('.answer-text').textContent(), 'Mild in spring.');
+  assert.deepEqual(await turn.locator('.sources li').allTextContents(), ['Paris — /docs/paris.md']);
+
+  await page.fill('#prompt', 'And now?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.turn.assistant[data-state="done"]').length === 2);
+  turn = page.locator('.turn.assistant').last();
+  assert.equal(await turn.locator('.tool-name').textContent(), 'get_weather');
+  assert.equal(await turn.locator('.tool-arguments').textContent(), '{"city":"Paris"}');
+  const path = (process.env.S1_SCREENSHOT ?? join(tmpdir(), 's1-web-ui.png')).replace(/\.png$/, '-390.png');
+  await page.screenshot({ path, fullPage: true });
+  assert.ok(statSync(path).size > 0);
+});
