@@ -106,7 +106,7 @@ async function send() {
   const seconds = (performance.now() - (firstToken ?? started)) / 1000;
   view.finish(usage, seconds);
   history.push({ role: 'user', content: question },
-               { role: 'assistant', content: voted ?? view.samples[0].answer.textContent });
+               { role: 'assistant', content: voted ?? view.samples[0].answerText });
   current = null;
   setBusy(false);
   prompt.focus();

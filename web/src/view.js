@@ -1,3 +1,5 @@
+import { renderMarkdown } from './markdown.js';
+
 // The DOM of one assistant turn: per sample a collapsible thinking block with
 // a live token counter and the answer; with samples, the vote.
 function element(tag, className, text) {
@@ -30,6 +32,7 @@ class SampleView {
     this.details.append(this.summary, this.thinking);
     this.details.hidden = true;
     this.answer = element('div', 'answer-text');
+    this.answerText = '';  // as the model wrote it (the element shows it rendered)
     this.root.append(this.details, this.answer);
     parent.append(this.root);
     this.tokens = 0;
@@ -71,11 +74,12 @@ class SampleView {
   }
 
   addAnswer(text) {
-    if (!this.answer.textContent && this.tokens > 0) {
+    if (!this.answerText && this.tokens > 0) {
       this.status.textContent = 'Thought for ';
       this.details.open = false;
     }
-    this.answer.textContent += text;
+    this.answerText += text;
+    this.answer.innerHTML = renderMarkdown(this.answerText);
   }
 
   finish(tokens) {

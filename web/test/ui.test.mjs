@@ -59,7 +59,7 @@ test('ask, watch the thinking, answer now, see the answer', { timeout: 120000 },
   assert.ok(thinking < 16000, `thinking ${thinking} tokens: Answer now did not end it`);
   assert.equal(await turn.locator('.thinking-count').textContent(), String(thinking));
   assert.match(await turn.locator('summary').textContent(), /^Thought for/);
-  const answer = await turn.locator('.answer-text').textContent();
+  const answer = await turn.locator('.answer-text').innerHTML();  // rendered Markdown
   assert.equal(answer.length > 0, answered > 0, `answer '${answer}' with ${answered} answer tokens`);
   assert.equal(await page.getByRole('button', { name: 'Send' }).isEnabled(), true);
 
@@ -102,7 +102,9 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   const streams = [
     [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Let me look.' }),
       chunk({ search: { query: 'paris weather', annotations: [cite] } }), chunk({ reasoning_content: ' Found it.' }),
-      chunk({ content: 'Mild in spring.' }), chunk({ annotations: [cite] }, { finish_reason: 'stop' }), 'data: [DONE]\n\n'],
+      chunk({ content: '**Mild** in spring, ' }), chunk({ content: 'about $x^2$.' }),
+      chunk({ content: '\n\n<img src=x onerror="window.pwned = 1">' }),
+      chunk({ annotations: [cite] }, { finish_reason: 'stop' }), 'data: [DONE]\n\n'],
     [chunk({ role: 'assistant', content: '' }),
       chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function',
         function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, { finish_reason: 'tool_calls' }),
@@ -120,7 +122,11 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   assert.equal(await turn.locator('.search-query').textContent(), 'Searched “paris weather”');
   assert.equal(await turn.locator('.thinking-text').textContent(),
     'Let me look.Searched “paris weather”Paris — /docs/paris.md Found it.');
-  assert.equal(await turn.locator('.answer-text').textContent(), 'Mild in spring.');
+  // Markdown and LaTeX rendered (KaTeX as MathML), the model's HTML made harmless.
+  assert.equal(await turn.locator('.answer-text strong').textContent(), 'Mild');
+  assert.equal(await turn.locator('.answer-text math').count(), 1);
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(await turn.locator('.answer-text [onerror]').count(), 0);
   assert.deepEqual(await turn.locator('.sources li').allTextContents(), ['Paris — /docs/paris.md']);
 
   await page.fill('#prompt', 'And now?');
