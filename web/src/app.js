@@ -33,6 +33,13 @@ async function connect() {
     const model = await fetchModel(apiKey.value);
     modelId = model.id;
     $('model').textContent = `${model.id} · ${model.context_length} tokens context · thinking: ${model.thinking_format}`;
+    // A budget past the context cannot be spent: the slider stops at it (its top still means no limit).
+    const cap = Math.floor(model.context_length / Number(budget.step)) * Number(budget.step);
+    if (cap > 0 && cap < Number(budget.max)) {
+      budget.max = String(cap);
+      if (Number(budget.value) > cap) budget.value = String(cap);
+      budgetLabel();
+    }
   } catch (e) {
     $('model').textContent = `not connected: ${e.message}`;
   }

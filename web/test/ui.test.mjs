@@ -110,11 +110,17 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
         function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, { finish_reason: 'tool_calls' }),
       'data: [DONE]\n\n'],
   ];
+  // A model with a small context: the budget slider stops at it.
+  await page.route('**/v1/models', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify({ object: 'list', data: [{ id: 'tiny', object: 'model', context_length: 2000,
+      thinking_format: 'think' }] }) }));
   await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200,
     headers: { 'Content-Type': 'text/event-stream', 'X-Request-Id': 'chatcmpl-x', 'X-Control-Token': 't' },
     body: streams.shift().join('') }));
   await page.goto(server.url);
   await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+  assert.equal(await page.$eval('#budget', (e) => e.max), '1984');
+  assert.equal(await page.$eval('#budget', (e) => e.value), '1024');
   await page.fill('#prompt', 'Weather in Paris?');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.waitForSelector('.turn.assistant[data-state="done"]');
