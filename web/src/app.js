@@ -1,9 +1,11 @@
 // The chat UI: a streaming conversation with the model's thinking shown apart
 // from its answers, a thinking budget, live control (Answer now, Think
-// longer) and an n-sample mode with a vote. Keyboard: Enter sends,
+// longer) and an n-sample mode with a vote; conversations kept in the
+// browser, with Copy, Regenerate and Edit on answers. Keyboard: Enter sends,
 // Alt+A answers now, Alt+T thinks longer, Escape stops.
 import { control, fetchModel, streamChat } from './api.js';
-import { TurnView } from './view.js';
+import { Conversations } from './conversations.js';
+import { showStoredTurn, TurnView } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
@@ -11,8 +13,9 @@ const prompt = $('prompt');
 const budget = $('budget');
 const apiKey = $('api-key');
 const buttons = { send: $('send'), answerNow: $('answer-now'), thinkMore: $('think-more'), stop: $('stop') };
-const history = [];
+const conversations = new Conversations();
 let current = null;  // { id, token, abort }
+let last = null;     // the last turn's { user, view, bar } (Regenerate and Edit act on it)
 let modelId = '';
 
 apiKey.value = localStorage.getItem('s1-api-key') ?? '';
@@ -62,15 +65,65 @@ function requestBody(question) {
   }
   thinking.answer_max_tokens = 1024;
   const n = Number($('samples').value);
-  const body = { model: modelId || undefined, messages: [...history, { role: 'user', content: question }], thinking };
+  const body = { model: modelId || undefined, messages: [...conversations.messages(), { role: 'user', content: question }],
+    thinking };
   if (n > 1) Object.assign(body, { n, aggregate: $('aggregate').value });
   return body;
 }
 
-async function send() {
-  const question = prompt.value.trim();
+// Copy on every answer; Regenerate and Edit only on the last one.
+function addActions(user, view, question) {
+  if (last) last.bar.querySelectorAll('.last-only').forEach((b) => b.remove());
+  const answer = () => view.samples[0].answerText;
+  const bar = view.addActions({
+    Copy: () => navigator.clipboard?.writeText(answer()),
+    Regenerate: () => redo(question, true),
+    Edit: () => redo(question, false),
+  });
+  bar.querySelectorAll('button').forEach((b) => { if (b.textContent !== 'Copy') b.classList.add('last-only'); });
+  last = { user, view, bar };
+}
+
+// Drops the last turn; asks again (Regenerate) or puts the question back to edit.
+function redo(question, resend) {
+  if (current || !last) return;
+  conversations.dropLastTurn();
+  last.user.remove();
+  last.view.root.remove();
+  last = null;
+  if (resend) send(question);
+  else {
+    prompt.value = question;
+    prompt.focus();
+  }
+}
+
+function showConversation() {
+  log.replaceChildren();
+  last = null;
+  for (const turn of conversations.current().turns) {
+    const { user, view } = showStoredTurn(log, turn);
+    addActions(user, view, turn.question);
+  }
+  showConversationList();
+}
+
+// The list of conversations (a title changes when its first turn is done).
+function showConversationList() {
+  const select = $('conversation');
+  select.replaceChildren(...conversations.list().map((c) => {
+    const option = document.createElement('option');
+    option.value = c.id;
+    option.textContent = c.title;
+    return option;
+  }));
+  select.value = conversations.current().id;
+}
+
+async function send(text) {
+  const question = text ?? prompt.value.trim();
   if (!question || current) return;
-  prompt.value = '';
+  if (text === undefined) prompt.value = '';
   const userTurn = document.createElement('div');
   userTurn.className = 'turn user';
   userTurn.textContent = question;
@@ -112,8 +165,10 @@ async function send() {
   }
   const seconds = (performance.now() - (firstToken ?? started)) / 1000;
   view.finish(usage, seconds);
-  history.push({ role: 'user', content: question },
-               { role: 'assistant', content: voted ?? view.samples[0].answerText });
+  const first = view.samples[0];
+  conversations.addTurn(question, voted ?? first.answerText, first.thinking.textContent, first.tokens);
+  addActions(userTurn, view, question);
+  showConversationList();
   current = null;
   setBusy(false);
   prompt.focus();
@@ -147,5 +202,18 @@ document.addEventListener('keydown', (e) => {
   else if (e.key === 'Escape') current?.abort.abort();
 });
 
+$('new-chat').addEventListener('click', () => {
+  if (current) return;
+  conversations.startNew();
+  showConversation();
+  prompt.focus();
+});
+$('conversation').addEventListener('change', (e) => {
+  if (current) return;
+  conversations.select(e.target.value);
+  showConversation();
+});
+
+showConversation();
 connect();
 prompt.focus();

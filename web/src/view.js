@@ -88,6 +88,19 @@ class SampleView {
   }
 }
 
+// A turn from a stored conversation, shown as it ended.
+export function showStoredTurn(log, turn) {
+  const user = element('div', 'turn user', turn.question);
+  log.append(user);
+  const view = new TurnView(log, 1);
+  if (turn.reasoning) view.samples[0].addReasoning(turn.reasoning);
+  view.samples[0].addAnswer(turn.answer);
+  view.samples[0].details.open = false;
+  view.finish();
+  view.samples[0].finish(turn.thinkingTokens);
+  return { user, view };
+}
+
 export class TurnView {
   constructor(log, samples) {
     this.root = element('div', 'turn assistant');
@@ -109,6 +122,19 @@ export class TurnView {
     if (winner) winner.root.classList.add('winner');
     this.vote.textContent = `Vote (${vote.method}): ${vote.answer ?? '(no answer extracted)'} — ` +
       `${vote.votes} of ${vote.samples} samples`;
+  }
+
+  // Copy, and for the last turn Regenerate and Edit (the app decides what they do).
+  addActions(actions) {
+    const bar = element('div', 'turn-actions');
+    for (const [label, handler] of Object.entries(actions)) {
+      const button = element('button', '', label);
+      button.type = 'button';
+      button.addEventListener('click', handler);
+      bar.append(button);
+    }
+    this.root.append(bar);
+    return bar;
   }
 
   showError(message) {

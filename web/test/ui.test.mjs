@@ -145,3 +145,63 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   await page.screenshot({ path, fullPage: true });
   assert.ok(statSync(path).size > 0);
 });
+
+test('conversations are kept in the browser; copy, regenerate and edit the last answer', { timeout: 60000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const page = await context.newPage();
+  let asked = 0;
+  const answers = ['First **one**.', 'Second.', 'Second again.', 'Other.'];
+  await page.route('**/v1/chat/completions', (route) => {
+    const body = JSON.parse(route.request().postData());
+    const answer = answers[asked++];
+    const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'chatcmpl-y', choices: [{ index: 0, delta,
+      finish_reason: finish, sent: body.messages.length }] })}\n\n`;
+    route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream', 'X-Request-Id': 'chatcmpl-y' },
+      body: chunk({ reasoning_content: 'hmm' }) + chunk({ content: answer }, 'stop') + 'data: [DONE]\n\n' });
+  });
+  const requests = [];
+  page.on('request', (r) => { if (r.url().endsWith('/v1/chat/completions')) requests.push(JSON.parse(r.postData())); });
+  await page.goto(server.url);
+  const done = '.turn.assistant[data-state="done"]';
+  const ask = async (text) => {
+    const before = await page.locator(done).count();
+    await page.fill('#prompt', text);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForFunction(([selector, n]) => document.querySelectorAll(selector).length === n, [done, before + 1]);
+  };
+  await ask('Q1');
+  await ask('Q2');
+  assert.deepEqual(requests[1].messages.map((m) => m.content), ['Q1', 'First **one**.', 'Q2'], 'the raw answer goes back');
+
+  // Copy the first answer as the model wrote it.
+  await page.locator('.turn.assistant').first().getByRole('button', { name: 'Copy' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'First **one**.');
+  assert.equal(await page.locator('.turn.assistant').first().getByRole('button', { name: 'Regenerate' }).count(), 0);
+
+  // Regenerate the last: asked again with the same history, replaced in place.
+  await page.locator('.turn.assistant').last().getByRole('button', { name: 'Regenerate' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.turn.assistant .answer-text')].at(-1)?.textContent.trim() ===
+    'Second again.');
+  assert.equal(await page.locator('.turn.assistant').count(), 2);
+  assert.deepEqual(requests[2].messages.map((m) => m.content), ['Q1', 'First **one**.', 'Q2']);
+
+  // Kept across a reload; a new chat starts empty; the list switches back.
+  await page.reload();
+  await page.waitForSelector('.turn.assistant');
+  assert.deepEqual(await page.locator('.turn.user').allTextContents(), ['Q1', 'Q2']);
+  assert.equal(await page.locator('.turn.assistant .answer-text strong').textContent(), 'one');
+  await page.getByRole('button', { name: 'New chat' }).click();
+  assert.equal(await page.locator('.turn').count(), 0);
+  await ask('Q3');
+  assert.deepEqual(requests[3].messages.map((m) => m.content), ['Q3'], 'a new chat has no history');
+  assert.deepEqual(await page.locator('#conversation option').allTextContents(), ['Q3', 'Q1']);
+  await page.selectOption('#conversation', { label: 'Q1' });
+  assert.deepEqual(await page.locator('.turn.user').allTextContents(), ['Q1', 'Q2']);
+
+  // Edit the last question: it goes back to the prompt and its turn is gone.
+  await page.locator('.turn.assistant').last().getByRole('button', { name: 'Edit' }).click();
+  assert.equal(await page.inputValue('#prompt'), 'Q2');
+  assert.deepEqual(await page.locator('.turn.user').allTextContents(), ['Q1']);
+  await context.close();
+});
