@@ -29,6 +29,13 @@ class SampleView {
     this.count = element('span', 'thinking-count', '0');
     this.summary.append(this.status, this.count, document.createTextNode(' tokens'));
     this.thinking = element('div', 'thinking-text');
+    this.follow = true;
+    this.autoTop = 0;  // where following last put the box
+    this.thinking.addEventListener('scroll', () => {
+      const box = this.thinking;
+      if (box.scrollTop < this.autoTop - 4) this.follow = false;  // the reader scrolled up
+      else if (box.scrollTop + box.clientHeight >= box.scrollHeight - 4) this.follow = true;  // and back down
+    });
     this.details.append(this.summary, this.thinking);
     this.details.hidden = true;
     this.answer = element('div', 'answer-text');
@@ -41,9 +48,21 @@ class SampleView {
   addReasoning(text) {
     this.details.hidden = false;
     // Text nodes, not textContent: the block also holds the searches made while thinking.
-    const last = this.thinking.lastChild;
+    const box = this.thinking;
+    const last = box.lastChild;
     if (last?.nodeType === Node.TEXT_NODE) last.textContent += text;
-    else this.thinking.append(document.createTextNode(text));
+    else box.append(document.createTextNode(text));
+    // The box follows the stream unless the reader scrolled up in it; once a
+    // frame, since measuring the layout per token would stall a fast stream.
+    if (this.follow && !this.scrollPending) {
+      this.scrollPending = true;
+      requestAnimationFrame(() => {
+        this.scrollPending = false;
+        if (!this.follow) return;
+        box.scrollTop = box.scrollHeight;
+        this.autoTop = box.scrollTop;
+      });
+    }
     this.tokens += 1;
     this.count.textContent = String(this.tokens);
   }

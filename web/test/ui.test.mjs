@@ -48,6 +48,11 @@ test('ask, watch the thinking, answer now, see the answer', { timeout: 120000 },
   });
   assert.equal(await turn.getAttribute('data-state'), 'streaming');
   assert.ok((await turn.locator('.thinking-text').textContent()).length > 0);
+  // The thinking box follows the stream once it overflows.
+  await page.waitForFunction(() => {
+    const box = document.querySelector('.turn.assistant .thinking-text');
+    return box.scrollHeight > box.clientHeight + 50 && box.scrollTop + box.clientHeight >= box.scrollHeight - 30;
+  }, null, { timeout: 60000 });
 
   await page.getByRole('button', { name: 'Answer now' }).click();
   await page.waitForSelector('.turn.assistant[data-state="done"]', { timeout: 90000 });
@@ -141,6 +146,9 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   turn = page.locator('.turn.assistant').last();
   assert.equal(await turn.locator('.tool-name').textContent(), 'get_weather');
   assert.equal(await turn.locator('.tool-arguments').textContent(), '{"city":"Paris"}');
+  // A compact header, and nothing wider than the phone.
+  assert.ok((await page.locator('header').boundingBox()).height <= 90, 'header at most two short lines');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390));
   const path = (process.env.S1_SCREENSHOT ?? join(tmpdir(), 's1-web-ui.png')).replace(/\.png$/, '-390.png');
   await page.screenshot({ path, fullPage: true });
   assert.ok(statSync(path).size > 0);
