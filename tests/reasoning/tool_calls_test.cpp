@@ -15,6 +15,17 @@ namespace {
 
 const ToolCallFormat kHermes{"hermes", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"};
 
+// The answer fed in two pieces cut at `cut`, then finished: all its content and calls.
+ToolCallSplitter::Piece split_at(const ToolCallFormat& format, const std::string& answer, size_t cut) {
+  ToolCallSplitter splitter(format);
+  ToolCallSplitter::Piece whole;
+  for (const auto& piece : {splitter.feed(answer.substr(0, cut)), splitter.feed(answer.substr(cut)), splitter.finish()}) {
+    whole.content += piece.content;
+    whole.calls.insert(whole.calls.end(), piece.calls.begin(), piece.calls.end());
+  }
+  return whole;
+}
+
 TEST(ToolCalls, DetectedFromTheTemplatesThatTeachThem) {
   for (const char* name : {"Qwen-Qwen3-0.6B.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-QwQ-32B.jinja",
                            "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja", "Qwen3.5-4B.jinja"}) {
@@ -36,13 +47,7 @@ TEST(ToolCalls, LlamasBareJsonCallsWhereverTheStreamIsCut) {
       s1test::read_file(s1test::shared_dir() / "templates/meta-llama-Llama-3.1-8B-Instruct.jinja"));
   const std::string answer = R"(Sure. {"name": "get_weather", "parameters": {"city": "P{a}ris \"x\""}} and {"a": 1})";
   for (size_t cut = 0; cut <= answer.size(); ++cut) {
-    ToolCallSplitter splitter(llama);
-    std::string content;
-    std::vector<ToolCall> calls;
-    for (const auto& piece : {splitter.feed(answer.substr(0, cut)), splitter.feed(answer.substr(cut)), splitter.finish()}) {
-      content += piece.content;
-      calls.insert(calls.end(), piece.calls.begin(), piece.calls.end());
-    }
+    const auto [content, calls] = split_at(llama, answer, cut);
     ASSERT_EQ(calls.size(), 1u) << cut;
     EXPECT_EQ(calls[0].name, "get_weather");
     EXPECT_EQ(nlohmann::json::parse(calls[0].arguments), nlohmann::json::parse(R"({"city": "P{a}ris \"x\""})"));
@@ -61,13 +66,7 @@ TEST(ToolCalls, SplitterFindsCallsWhereverTheStreamIsCut) {
       "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n"
       "<tool_call>{\"name\": \"get_time\", \"arguments\": \"{\\\"zone\\\": \\\"CET\\\"}\"}</tool_call> done <tool";
   for (size_t cut = 0; cut <= answer.size(); ++cut) {
-    ToolCallSplitter splitter(kHermes);
-    std::string content;
-    std::vector<ToolCall> calls;
-    for (const auto& piece : {splitter.feed(answer.substr(0, cut)), splitter.feed(answer.substr(cut)), splitter.finish()}) {
-      content += piece.content;
-      calls.insert(calls.end(), piece.calls.begin(), piece.calls.end());
-    }
+    const auto [content, calls] = split_at(kHermes, answer, cut);
     ASSERT_EQ(calls.size(), 2u) << cut;
     EXPECT_EQ(calls[0].name, "get_weather");
     EXPECT_EQ(nlohmann::json::parse(calls[0].arguments), nlohmann::json::parse(R"({"city": "Paris"})"));

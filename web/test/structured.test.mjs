@@ -35,14 +35,15 @@ const schema = {
 };
 const validate = new Ajv().compile(schema);
 
+// A random-weight qwen3 with the real Qwen vocabulary and Qwen3's chat template (which teaches <tool_call>).
+const qwen3Model = ['--arch', 'qwen3', '--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--ff', '96',
+  '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-qwen2.gguf'),
+  '--chat-template', join(shared, 'templates', 'Qwen-Qwen3-0.6B.jinja')];
+
 const servers = {};
 before(async () => {
   servers.mini = await startServer([], { model: join(root, 'models', 'mini.gguf') });
-  servers.qwen3 = await startServer([], {
-    mkmodel: ['--arch', 'qwen3', '--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--ff', '96',
-      '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-qwen2.gguf'),
-      '--chat-template', join(shared, 'templates', 'Qwen-Qwen3-0.6B.jinja')],
-  });
+  servers.qwen3 = await startServer([], { mkmodel: qwen3Model });
 });
 after(async () => Promise.all(Object.values(servers).map((s) => s?.stop())));
 
@@ -235,11 +236,7 @@ test('the model\'s search call runs in the server, its hits go into the sequence
   writeFileSync(join(dir, 'paris.md'), '# Paris\n\nThe weather in Paris is mild in spring.\n\nParis has many museums.\n');
   writeFileSync(join(dir, 'oslo.txt'), 'Oslo is cold in winter.\n');
   execFileSync(process.env.S1_BINARY, ['index', 'add', dir, '--db', join(dir, 'index.sqlite')]);
-  const server = await startServer(['--search-db', join(dir, 'index.sqlite')], {
-    mkmodel: ['--arch', 'qwen3', '--layers', '2', '--embd', '64', '--heads', '4', '--kv-heads', '2', '--ff', '96',
-      '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-qwen2.gguf'),
-      '--chat-template', join(shared, 'templates', 'Qwen-Qwen3-0.6B.jinja')],
-  });
+  const server = await startServer(['--search-db', join(dir, 'index.sqlite')], { mkmodel: qwen3Model });
   try {
     const search = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const model = (await search.models.list()).data[0].id;
