@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "cli/chat.h"
 #include "cli/command.h"
-#include "cli/engine_flags.h"
 #include "cli/generation_output.h"
 #include "cli/sampling_flags.h"
 #include "reasoning/record_json.h"
@@ -23,15 +23,6 @@
 namespace s1::cli {
 
 namespace {
-
-struct ChatOptions {
-  EngineFlags engine;
-  SamplingParams sampling;
-  BudgetParams budget;
-  std::string system;
-  int max_tokens = 4096;
-  bool json = false;
-};
 
 constexpr const char* kHelp =
     "commands: /think N (thinking budget; /think alone: none), /wait K, /answer (next turn without thinking), "
@@ -75,6 +66,8 @@ bool apply_command(const std::string& line, BudgetParams& budget, bool& answer_o
   return true;
 }
 
+}  // namespace
+
 int run_chat(ChatOptions& o) {
   Engine engine(o.engine.resolve());
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -108,8 +101,6 @@ int run_chat(ChatOptions& o) {
   }
   return 0;
 }
-
-}  // namespace
 
 }  // namespace s1::cli
 

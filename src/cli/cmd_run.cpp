@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/engine_flags.h"
 #include "cli/generation_output.h"
+#include "cli/chat.h"
 #include "cli/grammar_flags.h"
 #include "cli/sampling_flags.h"
 #include "cli/search_flags.h"
@@ -52,6 +53,12 @@ std::string read_prompt(const RunOptions& o) {
 }
 
 int run(RunOptions& o) {
+  // No prompt and a person at the keyboard: a conversation, as llama.cpp's CLI opens one.
+  if (o.prompt.empty() && o.prompt_file.empty() && isatty(STDIN_FILENO) && !o.json) {
+    ChatOptions chat{.engine = o.engine, .sampling = o.sampling, .budget = o.budget};
+    if (o.max_tokens > 0) chat.max_tokens = o.max_tokens;
+    return run_chat(chat);
+  }
   const ControlMethod method = parse_control_method(o.method);
   const VoteMethod vote_method = parse_vote_method(o.vote);
   Engine engine(o.engine.resolve());
