@@ -25,10 +25,8 @@ SearchFunction make_search(const SearchFlags& flags) {
   if (flags.db.empty()) return {};
   auto index = std::make_shared<SearchIndex>(flags.db);
   return [index](const std::string& query) {
-    std::vector<SearchResult> results;
-    for (const SearchHit& hit : index->search(query, kHits))
-      results.push_back({hit.path, hit.title, hit.text, hit.begin, hit.end});
-    return results;
+    const std::vector<SearchHit> hits = index->search(query, kHits);
+    return std::vector<SearchResult>(hits.begin(), hits.end());  // the passages, without their scores
   };
 }
 

@@ -259,7 +259,7 @@ std::vector<SearchHit> SearchIndex::search(const std::string& query, int limit) 
                    "ORDER BY bm25(passages) LIMIT ?");
   select.bind(1, expression).bind(2, int64_t(limit));
   while (select.step())
-    hits.push_back({select.text(0), select.text(1), select.text(2), select.integer(3), select.integer(4), -select.real(5)});
+    hits.push_back({{select.text(0), select.text(1), select.text(2), select.integer(3), select.integer(4)}, -select.real(5)});
   return hits;
 }
 

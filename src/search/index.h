@@ -12,14 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "reasoning/events.h"
+
 struct sqlite3;
 
 namespace s1 {
 
-struct SearchHit {
-  std::string path, title, text;  // text: the paragraph
-  int64_t begin = 0, end = 0;      // the paragraph's bytes in the file
-  double score = 0;                // BM25, higher is better
+// A passage as the search tool hands it to the model (reasoning/events.h),
+// with its rank.
+struct SearchHit : SearchResult {
+  double score = 0;  // BM25, higher is better
 };
 
 // One paragraph of a document, as indexed.
