@@ -76,7 +76,9 @@ TEST(SearchIndex, Bm25EqualsTheFormulaByHand) {
   ASSERT_EQ(hits.size(), expected.size());
   for (size_t i = 0; i < hits.size(); ++i) {
     EXPECT_NEAR(hits[i].score, expected[hits[i].path], 1e-9) << hits[i].path;
-    if (i > 0) EXPECT_GE(hits[i - 1].score, hits[i].score);
+    if (i > 0) {
+      EXPECT_GE(hits[i - 1].score, hits[i].score);
+    }
   }
   // alpha is in 3 of the 5 rows, so its IDF is floored: the shortest row with beta wins.
   EXPECT_EQ(hits[0].path, (dir / "c.txt").string());
