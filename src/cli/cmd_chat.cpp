@@ -89,7 +89,10 @@ int run_chat(ChatOptions& o) {
     GenerationRequest request = engine.chat_request(messages);
     request.sampling = o.sampling;
     request.budget = o.budget;
-    if (answer_once) request.budget = BudgetParams{.think_max = 0};
+    if (answer_once) {
+      request.budget = BudgetParams{};
+      request.budget.think_max = 0;
+    }
     answer_once = false;
     request.max_tokens = o.max_tokens;
     GenerationPrinter printer(terminal, o.json, 1);

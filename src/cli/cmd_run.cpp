@@ -55,7 +55,10 @@ std::string read_prompt(const RunOptions& o) {
 int run(RunOptions& o) {
   // No prompt and a person at the keyboard: a conversation, as llama.cpp's CLI opens one.
   if (o.prompt.empty() && o.prompt_file.empty() && isatty(STDIN_FILENO) && !o.json) {
-    ChatOptions chat{.engine = o.engine, .sampling = o.sampling, .budget = o.budget};
+    ChatOptions chat;
+    chat.engine = o.engine;
+    chat.sampling = o.sampling;
+    chat.budget = o.budget;
     if (o.max_tokens > 0) chat.max_tokens = o.max_tokens;
     return run_chat(chat);
   }

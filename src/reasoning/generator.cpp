@@ -302,8 +302,7 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
     if (replaced) request.appended += int64_t(action.append.size());
     apply(request, sample, action);
-    const bool kept = action.rollback == 0 && action.append.size() == 1 && action.append[0] == choice.token;
-    if (kept && !action.finished) watch_for_search(request, sample, choice.token, events);
+    if (!replaced && !action.finished) watch_for_search(request, sample, choice.token, events);
     if (action.finished || (grammar && grammar->finished())) sample.finish_reason = "stop";
   }
 

@@ -75,7 +75,7 @@ struct SampleRecord {
   std::string error;
   std::vector<TokenChoiceLogprobs> answer_logprobs;  // when the request asked for them
   std::vector<SearchResult> sources;  // every hit the search tool appended
-  int searches = 0, search_tokens = 0;  // calls run, and the tokens of their results (not thinking)
+  int searches = 0, search_tokens = 0;  // calls made (past the limit they get a note), and the tokens of the responses (not thinking)
   double thinking_seconds = 0, answer_seconds = 0;
 };
 
