@@ -346,10 +346,13 @@ void Generator::run_search(Request& request, Sample& sample, const std::string& 
     for (const SearchResult& r : results) shown.push_back({{"title", r.title}, {"source", r.path}, {"text", r.text}});
   }
   ++sample.searches;
-  const std::string text = "\n" + tool.format.response_open + "\n" +
-                           shown.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" +
-                           tool.format.response_close + "\n";
-  std::vector<int32_t> tokens = tokenizer_.encode(text, {.parse_special = true});
+  // Only the response markup may become special tokens: a document that
+  // holds "<|im_end|>" must not end the model's turn.
+  const std::string head = "\n" + tool.format.response_open + "\n";
+  const std::string hits = shown.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string text = head + hits + "\n" + tool.format.response_close + "\n";
+  const TextSpan plain{head.size(), head.size() + hits.size()};
+  std::vector<int32_t> tokens = tokenizer_.encode(text, {.parse_special = true, .plain_spans = {&plain, 1}});
   for (int32_t t : tokens) sample.sampler.accept(t);
   sample.pending.insert(sample.pending.end(), tokens.begin(), tokens.end());
   sample.search_tokens += int(tokens.size());
