@@ -166,7 +166,7 @@ async function send(text) {
   const seconds = (performance.now() - (firstToken ?? started)) / 1000;
   view.finish(usage, seconds);
   const first = view.samples[0];
-  conversations.addTurn(question, voted ?? first.answerText, first.thinking.textContent, first.tokens);
+  conversations.addTurn(question, voted ?? first.answerText, first.reasoning, first.tokens);
   addActions(userTurn, view, question);
   showConversationList();
   current = null;

@@ -40,7 +40,8 @@ export class Conversations {
     return this.current();
   }
 
-  // A finished turn: the question, the answer as written, the thinking and its length in tokens.
+  // A finished turn: the question, the answer as written, the thinking (its text
+  // as written between the searches made, and the searches) and its length in tokens.
   addTurn(question, answer, reasoning, thinkingTokens) {
     const conversation = this.current();
     if (conversation.turns.length === 0) conversation.title = question.slice(0, 60);

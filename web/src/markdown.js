@@ -21,3 +21,17 @@ export function renderMarkdown(text) {
     .replace(/\u0000(\d+)\u0000/g, (m, i) => formulas[Number(i)]);
   return DOMPurify.sanitize(html, { USE_PROFILES: { html: true, mathMl: true } });
 }
+
+// How much of a text still being written is finished Markdown, to render
+// apart from the rest: up to its last blank line that a new paragraph follows
+// (not an indented line, which may continue a list item), unless a code fence
+// or a display formula is open there.
+export function settledLength(text) {
+  const cut = text.lastIndexOf('\n\n') + 2;
+  if (cut < 2 || cut >= text.length || /\s/.test(text[cut])) return 0;
+  const before = text.slice(0, cut);
+  const count = (re) => before.match(re)?.length ?? 0;
+  const open = count(/^ {0,3}(```|~~~)/gm) % 2 || count(/\$\$/g) % 2 ||
+    count(/\\\[/g) !== count(/\\\]/g) || count(/\\\(/g) !== count(/\\\)/g);
+  return open ? 0 : cut;
+}

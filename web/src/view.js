@@ -1,4 +1,4 @@
-import { renderMarkdown } from './markdown.js';
+import { renderMarkdown, settledLength } from './markdown.js';
 
 // The DOM of one assistant turn: per sample a collapsible thinking block with
 // a live token counter and the answer; with samples, the vote.
@@ -40,6 +40,7 @@ class SampleView {
     this.details.hidden = true;
     this.answer = element('div', 'answer-text');
     this.answerText = '';  // as the model wrote it (the element shows it rendered)
+    this.reasoning = [];  // likewise the thinking: its text between searches, and the searches
     this.root.append(this.details, this.answer);
     parent.append(this.root);
     this.tokens = 0;
@@ -47,33 +48,65 @@ class SampleView {
 
   addReasoning(text) {
     this.details.hidden = false;
-    // Text nodes, not textContent: the block also holds the searches made while thinking.
-    const box = this.thinking;
-    const last = box.lastChild;
-    if (last?.nodeType === Node.TEXT_NODE) last.textContent += text;
-    else box.append(document.createTextNode(text));
-    // The box follows the stream unless the reader scrolled up in it; once a
-    // frame, since measuring the layout per token would stall a fast stream.
-    if (this.follow && !this.scrollPending) {
-      this.scrollPending = true;
-      requestAnimationFrame(() => {
-        this.scrollPending = false;
-        if (!this.follow) return;
-        box.scrollTop = box.scrollHeight;
-        this.autoTop = box.scrollTop;
-      });
+    // The thinking is kept as the model wrote it, one string per stretch
+    // between searches, each shown as Markdown in its own element.
+    if (typeof this.reasoning.at(-1) !== 'string') {
+      this.reasoning.push('');
+      this.segment = element('div', 'thinking-segment');
+      this.tail = element('div');  // the stretch from its last finished paragraph on
+      this.segment.append(this.tail);
+      this.settled = 0;  // how much of the stretch is rendered for good, before the tail
+      this.thinking.append(this.segment);
     }
+    this.reasoning[this.reasoning.length - 1] += text;
+    this.stale = true;
+    this.nextFrame();
     this.tokens += 1;
     this.count.textContent = String(this.tokens);
+  }
+
+  // Rendering the stretch and measuring the layout per token would stall a
+  // fast stream: both once a frame.
+  nextFrame() {
+    if (this.framePending) return;
+    this.framePending = true;
+    requestAnimationFrame(() => {
+      this.framePending = false;
+      this.render();
+      // The box follows the stream unless the reader scrolled up in it.
+      if (!this.follow) return;
+      const box = this.thinking;
+      box.scrollTop = box.scrollHeight;
+      this.autoTop = box.scrollTop;
+    });
+  }
+
+  // A later token can change how earlier ones read (a closing ** or $), so
+  // the tail is rendered whole each time; finished paragraphs are moved out
+  // of it and rendered once, or a long stretch would take longer per frame
+  // than a frame.
+  render() {
+    if (!this.stale) return;
+    this.stale = false;
+    const text = this.reasoning.at(-1);
+    const settled = this.settled + settledLength(text.slice(this.settled));
+    if (settled > this.settled) {
+      this.tail.insertAdjacentHTML('beforebegin', renderMarkdown(text.slice(this.settled, settled)));
+      this.settled = settled;
+    }
+    this.tail.innerHTML = renderMarkdown(text.slice(this.settled));
   }
 
   // A search the server ran for the model while it thought: the query and what it found.
   addSearch(search) {
     this.details.hidden = false;
+    this.render();  // the stretch before it ends here
+    this.reasoning.push({ query: search.query, annotations: search.annotations });
     const box = element('div', 'search');
     box.append(element('div', 'search-query', `Searched “${search.query}”`));
     box.append(sourceList(search.annotations));
     this.thinking.append(box);
+    this.nextFrame();
   }
 
   // The passages the answer drew on (message.annotations), under the answer.
@@ -102,6 +135,7 @@ class SampleView {
   }
 
   finish(tokens) {
+    this.render();  // the last frame's worth
     this.status.textContent = 'Thought for ';
     if (tokens !== undefined) this.count.textContent = String(tokens);
   }
@@ -112,7 +146,11 @@ export function showStoredTurn(log, turn) {
   const user = element('div', 'turn user', turn.question);
   log.append(user);
   const view = new TurnView(log, 1);
-  if (turn.reasoning) view.samples[0].addReasoning(turn.reasoning);
+  // The thinking as SampleView.reasoning kept it; older turns kept one string.
+  for (const part of [].concat(turn.reasoning || [])) {
+    if (typeof part === 'string') view.samples[0].addReasoning(part);
+    else view.samples[0].addSearch(part);
+  }
   view.samples[0].addAnswer(turn.answer);
   view.samples[0].details.open = false;
   view.finish();

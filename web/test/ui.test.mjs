@@ -1,13 +1,14 @@
 // The chat UI in headless Chromium (Debian's, driven by playwright-core):
 // ask from the keyboard, watch the thinking stream, press "Answer now", see
 // the answer; a screenshot is saved ($S1_SCREENSHOT, default in the temp dir). Then
-// the n-sample mode: every sample shown, and the vote.
+// the n-sample mode: every sample shown, and the vote; then scripted streams.
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { settledLength } from '../src/markdown.js';
 import { startServer } from './server.mjs';
 
 let server;
@@ -131,8 +132,9 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   await page.waitForSelector('.turn.assistant[data-state="done"]');
   let turn = page.locator('.turn.assistant').last();
   assert.equal(await turn.locator('.search-query').textContent(), 'Searched “paris weather”');
-  assert.equal(await turn.locator('.thinking-text').textContent(),
-    'Let me look.Searched “paris weather”Paris — /docs/paris.md Found it.');
+  const parts = turn.locator('.thinking-text > *');
+  assert.deepEqual(await parts.evaluateAll((all) => all.map((p) => p.textContent.trim())),
+    ['Let me look.', 'Searched “paris weather”Paris — /docs/paris.md', 'Found it.']);
   // Markdown and LaTeX rendered (KaTeX as MathML), the model's HTML made harmless.
   assert.equal(await turn.locator('.answer-text strong').textContent(), 'Mild');
   assert.equal(await turn.locator('.answer-text math').count(), 1);
@@ -152,6 +154,63 @@ test('searches, sources and tool calls are shown', { timeout: 60000 }, async () 
   const path = (process.env.S1_SCREENSHOT ?? join(tmpdir(), 's1-web-ui.png')).replace(/\.png$/, '-390.png');
   await page.screenshot({ path, fullPage: true });
   assert.ok(statSync(path).size > 0);
+});
+
+// The thinking box renders a stretch's finished paragraphs once and the rest
+// each frame: where a stretch may be cut.
+test('thinking is cut only where its Markdown is finished', () => {
+  assert.equal(settledLength('One.\n\nTwo.\n\nThr'), 12);
+  assert.equal(settledLength('One.\n\n'), 0, 'the next line may be indented');
+  assert.equal(settledLength('- item\n\n  more of it'), 0);
+  assert.equal(settledLength('```\na\n\nb'), 0, 'in a code block');
+  assert.equal(settledLength('```\na\n```\n\nb'), 11);
+  assert.equal(settledLength('$$\nx\n\ny'), 0, 'in a display formula');
+  assert.equal(settledLength('\\[\nx\n\ny'), 0);
+  assert.equal(settledLength('No break yet'), 0);
+});
+
+// The thinking as Markdown and LaTeX too, through the answer's sanitizer, with
+// the searches in place between its stretches; again when restored from the
+// browser's storage. Chunks split inside ** and $...$: what is rendered is the text, not each chunk.
+test('thinking is rendered as Markdown and LaTeX, searches in place', { timeout: 60000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'chatcmpl-z', choices: [{ index: 0, delta,
+    finish_reason: finish }] })}\n\n`;
+  const stream = [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'Some **bo' }),
+    chunk({ reasoning_content: 'ld** thought about $x^' }), chunk({ reasoning_content: '2$.\n\n<img src=x ' }),
+    chunk({ reasoning_content: 'onerror="window.pwned = 1">' }),
+    chunk({ search: { query: 'squares', annotations: [{ type: 'url_citation',
+      url_citation: { url: '/docs/squares.md', title: 'Squares', start_index: 0, end_index: 10 } }] } }),
+    chunk({ reasoning_content: 'Then *more*.\n\n```\nfirst\n\nsecond\n```' }), chunk({ content: 'Done.' }, 'stop'),
+    'data: [DONE]\n\n'];
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200,
+    headers: { 'Content-Type': 'text/event-stream', 'X-Request-Id': 'chatcmpl-z' }, body: stream.join('') }));
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+  await page.fill('#prompt', 'Squares?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForSelector('.turn.assistant[data-state="done"]');
+
+  const check = async () => {
+    const thinking = page.locator('.turn.assistant .thinking-text');
+    assert.equal(await thinking.locator('strong').textContent(), 'bold');
+    assert.equal(await thinking.locator('math').count(), 1);
+    assert.equal(await thinking.locator('[onerror]').count(), 0);
+    // The image (kept, harmless) has failed to load: an onerror would have run by now.
+    await page.waitForFunction(() => [...document.querySelectorAll('.thinking-text img')].every((i) => i.complete));
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+    assert.deepEqual(await thinking.locator('> *').evaluateAll((parts) => parts.map((p) => p.className)),
+      ['thinking-segment', 'search', 'thinking-segment']);
+    assert.equal(await thinking.locator('.search-query').textContent(), 'Searched “squares”');
+    assert.equal(await thinking.locator('.thinking-segment').last().locator('em').textContent(), 'more');
+    assert.equal(await thinking.locator('pre').textContent(), 'first\n\nsecond\n',
+      'a blank line does not cut a code block');
+  };
+  await check();
+  await page.reload();
+  await page.waitForSelector('.turn.assistant');
+  await check();
+  await page.close();
 });
 
 test('conversations are kept in the browser; copy, regenerate and edit the last answer', { timeout: 60000 }, async () => {
