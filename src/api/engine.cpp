@@ -27,8 +27,25 @@ Engine::Engine(const EngineOptions& options) {
 
 Engine::~Engine() = default;
 
+// Tools in `template_vars` go to the template; one that does not list them
+// (DeepSeek's) gets the list at the end of the system prompt, where the model
+// was taught to find it.
+nlohmann::json Engine::messages_with_tools(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
+  const auto tools = template_vars.find("tools");
+  const auto format = tool_call_format();
+  if (tools == template_vars.end() || tools->empty() || !format || format->template_lists_tools) return messages;
+  const std::string list = tool_list_prompt(*format, *tools);
+  nlohmann::json out = messages;
+  if (!out.empty() && out[0].value("role", "") == "system")
+    out[0]["content"] = out[0].value("content", "") + "\n\n" + list;
+  else
+    out.insert(out.begin(), nlohmann::json{{"role", "system"}, {"content", list}});
+  return out;
+}
+
 std::string Engine::render_chat(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
-  return render_chat_prompt(*chat_template_, *tokenizer_, messages, template_vars).text;
+  return render_chat_prompt(*chat_template_, *tokenizer_, messages_with_tools(messages, template_vars), template_vars)
+      .text;
 }
 
 GenerationRequest Engine::prompt_request(const std::string& prompt_text, std::span<const TextSpan> plain_spans) const {
@@ -46,7 +63,8 @@ GenerationRequest Engine::prompt_request(const std::string& prompt_text, std::sp
 GenerationRequest Engine::text_request(const std::string& prompt_text) const { return prompt_request(prompt_text, {}); }
 
 GenerationRequest Engine::chat_request(const nlohmann::json& messages, const nlohmann::json& template_vars) const {
-  const ChatPrompt prompt = render_chat_prompt(*chat_template_, *tokenizer_, messages, template_vars);
+  const ChatPrompt prompt =
+      render_chat_prompt(*chat_template_, *tokenizer_, messages_with_tools(messages, template_vars), template_vars);
   return prompt_request(prompt.text, prompt.plain_spans);
 }
 

@@ -49,7 +49,8 @@ class Engine {
   Generator& generator() { return *generator_; }
 
   // The prompt text of a conversation: the model's chat template with the
-  // generation prompt added (extra template variables such as enable_thinking).
+  // generation prompt added (extra template variables such as enable_thinking;
+  // `tools`, OpenAI's array, shown the way the model was taught).
   // chat_request() tokenizes special-token text inside user and tool
   // messages as plain text (tokenizer/chat_prompt.h); text_request() parses
   // every special text of a raw prompt.
@@ -65,6 +66,7 @@ class Engine {
 
  private:
   GenerationRequest prompt_request(const std::string& prompt_text, std::span<const TextSpan> plain_spans) const;
+  nlohmann::json messages_with_tools(const nlohmann::json& messages, const nlohmann::json& template_vars) const;
 
   std::unique_ptr<Model> model_;
   std::unique_ptr<Tokenizer> tokenizer_;

@@ -152,16 +152,26 @@ Action BudgetController::on_token(int32_t token, std::vector<Event>& events) {
   return Action{0, {}, true};
 }
 
+void BudgetController::append_thinking(int32_t token) {
+  const std::string piece(tokenizer_.piece(token, /*with_control=*/true));
+  phase_text_ += piece;
+  phase_pieces_.push_back(piece);
+  ++thinking_tokens_;
+}
+
+Action BudgetController::keep_thinking_token(int32_t token, std::vector<Event>& events) {
+  append_thinking(token);
+  emit_ready(events, false);
+  return Action{0, {token}, false};
+}
+
 Action BudgetController::on_thinking_token(int32_t token, std::vector<Event>& events) {
   if (tokenizer_.is_end_of_generation(token)) {  // an attempt to stop without closing
     if (may_stop_thinking()) return end_thinking(/*forced=*/false, events);
     return refuse_stop(0, "", events);
   }
 
-  const std::string piece(tokenizer_.piece(token, /*with_control=*/true));
-  phase_text_ += piece;
-  phase_pieces_.push_back(piece);
-  ++thinking_tokens_;
+  append_thinking(token);
   if (!ends_with(phase_text_, format_.close)) {
     emit_ready(events, false);
     return Action{0, {token}, false};
@@ -226,7 +236,7 @@ Action BudgetController::on_answer_token(int32_t token, std::vector<Event>& even
     finish(events);
     return Action{0, {}, true};
   }
-  phase_text_ += tokenizer_.piece(token, /*with_control=*/false);
+  phase_text_ += tokenizer_.piece(token, /*with_control=*/format_.answer_keeps_markup);
   ++answer_tokens_;
   cut_delimiter_from_answer();
   emit_ready(events, false);

@@ -79,6 +79,10 @@ class BudgetController {
   // Called with each sampled token.
   Action on_token(int32_t token, std::vector<Event>& events);
 
+  // A token that ends a turn but is thinking text here: gpt-oss's <|call|>
+  // closing a tool call in its analysis. Kept as it is, with no stop attempt.
+  Action keep_thinking_token(int32_t token, std::vector<Event>& events);
+
   // Ends the sequence from outside (token limit, cancel); emits held text.
   void finish(std::vector<Event>& events);
 
@@ -107,6 +111,7 @@ class BudgetController {
   // The model tried to stop too early: roll back its delimiter and append the wait text.
   Action refuse_stop(int rollback, const std::string& kept_text, std::vector<Event>& events);
   Action on_thinking_token(int32_t token, std::vector<Event>& events);
+  void append_thinking(int32_t token);  // the token's text (control tokens too) to the thinking
   Action on_undecided_token(int32_t token, std::vector<Event>& events);
   Action on_answer_token(int32_t token, std::vector<Event>& events);
   void enter_answer_phase();

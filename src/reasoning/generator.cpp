@@ -25,7 +25,7 @@ struct Generator::Sample {
   BudgetController controller;
   std::optional<GrammarMatcher> grammar;  // the answer's, when the request has one
   std::vector<TokenChoiceLogprobs> answer_logprobs;
-  std::optional<ToolCallSplitter> search_calls;  // watches the sampled text for the search tool's calls
+  std::optional<ToolCallSplitter> calls;  // watches the sampled text for tool calls (search or the client's)
   std::vector<SearchResult> sources;
   int searches = 0, search_tokens = 0;
   std::string error;  // why the sample ended with finish reason "error"
@@ -63,6 +63,10 @@ struct Generator::Request {
 Generator::Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens)
     : ctx_(ctx), tokenizer_(tokenizer), format_(std::move(format)), max_batch_tokens_(std::max(1, max_batch_tokens)) {}
 
+ThinkingFormat Generator::format_for(const GenerationRequest& params) const {
+  return params.thinking_format.value_or(format_);
+}
+
 Generator::~Generator() {
   for (auto& [id, request] : requests_) {
     for (auto& sample : request->samples)
@@ -77,9 +81,16 @@ int Generator::submit(GenerationRequest params) {
   if (params.max_tokens < 1) fail("max_tokens must be at least 1, got {}", params.max_tokens);
   if (params.prompt.empty()) fail("the prompt is empty");
   validate(params.sampling);
-  validate(params.budget, format_, tokenizer_);
+  validate(params.budget, format_for(params), tokenizer_);
   if (params.grammar) {
-    if (!grammar_vocabulary_) grammar_vocabulary_ = std::make_shared<const GrammarVocabulary>(tokenizer_);
+    if (!grammar_vocabulary_) {
+      // The thinking format's control tokens (gpt-oss's <|channel|>, ...)
+      // may be written by a grammar: a call in place of the final message.
+      std::vector<std::string> markup;
+      for (int32_t id : tokenizer_.encode(format_.open + format_.close, {.add_bos = false, .parse_special = true}))
+        if (tokenizer_.type(id) == TokenType::control) markup.emplace_back(tokenizer_.piece(id, true));
+      grammar_vocabulary_ = std::make_shared<const GrammarVocabulary>(tokenizer_, markup);
+    }
     // The grammar sees the answer only: a model that may think opens its
     // thinking block in the prompt, so the answer's first token is known to
     // be the answer's.
@@ -90,7 +101,7 @@ int Generator::submit(GenerationRequest params) {
   request->id = next_id_++;
   // The controller of sample 0 decides whether to open the thinking block;
   // every sample starts from the same prompt, so one decision serves all.
-  BudgetController probe(tokenizer_, format_, params.budget);
+  BudgetController probe(tokenizer_, format_for(params), params.budget);
   request->prompt = params.prompt;
   std::vector<int32_t> opening = probe.start(params.prompt_thinking);
   request->prompt.insert(request->prompt.end(), opening.begin(), opening.end());
@@ -239,11 +250,14 @@ void Generator::start_samples(Request& request, const float* logits) {
   for (int i = 0; i < params.n; ++i) {
     SamplingParams sampling = params.sampling;
     if (sampling.seed) sampling.seed = *sampling.seed + uint64_t(i);
-    auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_, params.budget));
+    auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_for(params), params.budget));
     sample->controller.start(params.prompt_thinking);
     sample->seq = i == 0 ? request.root_seq : ctx_.fork(request.root_seq);
     if (params.grammar) sample->grammar.emplace(params.grammar, grammar_vocabulary_);
-    if (params.search) sample->search_calls.emplace(params.search->format);
+    if (params.search)
+      sample->calls.emplace(params.search->format, nlohmann::json::array({search_tool_definition()}));
+    else if (params.client_tools)
+      sample->calls.emplace(*params.client_tools);
     for (int32_t t : request.prompt) sample->sampler.accept(t);
     request.samples.push_back(std::move(sample));
   }
@@ -292,7 +306,12 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     sample.logprob_sum += choice.raw_logprob;
     ++sample.logprob_count;
     ++sample.generated;
-    const Action action = sample.controller.on_token(choice.token, events);
+    // gpt-oss closes a call with <|call|>, which ends a turn: while thinking
+    // it is the call's last text, not an attempt to stop thinking.
+    const bool closes_call = before == Phase::thinking && sample.calls && sample.calls->in_call() &&
+                             tokenizer_.is_end_of_generation(choice.token);
+    const Action action = closes_call ? sample.controller.keep_thinking_token(choice.token, events)
+                                      : sample.controller.on_token(choice.token, events);
     // An answer token: sampled while answering, or the one that showed the
     // model answers without thinking.
     const bool answer_token = before == Phase::answering ||
@@ -302,7 +321,8 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     const bool replaced = action.rollback > 0 || action.append.size() != 1 || action.append[0] != choice.token;
     if (replaced) request.appended += int64_t(action.append.size());
     apply(request, sample, action);
-    if (!replaced && !action.finished) watch_for_search(request, sample, choice.token, events);
+    const bool client_call = !replaced && !action.finished && watch_for_calls(request, sample, choice.token, events);
+    if (client_call && before == Phase::thinking) sample.finish_reason = "tool_calls";
     if (action.finished || (grammar && grammar->finished())) sample.finish_reason = "stop";
   }
 
@@ -320,14 +340,20 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
   }
 }
 
-void Generator::watch_for_search(Request& request, Sample& sample, int32_t token, std::vector<Event>& events) {
-  if (!sample.search_calls) return;
-  for (const ToolCall& call : sample.search_calls->feed(tokenizer_.piece(token, /*with_control=*/true)).calls) {
-    if (call.name != "search") continue;
+bool Generator::watch_for_calls(Request& request, Sample& sample, int32_t token, std::vector<Event>& events) {
+  if (!sample.calls) return false;
+  bool client_call = false;
+  for (const ToolCall& call : sample.calls->feed(tokenizer_.piece(token, /*with_control=*/true)).calls) {
+    if (!request.params.search || call.name != "search") {
+      client_call = client_call || request.params.client_tools.has_value();
+      continue;
+    }
     const auto arguments = nlohmann::json::parse(call.arguments, nullptr, false);
-    const std::string query = arguments.is_object() ? arguments.value("query", "") : "";
-    run_search(request, sample, query, events);
+    const auto query = arguments.is_object() ? arguments.find("query") : arguments.end();
+    run_search(request, sample, query != arguments.end() && query->is_string() ? query->get<std::string>() : "",
+               events);
   }
+  return client_call;
 }
 
 // The hits go into the sequence as the tool's response, in the model's own

@@ -62,6 +62,14 @@ struct GenerationRequest {
   // (0-20; -1: none), as answer_logprobs events and in the result.
   int logprobs = -1;
   std::optional<SearchTool> search;
+  // The client's tools, offered in the prompt in this syntax. Only the client
+  // can run them, so a call the model completes while thinking ends the
+  // sample (finish reason "tool_calls"), the thinking before it kept; calls
+  // in the answer end it as the model's end of turn does.
+  std::optional<ToolCallFormat> client_tools;
+  // Replaces the generator's thinking format for this request (gpt-oss: a
+  // required call takes the place of the final message).
+  std::optional<ThinkingFormat> thinking_format;
   std::function<void(const Event&)> on_event;
 };
 
@@ -125,7 +133,10 @@ class Generator {
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);
   void run_search(Request& request, Sample& sample, const std::string& query, std::vector<Event>& events);
-  void watch_for_search(Request& request, Sample& sample, int32_t token, std::vector<Event>& events);
+  // Feeds a sampled token's text to the sample's call watcher; runs search
+  // calls; true when a call of the client's tools was completed.
+  bool watch_for_calls(Request& request, Sample& sample, int32_t token, std::vector<Event>& events);
+  ThinkingFormat format_for(const GenerationRequest& params) const;
   void record_logprobs(Request& request, Sample& sample, const float* logits, const TokenChoice& choice,
                        std::vector<Event>& events);
   void finish_sample(Request& request, Sample& sample, const std::string& reason);

@@ -24,6 +24,9 @@ struct ThinkingFormat {
   std::string open;           // text that opens the thinking block
   std::string close;          // text that ends it
   std::string answer_prefix;  // appended after a forced end ("Final Answer:" for s1)
+  // The answer's text keeps control tokens' text (<|channel|>, ...): gpt-oss's
+  // tool call written where its final message would be.
+  bool answer_keeps_markup = false;
 
   bool has_thinking() const { return !open.empty() && !close.empty(); }
 };

@@ -8,7 +8,7 @@
 
 namespace s1 {
 
-GrammarVocabulary::GrammarVocabulary(const Tokenizer& tokenizer) {
+GrammarVocabulary::GrammarVocabulary(const Tokenizer& tokenizer, const std::vector<std::string>& markup) {
   const int32_t n = tokenizer.n_vocab();
   bytes_.resize(size_t(n));
   is_end_.resize(size_t(n));
@@ -18,6 +18,9 @@ GrammarVocabulary::GrammarVocabulary(const Tokenizer& tokenizer) {
       end_tokens_.push_back(id);
     } else if (tokenizer.type(id) != TokenType::control && tokenizer.type(id) != TokenType::unused) {
       bytes_[size_t(id)] = std::string(tokenizer.piece(id));
+    } else if (const std::string text(tokenizer.piece(id, /*with_control=*/true));
+               std::find(markup.begin(), markup.end(), text) != markup.end()) {
+      bytes_[size_t(id)] = text;
     }
   }
   // The trie, built from the tokens in byte order: each token shares the path

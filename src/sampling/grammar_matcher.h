@@ -26,7 +26,9 @@ class Tokenizer;
 // tokens, allowed once the grammar accepts the output.
 class GrammarVocabulary {
  public:
-  explicit GrammarVocabulary(const Tokenizer& tokenizer);
+  // Control tokens whose text is in `markup` keep it: a model's structural
+  // tokens that a grammar must be able to write (gpt-oss's <|channel|>).
+  explicit GrammarVocabulary(const Tokenizer& tokenizer, const std::vector<std::string>& markup = {});
 
   struct Node {
     int32_t first_child = -1, next_sibling = -1;

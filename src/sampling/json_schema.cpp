@@ -47,6 +47,20 @@ class SchemaConverter {
     return std::string(root_rule) + " ::= " + top + "\n" + rules_ + kPrimitives;
   }
 
+  std::string convert(const std::vector<std::pair<std::string, std::string>>& named) {
+    std::string tops;
+    for (const auto& [name, pointer] : named) {
+      const json* schema = nullptr;
+      try {
+        schema = &root_.at(json::json_pointer(pointer));
+      } catch (const json::exception&) {
+        fail("json schema: nothing at '{}'", pointer);
+      }
+      tops += name + " ::= " + rule_for(*schema, name, "#" + pointer) + "\n";
+    }
+    return tops + rules_ + kPrimitives;
+  }
+
  private:
   std::string new_name(std::string_view hint) {
     std::string name;
@@ -290,14 +304,25 @@ std::string gbnf_literal(std::string_view text) {
   return out + "\"";
 }
 
-std::string json_schema_to_gbnf(std::string_view text, std::string_view root_rule) {
-  json schema;
+namespace {
+
+json parse_schema(std::string_view text) {
   try {
-    schema = json::parse(text);
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail("json schema: not valid JSON ({})", e.what());
   }
-  return SchemaConverter(schema).convert(root_rule);
+}
+
+}  // namespace
+
+std::string json_schema_to_gbnf(std::string_view text, std::string_view root_rule) {
+  return SchemaConverter(parse_schema(text)).convert(root_rule);
+}
+
+std::string json_schema_rules(std::string_view document,
+                              const std::vector<std::pair<std::string, std::string>>& rules) {
+  return SchemaConverter(parse_schema(document)).convert(rules);
 }
 
 std::string json_object_gbnf() { return std::string("root ::= json-object\n") + kPrimitives; }

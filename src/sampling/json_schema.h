@@ -15,6 +15,8 @@
 // ones validates whatever `additionalProperties` says.
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace s1 {
 
@@ -22,6 +24,14 @@ namespace s1 {
 // order, which a parsed nlohmann::json would lose). The top rule is named
 // `root_rule` (a bigger grammar may use it as one of its rules).
 std::string json_schema_to_gbnf(std::string_view schema, std::string_view root_rule = "root");
+
+// Rules for several schemas inside one JSON document: each (rule name, JSON
+// pointer such as "/tools/0") becomes `name ::= ...` for the schema found
+// there, and their `$ref`s resolve against the document's top (its `$defs` /
+// `definitions`). The JSON rules they share follow once. For grammars that
+// hold JSON values in other markup (tool calls).
+std::string json_schema_rules(std::string_view document,
+                              const std::vector<std::pair<std::string, std::string>>& rules);
 
 // Any JSON object (`response_format: {type: "json_object"}`).
 std::string json_object_gbnf();

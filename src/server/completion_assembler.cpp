@@ -12,7 +12,8 @@ namespace s1::server {
 using nlohmann::json;
 
 CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
-                                         std::optional<ToolCallFormat> tools, bool hides_search)
+                                         std::optional<ToolCallFormat> tools, bool hides_search,
+                                         const json& tool_list)
     : chat_(request.endpoint == Endpoint::chat),
       id_(std::move(id)),
       model_(std::move(model)),
@@ -28,7 +29,35 @@ CompletionAssembler::CompletionAssembler(const ApiRequest& request, std::string 
       hides_search_(hides_search),
       samples_(size_t(request.n)) {
   if (tools)
-    for (auto& sample : samples_) sample.splitter.emplace(*tools);
+    for (auto& sample : samples_) {
+      sample.splitter.emplace(*tools, tool_list);
+      if (surfaces_calls_) sample.thinking_splitter.emplace(*tools, tool_list);
+    }
+}
+
+void CompletionAssembler::add_call(int sample_index, SampleText& sample, ToolCall call, json& call_deltas) const {
+  json delta = call_json(sample_index, sample.calls.size(), call);
+  delta["index"] = sample.calls.size();
+  call_deltas.push_back(std::move(delta));
+  sample.calls.push_back(std::move(call));
+}
+
+std::string CompletionAssembler::take_thinking(int sample_index, SampleText& sample, std::string_view text,
+                                               bool ended, json& call_deltas) {
+  if (!sample.thinking_splitter) {
+    sample.reasoning += text;
+    return std::string(text);
+  }
+  ToolCallSplitter::Piece piece = sample.thinking_splitter->feed(text);
+  if (ended) {
+    ToolCallSplitter::Piece rest = sample.thinking_splitter->finish();
+    piece.content += rest.content;
+    for (ToolCall& call : rest.calls) piece.calls.push_back(std::move(call));
+  }
+  for (ToolCall& call : piece.calls)
+    if (!(hides_search_ && call.name == "search")) add_call(sample_index, sample, std::move(call), call_deltas);
+  sample.reasoning += piece.content;
+  return piece.content;
 }
 
 json CompletionAssembler::call_json(int sample_index, size_t call_index, const ToolCall& call) const {
@@ -39,24 +68,21 @@ json CompletionAssembler::call_json(int sample_index, size_t call_index, const T
 std::string CompletionAssembler::take_answer(int sample_index, SampleText& sample, std::string_view text,
                                              json& call_deltas) {
   if (!sample.splitter) return feed_answer(sample, std::string(text));
-  ToolCallSplitter::Piece piece = sample.splitter->feed(text);
+  return take_answer_piece(sample_index, sample, sample.splitter->feed(text), call_deltas);
+}
+
+std::string CompletionAssembler::take_answer_piece(int sample_index, SampleText& sample,
+                                                   ToolCallSplitter::Piece piece, json& call_deltas) {
   const std::string content = feed_answer(sample, piece.content);
   std::string shown = content;
   for (ToolCall& call : piece.calls) {
     if (sample.stopped) break;  // a stop string ended the answer before it
     if (hides_search_ && call.name == "search") continue;  // the server's own tool: already run
     if (!surfaces_calls_) {  // the request offered no tools: the call stays text
-      const std::string body =
-          json{{"name", call.name}, {tool_format_->arguments_key, json::parse(call.arguments)}}.dump();
-      shown += feed_answer(sample, tool_format_->bare_json
-                                       ? body
-                                       : tool_format_->open + "\n" + body + "\n" + tool_format_->close);
+      shown += feed_answer(sample, call.text);
       continue;
     }
-    json delta = call_json(sample_index, sample.calls.size(), call);
-    delta["index"] = sample.calls.size();
-    call_deltas.push_back(std::move(delta));
-    sample.calls.push_back(std::move(call));
+    add_call(sample_index, sample, std::move(call), call_deltas);
   }
   return shown;
 }
@@ -73,7 +99,7 @@ json CompletionAssembler::annotations(const std::vector<SearchResult>& sources) 
 
 std::string CompletionAssembler::finish_answer(int sample_index, SampleText& sample, json& call_deltas) {
   std::string content;
-  if (sample.splitter) content = take_answer(sample_index, sample, sample.splitter->finish().content, call_deltas);
+  if (sample.splitter) content = take_answer_piece(sample_index, sample, sample.splitter->finish(), call_deltas);
   return content + flush_held(sample);
 }
 
@@ -187,14 +213,17 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
     if (event.sample < 0 || event.sample >= int(samples_.size())) continue;
     SampleText& sample = samples_[size_t(event.sample)];
     std::string reasoning, content;
-    if (event.kind == EventKind::thinking_text) {
-      sample.reasoning += event.text;
-      reasoning = event.text;
-    } else if (event.kind == EventKind::answer_text) {
+    const bool thinking_ended = event.kind == EventKind::thinking_ended || event.kind == EventKind::forced_end;
+    if (event.kind == EventKind::thinking_text || thinking_ended || event.kind == EventKind::answer_text) {
       json calls = json::array();
-      content = take_answer(event.sample, sample, event.text, calls);
+      if (event.kind == EventKind::answer_text)
+        content = take_answer(event.sample, sample, event.text, calls);
+      else
+        reasoning = take_thinking(event.sample, sample, event.kind == EventKind::thinking_text ? event.text : "",
+                                  thinking_ended, calls);
       if (!calls.empty()) {
-        if (!content.empty()) chunks.push_back(chunk(json::array({delta_choice(choice_index(event.sample), "", content)})));
+        if (!reasoning.empty() || !content.empty())
+          chunks.push_back(chunk(json::array({delta_choice(choice_index(event.sample), reasoning, content)})));
         json choice = delta_choice(choice_index(event.sample), "", "");
         choice["delta"]["tool_calls"] = std::move(calls);
         chunks.push_back(chunk(json::array({std::move(choice)})));
@@ -254,7 +283,8 @@ std::vector<json> CompletionAssembler::closing_chunks(const GenerationResult& re
   json finals = json::array();
   for (size_t i = 0; i < samples_.size() && i < result.samples.size(); ++i) {
     json calls = json::array();
-    json choice = delta_choice(choice_index(int(i)), "", finish_answer(int(i), samples_[i], calls));
+    const std::string reasoning = take_thinking(int(i), samples_[i], "", /*ended=*/true, calls);
+    json choice = delta_choice(choice_index(int(i)), reasoning, finish_answer(int(i), samples_[i], calls));
     if (!calls.empty() && chat_) choice["delta"]["tool_calls"] = std::move(calls);
     if (!result.samples[i].sources.empty() && chat_)
       choice["delta"]["annotations"] = annotations(result.samples[i].sources);
@@ -324,6 +354,7 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
   };
   for (size_t i = 0; i < samples_.size(); ++i) {
     json ignored = json::array();  // the whole response lists the calls from SampleText::calls
+    take_thinking(int(i), samples_[i], "", /*ended=*/true, ignored);
     finish_answer(int(i), samples_[i], ignored);
   }
   const size_t n = std::min(samples_.size(), result.samples.size());

@@ -23,7 +23,8 @@ class CompletionAssembler {
   // calls come back as tool_calls when the request offered tools, and the
   // server's own search calls (`hides_search`) are dropped (the generator ran them).
   CompletionAssembler(const ApiRequest& request, std::string id, std::string model,
-                      std::optional<ToolCallFormat> tools = std::nullopt, bool hides_search = false);
+                      std::optional<ToolCallFormat> tools = std::nullopt, bool hides_search = false,
+                      const nlohmann::json& tool_list = nlohmann::json::array());
 
   const std::string& id() const { return id_; }
   // The first streamed chunk: the request id and each choice's role.
@@ -44,10 +45,20 @@ class CompletionAssembler {
     bool stopped = false;
     size_t logprob_bytes = 0;  // answer bytes the logprobs sent so far cover (completions' text_offset)
     std::optional<ToolCallSplitter> splitter;  // when the request offers tools
+    // Calls made while thinking (the model waits for their results before it
+    // answers): split from the reasoning when the request offers tools.
+    std::optional<ToolCallSplitter> thinking_splitter;
     std::vector<ToolCall> calls;
   };
+  // Reasoning text through the thinking's splitter; `ended`: the thinking is over, nothing is held.
+  std::string take_thinking(int sample_index, SampleText& sample, std::string_view text, bool ended,
+                            nlohmann::json& call_deltas);
+  // A call for the response, and its delta for the stream.
+  void add_call(int sample_index, SampleText& sample, ToolCall call, nlohmann::json& call_deltas) const;
   // Answer text through the tool-call splitter and the stop filter; calls found become `call_deltas`.
   std::string take_answer(int sample_index, SampleText& sample, std::string_view text, nlohmann::json& call_deltas);
+  std::string take_answer_piece(int sample_index, SampleText& sample, ToolCallSplitter::Piece piece,
+                                nlohmann::json& call_deltas);
   // The end of a sample's answer: whatever the splitter and the stop filter still hold.
   std::string finish_answer(int sample_index, SampleText& sample, nlohmann::json& call_deltas);
   nlohmann::json call_json(int sample_index, size_t call_index, const ToolCall& call) const;

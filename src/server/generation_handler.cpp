@@ -73,9 +73,29 @@ std::optional<ToolCallFormat> GenerationHandler::tool_format(const ApiRequest& a
   auto format = engine_.tool_call_format();
   if (!format)
     bad_request("tools", "this model's chat template does not teach a tool-call syntax s1 can read (supported: "
-                         "Hermes/Qwen <tool_call>)",
+                         "Hermes/Qwen <tool_call>, Qwen3.5/Qwen3-Coder XML, Llama 3.1 JSON, DeepSeek R1/V3.1 "
+                         "tool-call tokens, gpt-oss commentary)",
                 "unsupported_parameter");
   return format;
+}
+
+// The template's variables: the request's, and the tools offered (the
+// client's, and the server's search).
+nlohmann::json GenerationHandler::template_vars(const ApiRequest& api) const {
+  nlohmann::json vars = api.template_vars;
+  nlohmann::json tools = api.uses_tools() ? api.tools : nlohmann::json::array();
+  if (offers_search(api)) tools.push_back(search_tool_definition());
+  if (!tools.empty()) vars["tools"] = std::move(tools);
+  return vars;
+}
+
+std::string GenerationHandler::render_prompt(const ApiRequest& api) const {
+  tool_format(api);
+  try {
+    return engine_.render_chat(api.messages, template_vars(api));
+  } catch (const Error& e) {
+    bad_request("messages", e.what());
+  }
 }
 
 bool GenerationHandler::offers_search(const ApiRequest& api) const {
@@ -91,11 +111,8 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
   GenerationRequest g;
   try {
-    nlohmann::json template_vars = api.template_vars;
-    nlohmann::json tools = api.uses_tools() ? api.tools : nlohmann::json::array();
-    if (offers_search(api)) tools.push_back(search_tool_definition());
-    if (!tools.empty()) template_vars["tools"] = std::move(tools);
-    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, template_vars) : engine_.text_request(api.prompt);
+    g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, template_vars(api))
+                                       : engine_.text_request(api.prompt);
     validate(api.budget, engine_.thinking_format(), engine_.tokenizer());
     validate(api.sampling);
   } catch (const Error& e) {
@@ -115,15 +132,25 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   g.grammar = api.grammar;
   if (offers_search(api))
     g.search = SearchTool{.run = limits_.search, .format = *engine_.tool_call_format(), .max_searches = 8};
+  if (api.uses_tools()) g.client_tools = tool_format(api);
   if (api.uses_tools() && api.tool_choice != "auto") {
     // required, or one named function: the answer is the call(s), held to
     // the tools' parameter schemas. A named function is called once.
     const bool parallel = api.parallel_tool_calls && api.tool_choice == "required";
+    const ToolCallFormat format = *tool_format(api);
     try {
       g.grammar = std::make_shared<const Grammar>(
-          Grammar::parse(tool_call_gbnf(*tool_format(api), api.tools_json, api.tool_choice_name, parallel)));
+          Grammar::parse(tool_call_gbnf(format, api.tools_json, api.tool_choice_name, parallel)));
     } catch (const Error& e) {
       bad_request("tools", e.what(), "unsupported_schema");
+    }
+    // gpt-oss writes a call as a commentary message in place of the final
+    // one: the grammar takes over where the analysis ends.
+    if (format.syntax == ToolCallSyntax::harmony) {
+      ThinkingFormat thinking = engine_.thinking_format();
+      thinking.close = "<|end|><|start|>assistant";
+      thinking.answer_keeps_markup = true;
+      g.thinking_format = thinking;
     }
   }
   g.logprobs = api.logprobs;
@@ -166,7 +193,7 @@ void GenerationHandler::handle(const HttpRequest& req, Responder& res, Endpoint 
   Exchange exchange{id, scheduler_.submit(id, control_token, std::move(generation), reserve_tokens),
                     CompletionAssembler(api, id, limits_.model_id,
                                         offers_search(api) ? engine_.tool_call_format() : tool_format(api),
-                                        offers_search(api)),
+                                        offers_search(api), api.tools),
                     arrived};
   exchange.headers = {{"X-Request-Id", id}, {"X-Control-Token", control_token}};
   if (api.stream)

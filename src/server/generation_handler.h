@@ -31,12 +31,15 @@ class GenerationHandler {
   GenerationHandler(Engine& engine, Scheduler& scheduler, Metrics& metrics, GenerationLimits limits);
   void handle(const HttpRequest& req, Responder& res, Endpoint endpoint);
   const GenerationLimits& limits() const { return limits_; }
+  // The prompt a chat request renders to (llama-server's /apply-template).
+  std::string render_prompt(const ApiRequest& api) const;
 
  private:
   // Renders, tokenizes and sizes the request; sets the cache positions it may take.
   GenerationRequest prepare(const ApiRequest& api, int& reserve_tokens) const;
   // The model's tool-call syntax when the request offers tools (a 400 when the model has none).
   std::optional<ToolCallFormat> tool_format(const ApiRequest& api) const;
+  nlohmann::json template_vars(const ApiRequest& api) const;  // the request's, with the tools offered
   bool offers_search(const ApiRequest& api) const;  // chat requests, when the server has a search tool
   bool next_update(Exchange& exchange, Responder& res, JobUpdate& update);
   std::string take_chunks(Exchange& exchange, JobUpdate& update);

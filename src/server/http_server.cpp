@@ -345,7 +345,7 @@ struct HttpServer::Impl {
                  }});
     r.push_back({.method = "POST", .path = "/apply-template", .needs_key = true, .json_body = true,
                  .handle = [this](const HttpRequest& req, Responder& res) {
-                   res.send(json_response({{"prompt", engine.render_chat(parse_template_request(req.body))}}));
+                   res.send(json_response({{"prompt", generation.render_prompt(parse_chat_request(req.body))}}));
                  }});
     r.push_back({.method = "GET", .path = "/props", .needs_key = true,
                  .handle = [this](const HttpRequest&, Responder& res) {

@@ -511,12 +511,6 @@ std::vector<int32_t> parse_detokenize_request(std::string_view text, int32_t n_v
   return ids;
 }
 
-json parse_template_request(std::string_view text) {
-  const json body = parse_object(text);
-  check_fields(body, "", {"messages"});
-  return parse_messages(body);
-}
-
 ControlCommand parse_control_command(std::string_view text) {
   const json body = parse_object(text);
   check_fields(body, "", {"action", "tokens", "query"});

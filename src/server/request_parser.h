@@ -83,7 +83,6 @@ struct TokenizeRequest {
 };
 TokenizeRequest parse_tokenize_request(std::string_view body);
 std::vector<int32_t> parse_detokenize_request(std::string_view body, int32_t n_vocab);
-nlohmann::json parse_template_request(std::string_view body);  // the messages, as for a chat
 
 // The thinking budget a reasoning_effort stands for.
 int effort_budget(std::string_view effort);

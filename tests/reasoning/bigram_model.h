@@ -10,6 +10,7 @@
 
 #include "gguf/gguf.h"
 #include "reasoning/test_vocab.h"
+#include "util/error.h"
 
 namespace s1test {
 
@@ -17,11 +18,19 @@ struct BigramModel {
   // transitions[current] = {next token: logit}; unlisted tokens get logit 0.
   std::map<int, std::map<int, float>> transitions;
   std::string chat_template;  // empty: none
+  // Up to 4 user-defined tokens after the byte vocabulary's (ids 260...):
+  // whole phrases a test scripts as one step, such as a tool call.
+  std::vector<std::string> extra_tokens;
 
   void write(const std::string& path) const {
     s1::Vocab vocab = byte_vocab();
+    for (const std::string& text : extra_tokens) {
+      vocab.tokens.push_back(text);
+      vocab.types.push_back(int32_t(s1::TokenType::user_defined));
+    }
     const int n_vocab = int(vocab.tokens.size());
     const int n_embd = 264;  // >= n_vocab so each token gets its own axis; a multiple of 2 heads
+    if (n_vocab > n_embd) throw s1::Error("a bigram test model holds at most 4 extra tokens");
     const int n_ff = 16;
     using s1::gguf::Value;
     s1::gguf::Writer w;

@@ -106,6 +106,72 @@ TEST(Generator, TheAnswerCannotHoldThinkingDelimiters) {
   EXPECT_EQ(result.samples[0].answer, "42");
 }
 
+// A model that calls a tool in the middle of its thinking: as one token each,
+// "<tool_call>", the call's body and "</tool_call>" (Hermes), or gpt-oss's
+// commentary message closed by an end-of-turn token.
+constexpr int kCallOpen = 260, kCallBody = 261, kCallClose = 262, kHarmonyCall = 263;
+
+s1test::BigramModel tool_calling_model(int after_a) {
+  s1test::BigramModel m;
+  m.extra_tokens = {"<tool_call>", R"({"name": "f", "arguments": {"x": 1}})", "</tool_call>",
+                    " to=functions.f<|message|>{\"x\": 1}"};
+  auto edge = [&](int from, int to) { m.transitions[from][to] = 20.0f; };
+  edge('T', 'a');
+  edge('a', after_a);
+  edge(kCallOpen, kCallBody);
+  edge(kCallBody, kCallClose);
+  edge(kCallClose, 'b');  // a model left alone thinks on after its call
+  edge(kHarmonyCall, kImEnd);
+  edge('b', '/');
+  edge('/', ')');
+  edge(')', '4');
+  edge('4', kImEnd);
+  return m;
+}
+
+// Only the client can run its tools, so a call made while thinking ends the
+// sample there (the thinking before it kept, nothing appended, nothing
+// answered); the same model without client tools thinks on and answers.
+TEST(Generator, AClientToolCallWhileThinkingEndsTheSample) {
+  auto l = load(tool_calling_model(kCallOpen), "gen-tool-call");
+  Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  for (const bool offered : {true, false}) {
+    GenerationRequest r = greedy_request(*l.tokenizer, "Q");
+    r.budget.think_max = 100;
+    if (offered) r.client_tools = detect_tool_call_format("<tool_call>");
+    const GenerationResult result = gen.run(std::move(r));
+    const auto& s = result.samples[0];
+    if (offered) {
+      EXPECT_EQ(s.finish_reason, "tool_calls");
+      EXPECT_EQ(s.thinking, R"(a<tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>)");
+      EXPECT_EQ(s.answer, "");
+      EXPECT_EQ(result.appended_tokens, 2) << "only the thinking's opening \"(T\"";
+    } else {
+      EXPECT_EQ(s.finish_reason, "stop");
+      EXPECT_EQ(s.answer, "4");
+    }
+  }
+}
+
+// gpt-oss ends a call with <|call|>, an end-of-turn token: while thinking it
+// closes the call rather than asking to stop thinking (which would append the
+// final message's opening and answer).
+TEST(Generator, AToolCallClosedByAnEndOfTurnTokenIsTheCallsEnd) {
+  auto l = load(tool_calling_model(kHarmonyCall), "gen-harmony-call");
+  Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  GenerationRequest r = greedy_request(*l.tokenizer, "Q");
+  r.budget.think_max = 100;
+  ToolCallFormat harmony = *detect_tool_call_format("<|call|> \"functions.\"");
+  harmony.close = "<|im_end|>";  // the test vocabulary's end of turn
+  r.client_tools = harmony;
+  const GenerationResult result = gen.run(std::move(r));
+  const auto& s = result.samples[0];
+  EXPECT_EQ(s.finish_reason, "tool_calls");
+  EXPECT_EQ(s.thinking, "a to=functions.f<|message|>{\"x\": 1}<|im_end|>");
+  EXPECT_FALSE(s.forced_end);
+  EXPECT_EQ(result.appended_tokens, 2) << "the opening \"(T\" only: no end of thinking was appended";
+}
+
 TEST(Generator, ParallelSamplesShareThePrompt) {
   auto l = load(scripted_model(), "gen-parallel");
   Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});

