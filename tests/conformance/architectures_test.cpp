@@ -107,6 +107,17 @@ PeerFigures peer_figures(const std::string& arch, const std::string& file) {
   return {};
 }
 
+// Our F32 run of a seed's model: the truth every quantized case of the
+// architecture compares with, computed once per test binary run (under qemu
+// each run costs seconds).
+const Logits& f32_run(const std::string& arch, int seed, const std::vector<int32_t>& prompt) {
+  static std::map<std::string, Logits> runs;
+  const std::string path = model_file(arch, "f32", seed);
+  auto it = runs.find(path);
+  if (it == runs.end()) it = runs.emplace(path, run(*s1::Model::load(path), prompt)).first;
+  return it->second;
+}
+
 double max_difference(const float* a, const float* b, int n) {
   double d = 0;
   for (int j = 0; j < n; ++j) d = std::max(d, double(std::fabs(a[j] - b[j])));
@@ -230,7 +241,7 @@ TEST_P(Architectures, MatchLlamaCpp) {
     // for the first seed), llama.cpp's from its own (ref/ARCH-quantized.txt).
     const auto seeds = file.starts_with("llama-") ? std::vector<int>{} : extra_seeds(arch);
     for (int seed : seeds) {
-      const auto truth = run(*s1::Model::load(model_file(arch, "f32", seed)), prompt);
+      const Logits& truth = f32_run(arch, seed, prompt);
       const auto got = run(*s1::Model::load(model_file(arch, file, seed)), prompt);
       const auto e = s1test::logit_distance(got.rows.data(), truth.rows.data(), int(prompt.size()), n_vocab);
       const PeerFigures p = peer_figures(arch, file + "@" + std::to_string(seed));
