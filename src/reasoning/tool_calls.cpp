@@ -183,8 +183,10 @@ std::optional<ToolCall> parse_qwen_xml(std::string_view body, const json& tools)
   const auto function = between(body, "<function=", ">", from);
   if (!function) return std::nullopt;
   const std::string name(trim(*function));
-  const size_t end = body.find("</function>", from);
-  if (name.empty() || end == std::string_view::npos || !trim(body.substr(end + 11)).empty()) return std::nullopt;
+  constexpr std::string_view kFunctionEnd = "</function>";
+  const size_t end = body.find(kFunctionEnd, from);
+  if (name.empty() || end == std::string_view::npos || !trim(body.substr(end + kFunctionEnd.size())).empty())
+    return std::nullopt;
   const std::string_view params = body.substr(from, end - from);
   json arguments = json::object();
   size_t at = 0;
@@ -256,6 +258,7 @@ ToolCallSplitter::Piece ToolCallSplitter::feed(std::string_view text) {
       size_t at = std::string::npos;
       for (const std::string& open : format_.opens) {
         const size_t found = pending_.find(open);
+        if (found == std::string::npos) continue;
         if (found < at || (found == at && open.size() > open_.size())) {
           at = found;
           open_ = open;
