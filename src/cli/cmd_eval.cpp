@@ -2,9 +2,11 @@
 // model or an OpenAI-compatible endpoint, appending one graded record per
 // (problem, setting, repeat) to DIR/records.jsonl (rerunning resumes), then
 // writing summary.json, results.csv and scaling.svg. `s1 eval report DIR`
-// redraws those from the records. See docs/eval.md.
+// redraws those from the records; `--shard I/N` runs one slice and
+// `s1 eval merge OUT DIR...` combines slices. See docs/eval.md.
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -42,9 +44,27 @@ struct EvalOptions {
   EvalRunOptions run;
   CostModel cost;
   PlotAxis plot_x = PlotAxis::thinking;
-  std::string report_dir;
+  int shard_index = 0, shard_count = 1;  // --shard I/N: the problems whose index is I modulo N
+  std::string report_dir, merge_out;
+  std::vector<std::string> merge_dirs;
   CLI::App* report = nullptr;
+  CLI::App* merge = nullptr;
 };
+
+// "I/N" with 0 <= I < N.
+void parse_shard(const std::string& text, EvalOptions& o) {
+  const size_t slash = text.find('/');
+  int index = -1, count = 0;
+  auto number = [](std::string_view digits, int& out) {
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size();
+  };
+  if (slash == std::string::npos || !number(std::string_view(text).substr(0, slash), index) ||
+      !number(std::string_view(text).substr(slash + 1), count) || count < 1 || index < 0 || index >= count)
+    fail("--shard '{}': give I/N with 0 <= I < N, e.g. 0/3", text);
+  o.shard_index = index;
+  o.shard_count = count;
+}
 
 std::atomic<bool> g_stop{false};
 // The first Ctrl-C lets the work in flight end and writes the summary; a second one kills.
@@ -88,13 +108,15 @@ std::string first_model(const OpenAIClient& client) {
   return "default";
 }
 
-std::vector<EvalTask> plan(const Dataset& dataset, const std::vector<EvalSetting>& settings, int repeats,
+// The tasks of this run: every (setting, repeat, problem) of the shard; the
+// problem index (which also seeds the sampling) is the same in every shard.
+std::vector<EvalTask> plan(const Dataset& dataset, const std::vector<EvalSetting>& settings, const EvalOptions& o,
                            const RecordLog& log, int& done, int& correct) {
   std::vector<EvalTask> pending;
   std::set<std::string> planned;
   for (const auto& setting : settings)
-    for (int sample = 0; sample < repeats; ++sample)
-      for (size_t i = 0; i < dataset.problems.size(); ++i) {
+    for (int sample = 0; sample < o.repeats; ++sample)
+      for (size_t i = o.shard_index; i < dataset.problems.size(); i += size_t(o.shard_count)) {
         EvalTask task{&dataset.problems[i], int(i), &setting, sample,
                       record_key(dataset.name, dataset.problems[i].id, setting.key(), sample)};
         planned.insert(task.key);
@@ -109,11 +131,37 @@ std::vector<EvalTask> plan(const Dataset& dataset, const std::vector<EvalSetting
   return pending;
 }
 
+// `s1 eval merge OUT DIR...`: the shards' records into OUT (records already
+// there are kept; a key seen twice, as from a retried shard, is kept once),
+// then OUT's report.
+int merge_shards(const EvalOptions& o) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.merge_out, ec);
+  if (ec) fail("{}: cannot create the output folder: {}", o.merge_out, ec.message());
+  const auto out = std::filesystem::path(o.merge_out) / "records.jsonl";
+  std::vector<std::string> sources;
+  for (const std::string& dir : o.merge_dirs) {
+    const auto path = std::filesystem::path(dir) / "records.jsonl";
+    if (std::filesystem::equivalent(path, out, ec)) fail("eval merge: {} is the output folder", dir);
+    sources.push_back(path.string());
+  }
+  RecordLog log(out.string());
+  const MergeCounts counts = merge_records(sources, log);
+  std::cerr << fmt::format("eval merge: {} records added, {} duplicates dropped", counts.added, counts.duplicates);
+  if (counts.conflicts > 0)
+    std::cerr << fmt::format(" ({} of them with another verdict than the record kept: the shards' runs differed)",
+                             counts.conflicts);
+  std::cerr << '\n';
+  print_summary(write_report(o.merge_out, o.cost, o.plot_x), o.merge_out);
+  return 0;
+}
+
 int run_eval(EvalOptions& o) {
   if (o.report->parsed()) {
     print_summary(write_report(o.report_dir, o.cost, o.plot_x), o.report_dir);
     return 0;
   }
+  if (o.merge->parsed()) return merge_shards(o);
   const bool local = o.endpoint.empty();  // no -m and no --endpoint: the bundled model
   if (!local && !o.engine.options.model_path.empty())
     fail("eval: give a model (-m MODEL) or a server (--endpoint URL), not both");
@@ -128,9 +176,13 @@ int run_eval(EvalOptions& o) {
 
   RecordLog log((std::filesystem::path(o.out) / "records.jsonl").string());
   int done = 0, correct = 0;
-  const std::vector<EvalTask> tasks = plan(dataset, settings, o.repeats, log, done, correct);
-  std::cerr << fmt::format("eval: {} problems x {} settings x {} repeats: {} done, {} to run\n",
-                           dataset.problems.size(), settings.size(), o.repeats, done, tasks.size());
+  const std::vector<EvalTask> tasks = plan(dataset, settings, o, log, done, correct);
+  const std::string shard =
+      o.shard_count > 1 ? fmt::format(" (shard {}/{}: every {}th from {})", o.shard_index, o.shard_count,
+                                      o.shard_count, o.shard_index)
+                        : "";
+  std::cerr << fmt::format("eval: {} problems{} x {} settings x {} repeats: {} done, {} to run\n",
+                           dataset.problems.size(), shard, settings.size(), o.repeats, done, tasks.size());
 
   Progress progress(done + int(tasks.size()), done, correct, isatty(STDERR_FILENO));
   std::string engine_name;
@@ -244,10 +296,16 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   add_grammar_flags(app, o->run.grammar);
 
   app.add_option("--out", o->out, "Output folder (default: eval-<dataset>)");
+  app.add_option_function<std::string>(
+      "--shard", [o](const std::string& v) { parse_shard(v, *o); },
+      "Run one slice I/N of the problems (those whose index is I modulo N); combine with 'eval merge'");
   o->report =
       app.add_subcommand("report", "Redraw summary.json, results.csv and scaling.svg from DIR/records.jsonl");
   o->report->add_option("dir", o->report_dir, "The evaluation's output folder")->required();
-  for (CLI::App* target : {&app, o->report}) {
+  o->merge = app.add_subcommand("merge", "Combine the records of shard folders DIR... into OUT and report them");
+  o->merge->add_option("out", o->merge_out, "The combined output folder (its records are kept)")->required();
+  o->merge->add_option("dirs", o->merge_dirs, "The shards' output folders")->required();
+  for (CLI::App* target : {&app, o->report, o->merge}) {
     target->add_option("--watts", o->cost.watts, "Power drawn while running, for the energy figures")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();

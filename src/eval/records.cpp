@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "util/error.h"
@@ -54,6 +55,27 @@ std::vector<nlohmann::json> read_records(const std::string& path) {
     records.push_back(std::move(record));
   }
   return records;
+}
+
+MergeCounts merge_records(const std::vector<std::string>& sources, RecordLog& into) {
+  MergeCounts counts;
+  std::map<std::string, std::string> verdicts;  // key -> verdict of the record kept
+  for (const auto& record : into.existing()) verdicts.emplace(record_key(record), record.value("verdict", ""));
+  for (const std::string& source : sources) {
+    if (!std::filesystem::exists(source)) fail("{}: no such file", source);
+    for (const auto& record : read_records(source)) {
+      const std::string key = record_key(record);
+      const auto [kept, fresh] = verdicts.emplace(key, record.value("verdict", ""));
+      if (fresh) {
+        into.append(record);
+        ++counts.added;
+      } else {
+        ++counts.duplicates;
+        counts.conflicts += kept->second != record.value("verdict", "");
+      }
+    }
+  }
+  return counts;
 }
 
 RecordLog::RecordLog(const std::string& path) : path_(path) {

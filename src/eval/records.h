@@ -21,6 +21,19 @@ std::string record_key(const nlohmann::json& record);  // s1::Error when a field
 // line that is not a JSON object is an s1::Error naming its line number.
 std::vector<nlohmann::json> read_records(const std::string& path);
 
+struct MergeCounts {
+  int added = 0;       // records new to the log
+  int duplicates = 0;  // records whose key the log already held (a retried shard's), dropped
+  int conflicts = 0;   // of those, ones whose verdict differs from the kept record's
+};
+
+class RecordLog;
+
+// Appends to `into` every record of the `sources` (records.jsonl files) whose
+// key it does not hold yet, in the order read; s1::Error for a source that
+// does not exist.
+MergeCounts merge_records(const std::vector<std::string>& sources, RecordLog& into);
+
 class RecordLog {
  public:
   // Reads what is there, cuts off a torn last line, and opens for appending.

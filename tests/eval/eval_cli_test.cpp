@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -210,6 +211,66 @@ TEST(EvalCli, ResumesAfterKill9WithoutDuplicates) {
   for (const auto& rec : records) ids.insert(rec["problem_id"].get<std::string>());
   EXPECT_EQ(ids.size(), size_t(problems));
   EXPECT_EQ(unique_keys(records).size(), size_t(problems));
+}
+
+// A record as the run decided it: without when it ran.
+json without_times(json record) {
+  for (const char* field : {"started_at", "finished_at", "seconds"}) record.erase(field);
+  return record;
+}
+
+// Three shards (and one retried) merged give the unsharded run's records and
+// its summary byte for byte, apart from the figures measured with a clock.
+TEST(EvalCli, ShardsMergedEqualTheUnshardedRun) {
+  REQUIRE_MODEL();
+  auto dir = s1test::temp_dir("eval-shards");
+  const auto data = small_dataset(dir, 7);
+  auto run_to = [&](const std::string& out, std::vector<std::string> more) {
+    auto args = with(local_args(data, dir / out), {"--think-max", "0,8", "--answer-max", "8", "--parallel", "1",
+                                                    "--temp", "0.7", "--seed", "5"});
+    auto r = run_s1(with(args, more));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  };
+  run_to("all", {});
+  for (int i = 0; i < 3; ++i) {
+    auto r = run_to("shard" + std::to_string(i), {"--shard", std::to_string(i) + "/3"});
+    EXPECT_NE(r.err.find("shard " + std::to_string(i) + "/3"), std::string::npos) << r.err;
+    for (const auto& record : s1::read_records((dir / ("shard" + std::to_string(i)) / "records.jsonl").string()))
+      EXPECT_EQ(record["problem_index"].get<int>() % 3, i);
+  }
+  fs::copy(dir / "shard1", dir / "shard1-retried", fs::copy_options::recursive);
+  auto merged = run_s1({"eval", "merge", (dir / "merged").string(), (dir / "shard0").string(),
+                        (dir / "shard1").string(), (dir / "shard2").string(), (dir / "shard1-retried").string()});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_NE(merged.err.find("14 records added, 4 duplicates dropped"), std::string::npos) << merged.err;
+
+  std::map<std::string, json> want, got;
+  for (const auto& r : s1::read_records((dir / "all/records.jsonl").string())) want[s1::record_key(r)] = without_times(r);
+  for (const auto& r : s1::read_records((dir / "merged/records.jsonl").string())) got[s1::record_key(r)] = without_times(r);
+  EXPECT_EQ(got, want);
+
+  auto summary_without_clock = [&](const std::string& folder) {
+    json summary = json::parse(s1test::read_file(dir / folder / "summary.json"));
+    for (auto& setting : summary["settings"])
+      for (const char* field : {"tokens_per_second", "wall_seconds", "energy_wh", "cost_usd", "usd_per_correct"})
+        setting.erase(field);
+    return summary.dump(2);
+  };
+  EXPECT_EQ(summary_without_clock("merged"), summary_without_clock("all"));
+
+  // Merging again adds nothing; a missing shard folder is a clear error.
+  auto again = run_s1({"eval", "merge", (dir / "merged").string(), (dir / "shard0").string()});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("0 records added, 6 duplicates dropped"), std::string::npos) << again.err;
+  auto missing = run_s1({"eval", "merge", (dir / "merged").string(), (dir / "nowhere").string()});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("nowhere/records.jsonl: no such file"), std::string::npos) << missing.err;
+  for (const char* bad : {"3/3", "1", "a/2", "-1/2", "0/0"}) {
+    auto r = run_s1(with(local_args(data, dir / "bad"), {"--shard", bad}));
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--shard '" + std::string(bad) + "'"), std::string::npos) << r.err;
+  }
 }
 
 TEST(EvalCli, NamedDatasetFromTheDataDir) {
