@@ -51,6 +51,19 @@ struct EvalOptions {
   CLI::App* merge = nullptr;
 };
 
+// --endpoint's comma-separated addresses; an empty one is an error.
+std::vector<std::string> split_urls(const std::string& text) {
+  std::vector<std::string> urls;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    urls.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (urls.back().empty()) fail("--endpoint '{}': an empty address in the list", text);
+    if (comma == std::string::npos) return urls;
+    start = comma + 1;
+  }
+}
+
 // "I/N" with 0 <= I < N.
 void parse_shard(const std::string& text, EvalOptions& o) {
   const size_t slash = text.find('/');
@@ -187,7 +200,7 @@ int run_eval(EvalOptions& o) {
   Progress progress(done + int(tasks.size()), done, correct, isatty(STDERR_FILENO));
   std::string engine_name;
   const TaskDone record = [&](const EvalTask& task, const TaskOutcome& outcome) {
-    nlohmann::json r = make_record(dataset.name, task, outcome, engine_name);
+    nlohmann::json r = make_record(dataset.name, task, outcome, outcome.engine.empty() ? engine_name : outcome.engine);
     log.append(r);
     progress.add(r["verdict"] == "correct");
   };
@@ -205,11 +218,15 @@ int run_eval(EvalOptions& o) {
         run_local(engine, tasks, o.run, record, g_stop);
       }
     } else {
-      OpenAIClient client({o.endpoint, o.api_key, o.timeout, o.retries, 1.0});
-      engine_name = client.url();
-      o.run.model_name = o.model_name.empty() ? first_model(client) : o.model_name;
+      std::vector<std::unique_ptr<OpenAIClient>> clients;
+      std::vector<const OpenAIClient*> endpoints;
+      for (const std::string& url : split_urls(o.endpoint)) {
+        clients.push_back(std::make_unique<OpenAIClient>(OpenAIClientOptions{url, o.api_key, o.timeout, o.retries, 1.0}));
+        endpoints.push_back(clients.back().get());
+      }
+      o.run.model_name = o.model_name.empty() ? first_model(*clients.front()) : o.model_name;
       o.run.budget_fields = !o.no_budget_fields;
-      run_endpoint(client, tasks, o.run, record, g_stop);
+      run_endpoints(endpoints, tasks, o.run, record, g_stop);
     }
   } catch (const Error& e) {
     progress.finish();
@@ -234,7 +251,8 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   if (const char* key = std::getenv("OPENAI_API_KEY")) o->api_key = key;
   add_engine_flags(app, o->engine);
   app.add_option("--endpoint", o->endpoint,
-                 "Evaluate an OpenAI-compatible server instead (http://host:port)");
+                 "Evaluate OpenAI-compatible servers instead (http://host:port[,http://host2:port...]: "
+                 "--parallel workers each; a failed server's problems go to the others)");
   app.add_option("--api-key", o->api_key, "Bearer key for --endpoint (default: $OPENAI_API_KEY)");
   app.add_option("--model-name", o->model_name,
                  "The 'model' sent to --endpoint (default: the first one its /v1/models lists)");
@@ -279,7 +297,7 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   app.add_option("--parallel", o->run.parallel,
-                 "Problems in flight at once (local) or HTTP workers (endpoint)")
+                 "Problems in flight at once (local) or HTTP workers per endpoint")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   ThinkingOverrides& thinking = o->engine.options.thinking;

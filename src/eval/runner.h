@@ -53,6 +53,7 @@ struct TaskOutcome {
   int prompt_tokens = 0;
   int tries = 1;
   double started_at = 0, finished_at = 0;  // seconds since the Unix epoch
+  std::string engine;                      // the endpoint that answered (empty: the caller's engine)
 };
 
 using TaskDone = std::function<void(const EvalTask&, const TaskOutcome&)>;
@@ -76,9 +77,11 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
 void run_local(Engine& engine, const std::vector<EvalTask>& tasks, const EvalRunOptions& options,
                const TaskDone& done, const std::atomic<bool>& stop);
 
-// Endpoint: `parallel` workers, one request per sample. An error that
-// survives the client's retries stops every worker and is rethrown.
-void run_endpoint(const OpenAIClient& client, const std::vector<EvalTask>& tasks,
-                  const EvalRunOptions& options, const TaskDone& done, const std::atomic<bool>& stop);
+// Endpoints: `parallel` workers per server, one request per sample. A server
+// whose request fails past the client's retries is dropped and its task goes
+// to the others; when none is left the error is rethrown (with one server,
+// its own; else every server's).
+void run_endpoints(const std::vector<const OpenAIClient*>& clients, const std::vector<EvalTask>& tasks,
+                   const EvalRunOptions& options, const TaskDone& done, const std::atomic<bool>& stop);
 
 }  // namespace s1

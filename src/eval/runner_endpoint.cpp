@@ -1,21 +1,36 @@
-// The endpoint backend: a few worker threads, one chat completion per sample.
+// The endpoint backend: worker threads per server, one chat completion per
+// sample; a server that fails hands its problems to the others.
+#include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/openai_client.h"
 #include "eval/runner.h"
+#include "util/error.h"
 #include "util/log.h"
 
 namespace s1 {
 namespace {
 
-struct SharedState {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
+// One server's standing.
+struct EndpointState {
   std::atomic<bool> budget_fields;  // cleared for good once the server rejects them
-  std::mutex mutex;                 // guards `error` and the done callback
+  bool failed = false;              // (under the queue's mutex)
   std::exception_ptr error;
+};
+
+// The tasks not yet recorded: fresh ones by index, and those a failed server
+// had in flight, which the others take first.
+struct TaskQueue {
+  std::mutex mutex;  // guards everything here and the done callback
+  std::condition_variable changed;
+  size_t next = 0, remaining = 0;
+  std::deque<size_t> returned;
+  int live_endpoints = 0;
+  std::exception_ptr fatal;  // recording a result failed: every worker stops
 };
 
 nlohmann::json request_body(const EvalTask& task, const EvalRunOptions& options, uint64_t seed,
@@ -73,7 +88,7 @@ SampleOutcome sample_of(const ChatResponse& r) {
 }
 
 ChatResponse ask(const OpenAIClient& client, const EvalTask& task, const EvalRunOptions& options,
-                 uint64_t seed, SharedState& state) {
+                 uint64_t seed, EndpointState& state) {
   const bool with_budget = state.budget_fields && task.setting->method == ControlMethod::budget &&
                            (task.setting->think_max || task.setting->think_min || task.setting->wait);
   try {
@@ -88,7 +103,7 @@ ChatResponse ask(const OpenAIClient& client, const EvalTask& task, const EvalRun
 }
 
 TaskOutcome run_task(const OpenAIClient& client, const EvalTask& task, const EvalRunOptions& options,
-                     SharedState& state) {
+                     EndpointState& state) {
   TaskOutcome outcome;
   outcome.started_at = unix_seconds();
   const int tries = task.setting->method == ControlMethod::rejection ? options.tries : 1;
@@ -104,36 +119,97 @@ TaskOutcome run_task(const OpenAIClient& client, const EvalTask& task, const Eva
     if (outcome.samples[0].thinking_tokens <= task.setting->think_max.value_or(0)) break;
   }
   outcome.finished_at = unix_seconds();
+  outcome.engine = client.url();
   return outcome;
+}
+
+// The next task for a live server: a returned one first; nullopt when none
+// is left (or the run stops). Waits while others are in flight, since a
+// server that fails returns its task.
+std::optional<size_t> take(TaskQueue& queue, size_t n_tasks, const std::atomic<bool>& stop) {
+  std::unique_lock lock(queue.mutex);
+  for (;;) {
+    if (stop || queue.fatal || queue.remaining == 0 || queue.live_endpoints == 0) return std::nullopt;
+    if (!queue.returned.empty()) {
+      const size_t index = queue.returned.front();
+      queue.returned.pop_front();
+      return index;
+    }
+    if (queue.next < n_tasks) return queue.next++;
+    queue.changed.wait_for(lock, std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
 
-void run_endpoint(const OpenAIClient& client, const std::vector<EvalTask>& tasks,
-                  const EvalRunOptions& options, const TaskDone& done, const std::atomic<bool>& stop) {
-  SharedState state;
-  state.budget_fields = options.budget_fields;
-  auto worker = [&] {
-    while (!stop && !state.failed) {
-      const size_t index = state.next++;
-      if (index >= tasks.size()) return;
+void run_endpoints(const std::vector<const OpenAIClient*>& clients, const std::vector<EvalTask>& tasks,
+                   const EvalRunOptions& options, const TaskDone& done, const std::atomic<bool>& stop) {
+  if (clients.empty()) fail("eval: no endpoint");
+  std::vector<EndpointState> endpoints(clients.size());
+  TaskQueue queue;
+  queue.remaining = tasks.size();
+  queue.live_endpoints = int(clients.size());
+  for (auto& e : endpoints) e.budget_fields = options.budget_fields;
+
+  auto worker = [&](size_t e) {
+    EndpointState& endpoint = endpoints[e];
+    for (;;) {
+      {
+        std::lock_guard lock(queue.mutex);
+        if (endpoint.failed) return;
+      }
+      const auto index = take(queue, tasks.size(), stop);
+      if (!index) return;
+      TaskOutcome outcome;
       try {
-        TaskOutcome outcome = run_task(client, tasks[index], options, state);
-        std::lock_guard lock(state.mutex);
-        done(tasks[index], outcome);
+        outcome = run_task(*clients[e], tasks[*index], options, endpoint);
       } catch (...) {
-        std::lock_guard lock(state.mutex);
-        if (!state.error) state.error = std::current_exception();
-        state.failed = true;
+        // This server is out (the client has retried): its task goes back for the others.
+        std::lock_guard lock(queue.mutex);
+        queue.returned.push_back(*index);
+        if (!endpoint.failed) {
+          endpoint.failed = true;
+          endpoint.error = std::current_exception();
+          --queue.live_endpoints;
+          if (queue.live_endpoints > 0) {
+            try {
+              std::rethrow_exception(endpoint.error);
+            } catch (const std::exception& error) {
+              log_warn("{}: {}; its problems go to the other endpoints", clients[e]->url(), error.what());
+            }
+          }
+        }
+        queue.changed.notify_all();
         return;
       }
+      std::lock_guard lock(queue.mutex);
+      try {
+        done(tasks[*index], outcome);
+        --queue.remaining;
+      } catch (...) {
+        if (!queue.fatal) queue.fatal = std::current_exception();
+      }
+      queue.changed.notify_all();
     }
   };
   std::vector<std::thread> workers;
-  const int n_workers = std::max(1, std::min<int>(options.parallel, int(tasks.size())));
-  for (int i = 0; i < n_workers; ++i) workers.emplace_back(worker);
+  const int per_endpoint = std::max(1, std::min<int>(options.parallel, int(tasks.size())));
+  for (size_t e = 0; e < clients.size(); ++e)
+    for (int i = 0; i < per_endpoint; ++i) workers.emplace_back(worker, e);
   for (auto& w : workers) w.join();
-  if (state.error) std::rethrow_exception(state.error);
+  if (queue.fatal) std::rethrow_exception(queue.fatal);
+  if (queue.live_endpoints > 0) return;
+  // Every server failed: with one, its own error; with several, each one's.
+  if (clients.size() == 1) std::rethrow_exception(endpoints[0].error);
+  std::string errors;
+  for (size_t e = 0; e < clients.size(); ++e) {
+    try {
+      std::rethrow_exception(endpoints[e].error);
+    } catch (const std::exception& error) {
+      errors += fmt::format("{}{}", errors.empty() ? "" : "; ", error.what());
+    }
+  }
+  fail("every endpoint failed: {}", errors);
 }
 
 }  // namespace s1

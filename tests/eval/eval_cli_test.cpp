@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -405,6 +406,55 @@ TEST(EvalCli, UnreachableEndpointStopsWithTheRecordsKept) {
   EXPECT_NE(r.err.find("after 3 tries"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 records are kept"), std::string::npos) << r.err;
   EXPECT_EQ(s1::read_records((dir / "out/records.jsonl").string()).size(), 2u);
+}
+
+// Several endpoints share the problems, each with its own workers; one that
+// fails (500s past its retries) hands its problems to the others, and the
+// records name the server that answered each.
+TEST(EvalCli, SeveralEndpointsShareTheWorkAndCoverForAFailedOne) {
+  auto dir = s1test::temp_dir("eval");
+  auto data = small_dataset(dir, 6);
+  std::atomic<int> served_a{0}, served_b{0}, refused{0};
+  auto slow_sums = [](std::atomic<int>& count) {
+    return [&count](const httplib::Request& req, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      ++count;
+      answer_sums(req, res, nullptr);
+    };
+  };
+  s1test::LoopbackServer a(slow_sums(served_a)), b(slow_sums(served_b));
+  s1test::LoopbackServer broken([&](const httplib::Request&, httplib::Response& res) {
+    ++refused;
+    res.status = 500;
+    res.set_content("{\"error\": {\"message\": \"out of memory\"}}", "application/json");
+  });
+  auto r = run_s1({"eval", "--endpoint", a.url() + "," + b.url(), "--dataset", data, "--out",
+                   (dir / "two").string(), "--parallel", "1", "--model-name", "m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(served_a + served_b, 6);
+  EXPECT_GT(served_a, 0);
+  EXPECT_GT(served_b, 0);
+
+  r = run_s1({"eval", "--endpoint", broken.url() + "," + a.url(), "--dataset", data, "--out",
+              (dir / "failover").string(), "--parallel", "2", "--retries", "1", "--model-name", "m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(broken.url() + "/v1/chat/completions"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its problems go to the other endpoints"), std::string::npos) << r.err;
+  const auto records = s1::read_records((dir / "failover/records.jsonl").string());
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_EQ(unique_keys(records).size(), 6u);
+  for (const auto& rec : records) EXPECT_EQ(rec["engine"], a.url() + "/v1/chat/completions");
+  EXPECT_GT(refused, 0);
+
+  // Every endpoint down: a clear error naming each, the records kept.
+  r = run_s1({"eval", "--endpoint", broken.url() + "," + broken.url() + "/", "--dataset", data, "--out",
+              (dir / "none").string(), "--retries", "0", "--model-name", "m"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("every endpoint failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("0 records are kept"), std::string::npos) << r.err;
+  r = run_s1({"eval", "--endpoint", a.url() + ",", "--dataset", data});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("an empty address"), std::string::npos) << r.err;
 }
 
 }  // namespace
