@@ -208,11 +208,15 @@ TEST(Quantize, EightExpertsGetLlamaCppsMixtralTypes) {
                                                        "embedding_length=256", "--set", "attention.key_length=64",
                                                        "--set", "attention.value_length=64"}));
     for (const auto& [name, type] : quantize_plan(file, "q4_k_m")) {
-      if (name.ends_with("attn_k.weight"))
+      if (name.ends_with("attn_k.weight")) {
         EXPECT_EQ(type, experts == 8 ? DType::Q8_0 : DType::Q4_K) << name;
-      if (name.ends_with("attn_output.weight"))
+      }
+      if (name.ends_with("attn_output.weight")) {
         EXPECT_EQ(type, experts == 8 ? DType::Q5_K : DType::Q4_K) << name;
-      if (name.ends_with("attn_v.weight") && experts == 8) EXPECT_EQ(type, DType::Q8_0) << name;
+      }
+      if (name.ends_with("attn_v.weight") && experts == 8) {
+        EXPECT_EQ(type, DType::Q8_0) << name;
+      }
     }
     for (const auto& [name, type] : quantize_plan(file, "q8_0")) EXPECT_NE(type, DType::Q5_K) << name;
   }

@@ -94,8 +94,15 @@ test('60 large single-word messages leave RSS within 100 MB of before', { timeou
     for (const r of replies) assert.equal(r.status, 400);  // longer than the context
     await Promise.all(replies.map((r) => r.text()));
   }
-  const grown = rssMb(server.pid) - before;
-  assert.ok(grown < 100, `RSS grew ${grown.toFixed(0)} MB`);
+  // A handler thread trims its malloc arena after it has answered, so the
+  // last replies can arrive before the memory is returned: under a loaded
+  // machine (CI's parallel tests) that took over a second. Wait for it.
+  let grown = rssMb(server.pid) - before;
+  for (let waited = 0; grown >= 100 && waited < 5000; waited += 100) {
+    await sleep(100);
+    grown = rssMb(server.pid) - before;
+  }
+  assert.ok(grown < 100, `RSS grew ${grown.toFixed(0)} MB and stayed there for 5 s`);
   await assertHealthy();
 });
 
