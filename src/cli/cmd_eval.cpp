@@ -97,6 +97,7 @@ void print_summary(const nlohmann::json& summary, const std::string& dir) {
         s.at("mean_answer_tokens").get<double>(), s.at("mean_total_tokens").get<double>());
     if (!s.at("control").is_null())
       line += fmt::format("  control {:.0f}%", 100 * s.at("control").get<double>());
+    if (s.at("n").get<int>() > 1) line += fmt::format("  samples {:.2f}", s.at("mean_samples").get<double>());
     std::cout << line << '\n';
   }
   const auto& m = summary.at("metrics");
@@ -278,7 +279,11 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   app.add_option("--wait", o->sweep.wait, "Wait extensions to sweep");
   app.add_option("--n", o->sweep.n, "Samples per problem to sweep (voted into one answer)")
       ->capture_default_str();
-  app.add_option("--vote", o->sweep.vote, "Vote methods to sweep: majority, weighted, best")
+  app.add_option("--vote", o->sweep.vote, "Vote methods to sweep: majority, weighted, best, adaptive")
+      ->capture_default_str();
+  app.add_option("--vote-confidence", o->run.vote_confidence,
+                 "--vote adaptive: stop sampling once the leader is the likelier answer with this probability")
+      ->check(CLI::Range(0.5, 1.0))
       ->capture_default_str();
   app.add_option("--method", o->sweep.method,
                  "Thinking control methods to sweep: budget, token-conditional, step-conditional, "

@@ -29,6 +29,7 @@ struct RunOptions {
   int max_tokens = -1;
   int n_samples = 1;
   std::string vote = "majority";
+  double vote_confidence = 0.95;
   std::string method = "budget";
   int tries = 8;
   bool json = false;
@@ -89,6 +90,7 @@ int run(RunOptions& o) {
   request.budget.answer_max = o.budget.answer_max;
   request.n = o.n_samples;
   request.vote = vote_method;
+  request.vote_confidence = o.vote_confidence;
   request.max_tokens = o.max_tokens > 0 ? o.max_tokens : engine.context().max_sequence_length();
   if (!o.grammar.empty()) request.grammar = std::make_shared<const Grammar>(Grammar::parse(o.grammar));
 
@@ -126,7 +128,13 @@ S1_COMMAND(run, "Generate from a prompt with controllable thinking (budget forci
          "--n", [](const std::string&) { throw CLI::ValidationError("--n", "is now --samples (-n is --n-predict, as in llama.cpp)"); },
          "(renamed: --samples)")
       ->group("");
-  app.add_option("--vote", o->vote, "Aggregate samples: majority, weighted or best");
+  app.add_option("--vote", o->vote,
+                 "Aggregate samples: majority, weighted, best, or adaptive (majority whose sampling stops once "
+                 "settled)");
+  app.add_option("--vote-confidence", o->vote_confidence,
+                 "--vote adaptive: stop once the leader is the likelier answer with this probability")
+      ->check(CLI::Range(0.5, 1.0))
+      ->capture_default_str();
   app.add_option("--method", o->method,
                  "Thinking control: budget, token-conditional, step-conditional, class-conditional, rejection");
   app.add_option("--tries", o->tries, "Rejection sampling: tries at most")->check(CLI::Range(1, 1000));

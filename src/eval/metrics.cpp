@@ -176,6 +176,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
         {"tokens_per_correct", ratio(total_tokens * f->count, f->correct)},
         {"forced_end_rate", ratio(f->forced, f->samples)},
         {"mean_waits", ratio(f->waits, f->samples)},
+        {"mean_samples", ratio(f->samples, f->count)},
         {"control", ratio(f->within, f->budgeted)},
         {"generated_tokens", f->generated_tokens},
         {"tokens_per_second", ratio(f->generated_tokens, wall)},

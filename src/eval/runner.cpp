@@ -36,7 +36,8 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
   int thinking = 0, answer = 0, waits = 0;
   for (const auto& s : outcome.samples) {
     auto extracted = extract_answer(s.answer, problem.style);
-    candidates.push_back({extracted, s.mean_logprob});
+    // A sample cancelled (an adaptive vote settled without it) spent tokens but has no vote.
+    candidates.push_back({s.finish_reason == "cancelled" ? std::optional<std::string>() : extracted, s.mean_logprob});
     verdicts.push_back(grade(s.answer, problem.reference, problem.style));
     thinking += s.thinking_tokens;
     answer += s.answer_tokens;

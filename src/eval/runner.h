@@ -32,6 +32,7 @@ struct EvalRunOptions {
   int answer_max = 1024;  // answer tokens after the thinking
   int tries = 8;          // rejection method: tries per problem at most
   std::string wait_text = "Wait";
+  double vote_confidence = 0.95;  // the adaptive vote's stopping confidence
   SamplingParams sampling;  // the seed (0 when unset) is offset per problem, repeat and try
   std::string grammar;      // GBNF every answer follows (--grammar / --json-schema); "" none
   // Endpoint only.

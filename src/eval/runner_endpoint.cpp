@@ -9,6 +9,8 @@
 
 #include "api/openai_client.h"
 #include "eval/runner.h"
+#include "grading/answer.h"
+#include "reasoning/vote.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -110,10 +112,14 @@ TaskOutcome run_task(const OpenAIClient& client, const EvalTask& task, const Eva
   for (int attempt = 0; attempt < tries; ++attempt) {
     outcome.samples.clear();
     outcome.tries = attempt + 1;
+    std::vector<VoteCandidate> answers;  // for an adaptive vote: stop asking once it is settled
     for (int i = 0; i < task.setting->n; ++i) {
       ChatResponse r = ask(client, task, options, task_seed(options, task, attempt) + uint64_t(i), state);
       outcome.prompt_tokens = r.prompt_tokens;
       outcome.samples.push_back(sample_of(r));
+      if (task.setting->vote != VoteMethod::adaptive) continue;
+      answers.push_back({extract_answer(outcome.samples.back().answer, task.problem->style), 0});
+      if (vote_settled(answers, task.setting->n - i - 1, options.vote_confidence)) break;
     }
     // Rejection: keep the try whose thinking fits the budget.
     if (outcome.samples[0].thinking_tokens <= task.setting->think_max.value_or(0)) break;

@@ -36,6 +36,7 @@ GenerationRequest make_request(Engine& engine, const EvalTask& task, const EvalR
   request.budget.answer_max = options.answer_max;
   request.n = setting.n;
   request.vote = setting.vote.value_or(VoteMethod::majority);
+  request.vote_confidence = options.vote_confidence;
   const int room = engine.context().max_sequence_length() - int(request.prompt.size());
   if (room < 1)
     fail("problem {}: its prompt has {} tokens and leaves no room to answer in a context of {}; raise --ctx",

@@ -34,6 +34,7 @@ struct Generator::Sample {
   double logprob_sum = 0;
   int logprob_count = 0;
   bool done = false;
+  bool voted = true;  // false: stopped because an adaptive vote had settled without it
   std::string finish_reason;
   Clock::time_point phase_start = Clock::now();
   double thinking_seconds = 0;
@@ -48,6 +49,10 @@ struct Generator::Request {
   GenerationRequest params;
   std::vector<int32_t> prompt;  // the request's prompt plus the controller's opening tokens
   int root_seq = -1;
+  // An adaptive vote starts samples as earlier ones finish: from this copy of
+  // the prompt's state and its last logits (sample 0's sequence grows).
+  int prompt_seq = -1;
+  std::vector<float> prompt_logits;
   size_t prefilled = 0;          // prompt positions computed or in the batch being computed
   bool prefill_started = false;  // its first prompt chunk has been scheduled
   std::vector<std::unique_ptr<Sample>> samples;
@@ -72,6 +77,7 @@ Generator::~Generator() {
     for (auto& sample : request->samples)
       if (sample->seq >= 0 && sample->seq != request->root_seq) ctx_.remove(sample->seq);
     if (request->root_seq >= 0) ctx_.remove(request->root_seq);
+    if (request->prompt_seq >= 0) ctx_.remove(request->prompt_seq);
   }
 }
 
@@ -79,6 +85,8 @@ int Generator::submit(GenerationRequest params) {
   if (params.n < 1) fail("n must be at least 1, got {}", params.n);
   if (params.logprobs > 20) fail("logprobs: at most 20 alternatives per token, got {}", params.logprobs);
   if (params.max_tokens < 1) fail("max_tokens must be at least 1, got {}", params.max_tokens);
+  if (!(params.vote_confidence > 0 && params.vote_confidence <= 1))
+    fail("the vote confidence must be in (0, 1], got {}", params.vote_confidence);
   if (params.prompt.empty()) fail("the prompt is empty");
   validate(params.sampling);
   validate(params.budget, format_for(params), tokenizer_);
@@ -236,10 +244,12 @@ bool Generator::step() {
       advance(*rows[r].request, *rows[r].sample, row);
     }
   }
-  for (auto& [id, request] : requests_)
+  for (auto& [id, request] : requests_) {
+    settle_adaptive_vote(*request);
     if (!request->done && !request->samples.empty() &&
         std::all_of(request->samples.begin(), request->samples.end(), [](auto& s) { return s->done; }))
       finish_request(*request);
+  }
   return true;
 }
 
@@ -247,27 +257,67 @@ void Generator::start_samples(Request& request, const float* logits) {
   request.prefill_seconds = seconds_since(request.submitted);
   request.prefill_computed = ctx_.computed(request.root_seq);
   const auto& params = request.params;
-  for (int i = 0; i < params.n; ++i) {
-    SamplingParams sampling = params.sampling;
-    if (sampling.seed) sampling.seed = *sampling.seed + uint64_t(i);
-    auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_for(params), params.budget));
-    sample->controller.start(params.prompt_thinking);
-    sample->seq = i == 0 ? request.root_seq : ctx_.fork(request.root_seq);
-    if (params.grammar) sample->grammar.emplace(params.grammar, grammar_vocabulary_);
-    if (params.search)
-      sample->calls.emplace(params.search->format, nlohmann::json::array({search_tool_definition()}));
-    else if (params.client_tools)
-      sample->calls.emplace(*params.client_tools);
-    for (int32_t t : request.prompt) sample->sampler.accept(t);
-    request.samples.push_back(std::move(sample));
+  int first_wave = params.n;
+  if (params.vote == VoteMethod::adaptive && params.n > kAdaptiveInFlight) {
+    first_wave = kAdaptiveInFlight;
+    request.prompt_seq = ctx_.fork(request.root_seq);
+    request.prompt_logits.assign(logits, logits + ctx_.n_vocab());
   }
-  // Sample 0 keeps the root sequence; the forks were taken before it grows.
-  for (auto& sample : request.samples) {
-    if (sample->controller.phase() == Phase::thinking) {
-      std::vector<Event> events{{EventKind::thinking_started, 0, "", 0}};
-      emit(request, sample->index, events);
-    }
-    advance(request, *sample, logits);
+  // Sample 0 keeps the root sequence; the forks are taken before it grows.
+  for (int i = 0; i < first_wave; ++i) add_sample(request, i == 0 ? request.root_seq : ctx_.fork(request.root_seq));
+  for (size_t i = 0; i < request.samples.size(); ++i) begin_sample(request, *request.samples[i], logits);
+}
+
+void Generator::add_sample(Request& request, int seq) {
+  const auto& params = request.params;
+  const int i = int(request.samples.size());
+  SamplingParams sampling = params.sampling;
+  if (sampling.seed) sampling.seed = *sampling.seed + uint64_t(i);
+  auto sample = std::make_unique<Sample>(i, sampling, BudgetController(tokenizer_, format_for(params), params.budget));
+  sample->controller.start(params.prompt_thinking);
+  sample->seq = seq;
+  if (params.grammar) sample->grammar.emplace(params.grammar, grammar_vocabulary_);
+  if (params.search)
+    sample->calls.emplace(params.search->format, nlohmann::json::array({search_tool_definition()}));
+  else if (params.client_tools)
+    sample->calls.emplace(*params.client_tools);
+  for (int32_t t : request.prompt) sample->sampler.accept(t);
+  request.samples.push_back(std::move(sample));
+}
+
+void Generator::begin_sample(Request& request, Sample& sample, const float* logits) {
+  if (sample.controller.phase() == Phase::thinking) {
+    std::vector<Event> events{{EventKind::thinking_started, 0, "", 0}};
+    emit(request, sample.index, events);
+  }
+  advance(request, sample, logits);
+}
+
+// After a step: a settled vote stops the samples still running (they do not
+// vote; their tokens were spent and count); an open one starts samples, up
+// to kAdaptiveInFlight at a time and n in all.
+void Generator::settle_adaptive_vote(Request& request) {
+  const auto& params = request.params;
+  if (params.vote != VoteMethod::adaptive || request.samples.empty() || request.done) return;
+  std::vector<VoteCandidate> finished;
+  int running = 0;
+  for (const auto& sample : request.samples) {
+    if (!sample->done) ++running;
+    else if (sample->voted) finished.push_back({sample->extracted, sample->mean_logprob()});
+  }
+  const int remaining = params.n - int(finished.size());
+  if (vote_settled(finished, remaining, params.vote_confidence)) {
+    for (auto& sample : request.samples)
+      if (!sample->done) {
+        sample->voted = false;
+        finish_sample(request, *sample, "cancelled");
+      }
+    return;
+  }
+  while (running < kAdaptiveInFlight && int(request.samples.size()) < params.n) {
+    add_sample(request, ctx_.fork(request.prompt_seq));
+    begin_sample(request, *request.samples.back(), request.prompt_logits.data());
+    running += !request.samples.back()->done;
   }
 }
 
@@ -430,7 +480,8 @@ void Generator::finish_request(Request& request) {
   request.done = true;
   request.total_seconds = seconds_since(request.submitted);
   std::vector<VoteCandidate> candidates;
-  for (auto& sample : request.samples) candidates.push_back({sample->extracted, sample->mean_logprob()});
+  for (auto& sample : request.samples)
+    candidates.push_back({sample->voted ? sample->extracted : std::optional<std::string>(), sample->mean_logprob()});
   request.vote = vote(candidates, request.params.vote);
   if (request.params.n > 1) {
     const VoteResult& v = request.vote;
@@ -496,6 +547,7 @@ GenerationResult Generator::take_result(int id) {
   for (auto& sample : request.samples)
     if (sample->seq != request.root_seq) ctx_.remove(sample->seq);
   ctx_.remove(request.root_seq);
+  if (request.prompt_seq >= 0) ctx_.remove(request.prompt_seq);
   requests_.erase(it);
   return result;
 }

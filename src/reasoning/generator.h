@@ -53,6 +53,9 @@ struct GenerationRequest {
   BudgetParams budget;
   int n = 1;                 // samples; they share the prompt's cache
   VoteMethod vote = VoteMethod::majority;
+  // adaptive: samples run kAdaptiveInFlight at a time and stop once the vote
+  // is settled (vote_settled in reasoning/vote.h) at this confidence.
+  double vote_confidence = 0.95;
   int max_tokens = 4096;     // per sample, thinking and answer together
   // The answer must be a sentence of this grammar (e.g. JSON of a schema);
   // the thinking before it is free. A sample ends when the grammar can take
@@ -100,6 +103,8 @@ struct GenerationResult {
 
 class Generator {
  public:
+  static constexpr int kAdaptiveInFlight = 4;  // an adaptive vote's samples decoded at once
+
   Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens = 256);
   ~Generator();
 
@@ -130,6 +135,9 @@ class Generator {
   void share_computed_prefix(Request& request);
   bool waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling);
   void start_samples(Request& request, const float* logits);
+  void add_sample(Request& request, int seq);
+  void begin_sample(Request& request, Sample& sample, const float* logits);
+  void settle_adaptive_vote(Request& request);
   void advance(Request& request, Sample& sample, const float* logits);
   void apply(Request& request, Sample& sample, const Action& action);
   void run_search(Request& request, Sample& sample, const std::string& query, std::vector<Event>& events);

@@ -1,6 +1,8 @@
 #include "reasoning/vote.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "grading/answer.h"
 #include "util/error.h"
@@ -11,7 +13,8 @@ VoteMethod parse_vote_method(std::string_view name) {
   if (name == "majority") return VoteMethod::majority;
   if (name == "weighted") return VoteMethod::weighted;
   if (name == "best") return VoteMethod::best;
-  fail("unknown vote method '{}' (choose majority, weighted or best)", name);
+  if (name == "adaptive") return VoteMethod::adaptive;
+  fail("unknown vote method '{}' (choose majority, weighted, best or adaptive)", name);
 }
 
 const char* vote_method_name(VoteMethod method) {
@@ -19,6 +22,7 @@ const char* vote_method_name(VoteMethod method) {
     case VoteMethod::majority: return "majority";
     case VoteMethod::weighted: return "weighted";
     case VoteMethod::best: return "best";
+    case VoteMethod::adaptive: return "adaptive";
   }
   return "?";
 }
@@ -26,6 +30,7 @@ const char* vote_method_name(VoteMethod method) {
 VoteResult vote(const std::vector<VoteCandidate>& candidates, VoteMethod method) {
   VoteResult result;
   if (candidates.empty()) return result;
+  if (method == VoteMethod::adaptive) method = VoteMethod::majority;
 
   if (method == VoteMethod::best) {
     // The most confident sample, preferring one with an answer.
@@ -77,6 +82,34 @@ VoteResult vote(const std::vector<VoteCandidate>& candidates, VoteMethod method)
       if (result.answer && c.answer && answers_equivalent(*result.answer, *c.answer))
         result.score += std::exp(c.mean_logprob);
   return result;
+}
+
+double leader_probability(int a, int b) {
+  // P(Beta(a+1, b+1) > 1/2) = P(Binomial(a+b+1, 1/2) <= a), summed in logs.
+  const int n = a + b + 1;
+  double p = 0;
+  for (int k = 0; k <= a; ++k)
+    p += std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) - n * std::log(2.0));
+  return std::min(1.0, p);
+}
+
+bool vote_settled(const std::vector<VoteCandidate>& candidates, int remaining, double confidence) {
+  std::vector<int> counts;  // votes per cluster of equivalent answers
+  std::vector<const std::string*> answers;
+  for (const auto& c : candidates) {
+    if (!c.answer) continue;
+    size_t i = 0;
+    while (i < answers.size() && !answers_equivalent(*answers[i], *c.answer)) ++i;
+    if (i == answers.size()) {
+      answers.push_back(&*c.answer);
+      counts.push_back(0);
+    }
+    ++counts[i];
+  }
+  std::sort(counts.begin(), counts.end(), std::greater<>());
+  const int a = counts.empty() ? 0 : counts[0], b = counts.size() > 1 ? counts[1] : 0;
+  if (a == 0) return remaining == 0;
+  return a > b + remaining || leader_probability(a, b) >= confidence;
 }
 
 }  // namespace s1

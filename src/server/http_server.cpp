@@ -110,7 +110,8 @@ EngineOptions engine_options_for(const ServerOptions& options, std::string model
   engine.model_path = std::move(model_path);
   engine.n_ctx = options.ctx * options.parallel;
   engine.n_threads = n_threads;
-  engine.max_sequences = options.parallel * kMaxSamples + 1;
+  // n samples per request, and an adaptive vote's copy of its prompt.
+  engine.max_sequences = options.parallel * (kMaxSamples + 1) + 1;
   return engine;
 }
 

@@ -422,7 +422,7 @@ void parse_common(const json& body, std::string_view text, ApiRequest& r) {
     try {
       r.aggregate = parse_vote_method(*method);
     } catch (const Error& e) {
-      bad_request("aggregate", "'aggregate' must be majority, weighted or best, got '" + *method + "'");
+      bad_request("aggregate", "'aggregate' must be majority, weighted, best or adaptive, got '" + *method + "'");
     }
   }
 }

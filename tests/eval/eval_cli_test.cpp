@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "eval/records.h"
 #include "loopback_server.h"
 #include "support/test_support.h"
@@ -406,6 +408,28 @@ TEST(EvalCli, UnreachableEndpointStopsWithTheRecordsKept) {
   EXPECT_NE(r.err.find("after 3 tries"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 records are kept"), std::string::npos) << r.err;
   EXPECT_EQ(s1::read_records((dir / "out/records.jsonl").string()).size(), 2u);
+}
+
+// An adaptive vote asks the server for samples one by one and stops once it
+// is settled: a server that always gives the same answer is asked 4 times of
+// the 8 (4 agreeing: 31/32 >= 0.95); majority asks all 8.
+TEST(EvalCli, AnAdaptiveVoteStopsAskingOnceSettled) {
+  auto dir = s1test::temp_dir("eval");
+  std::atomic<int> asked{0};
+  s1test::LoopbackServer server([&](const httplib::Request& req, httplib::Response& res) {
+    ++asked;
+    answer_sums(req, res, nullptr);
+  });
+  for (const auto [vote, per_problem] : {std::pair{"adaptive", 4}, {"majority", 8}}) {
+    asked = 0;
+    auto r = run_s1({"eval", "--endpoint", server.url(), "--dataset", small_dataset(dir, 3), "--out",
+                     (dir / vote).string(), "--n", "8", "--vote", vote, "--model-name", "m"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(asked, 3 * per_problem) << vote;
+    const json summary = json::parse(s1test::read_file(dir / vote / "summary.json"));
+    EXPECT_EQ(summary["settings"][0]["mean_samples"], per_problem) << vote;
+    EXPECT_NE(r.out.find(fmt::format("samples {:.2f}", double(per_problem))), std::string::npos) << r.out;
+  }
 }
 
 // Several endpoints share the problems, each with its own workers; one that

@@ -172,6 +172,28 @@ TEST(Generator, AToolCallClosedByAnEndOfTurnTokenIsTheCallsEnd) {
   EXPECT_EQ(result.appended_tokens, 2) << "the opening \"(T\" only: no end of thinking was appended";
 }
 
+// An adaptive vote runs 4 samples at a time and stops once settled: greedy
+// samples all answer "42", so 4 settle it at 0.95 (31/32) and 8 at 0.99
+// (4 agreeing give 0.969); the prompt is computed once either way.
+TEST(Generator, AnAdaptiveVoteStopsSamplingOnceSettled) {
+  auto l = load(scripted_model(), "gen-adaptive");
+  Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
+  for (const auto [confidence, used] : {std::pair{0.95, 4}, {0.99, 8}}) {
+    GenerationRequest r = greedy_request(*l.tokenizer, "Q");
+    r.n = 16;
+    r.vote = VoteMethod::adaptive;
+    r.vote_confidence = confidence;
+    r.budget.think_max = 100;  // opens the thinking: "(T" after the prompt
+    const GenerationResult result = gen.run(std::move(r));
+    EXPECT_EQ(int(result.samples.size()), used) << confidence;
+    EXPECT_EQ(*result.vote.answer, "42");
+    EXPECT_EQ(result.vote.votes, used);
+    EXPECT_EQ(result.prefill_tokens, 3) << "the prompt (and its opening) once";
+    for (const auto& s : result.samples) EXPECT_EQ(s.answer, "42");
+    EXPECT_EQ(l.context->kv_cache().live_sequences(), 0) << "the prompt's copy is freed too";
+  }
+}
+
 TEST(Generator, ParallelSamplesShareThePrompt) {
   auto l = load(scripted_model(), "gen-parallel");
   Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
