@@ -177,8 +177,12 @@ export class TurnView {
   showVote(vote) {
     const winner = vote.winner === null ? undefined : this.samples[vote.winner - 1];
     if (winner) winner.root.classList.add('winner');
+    // An adaptive vote that settled early never started the rest: drop their empty boxes.
+    const allowed = this.samples.length;
+    for (const unused of this.samples.splice(vote.samples)) unused.root.remove();
     this.vote.textContent = `Vote (${vote.method}): ${vote.answer ?? '(no answer extracted)'} — ` +
-      `${vote.votes} of ${vote.samples} samples`;
+      `${vote.votes} of ${vote.samples} samples` +
+      (vote.samples < allowed ? ` (settled after ${vote.samples} of the ${allowed} allowed)` : '');
   }
 
   // Copy, and for the last turn Regenerate and Edit (the app decides what they do).

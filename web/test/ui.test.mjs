@@ -97,6 +97,32 @@ test('samples mode shows every sample and the vote', { timeout: 120000 }, async 
   for (const count of await turn.locator('.thinking-count').allTextContents()) assert.ok(Number(count) <= 64);
 });
 
+// An adaptive vote that settles after 2 of 4 samples (the server's shape,
+// scripted): the samples it never started are not shown, and the vote says so.
+test('an adaptive vote shows the samples it used', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  const chunk = (choices) => `data: ${JSON.stringify({ id: 'chatcmpl-v', choices })}\n\n`;
+  const delta = (index, d, finish = null) => ({ index, delta: d, finish_reason: finish });
+  const stream = [chunk([0, 1, 2, 3, 4].map((i) => delta(i, { role: 'assistant', content: '' }))),
+    chunk([delta(1, { content: '\\boxed{4}' }), delta(2, { content: '\\boxed{4}' })]),
+    chunk([delta(1, {}, 'stop'), delta(2, {}, 'stop'), { ...delta(0, { role: 'assistant', content: '\\boxed{4}' }, 'stop'),
+      vote: { method: 'adaptive', answer: '4', votes: 2, samples: 2, winner: 1 } }]), 'data: [DONE]\n\n'];
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 200,
+    headers: { 'Content-Type': 'text/event-stream', 'X-Request-Id': 'chatcmpl-v' }, body: stream.join('') }));
+  await page.goto(server.url);
+  await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('tiny'));
+  await page.selectOption('#samples', '4');
+  await page.selectOption('#aggregate', 'adaptive');
+  await page.fill('#prompt', '2 + 2?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForSelector('.turn.assistant[data-state="done"]');
+  const turn = page.locator('.turn.assistant').last();
+  assert.equal(await turn.locator('.sample').count(), 2);
+  assert.equal(await turn.locator('.vote').textContent(),
+    'Vote (adaptive): 4 — 2 of 2 samples (settled after 2 of the 4 allowed)');
+  assert.equal(await turn.locator('.sample.winner').count(), 1);
+});
+
 // The server's search and tool-call shapes (checked against the server in
 // structured.test.mjs) as the UI shows them: a scripted stream, answered by
 // the browser's own network layer.
