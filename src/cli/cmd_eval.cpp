@@ -53,15 +53,10 @@ struct EvalOptions {
 
 // --endpoint's comma-separated addresses; an empty one is an error.
 std::vector<std::string> split_urls(const std::string& text) {
-  std::vector<std::string> urls;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = text.find(',', start);
-    urls.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (urls.back().empty()) fail("--endpoint '{}': an empty address in the list", text);
-    if (comma == std::string::npos) return urls;
-    start = comma + 1;
-  }
+  std::vector<std::string> urls = split_list(text);
+  for (const std::string& url : urls)
+    if (url.empty()) fail("--endpoint '{}': an empty address in the list", text);
+  return urls;
 }
 
 // "I/N" with 0 <= I < N.

@@ -5,8 +5,6 @@
 #include "util/error.h"
 
 namespace s1 {
-namespace {
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   size_t start = 0;
@@ -19,6 +17,8 @@ std::vector<std::string> split_list(const std::string& text) {
     start = comma + 1;
   }
 }
+
+namespace {
 
 nlohmann::json optional_int(const std::optional<int>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 

@@ -40,6 +40,9 @@ struct SweepLists {
 std::vector<EvalSetting> expand_sweep(const SweepLists& lists);
 
 // "0,256,1024" -> {0, 256, 1024}; "none" -> unset. s1::Error naming `flag`.
+// "a, b,c" -> {"a", "b", "c"}: items trimmed of spaces, empty ones kept.
+std::vector<std::string> split_list(const std::string& text);
+
 std::vector<std::optional<int>> parse_count_list(const std::string& flag, const std::string& text,
                                                  int min_value);
 

@@ -27,6 +27,33 @@ const char* vote_method_name(VoteMethod method) {
   return "?";
 }
 
+namespace {
+
+// Samples with equivalent answers, together (those without an answer in none).
+struct Cluster {
+  int first;
+  int votes = 0;
+  double weight = 0, logprob_sum = 0;
+};
+
+std::vector<Cluster> cluster_answers(const std::vector<VoteCandidate>& candidates) {
+  std::vector<Cluster> clusters;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    if (!c.answer) continue;
+    Cluster* home = nullptr;
+    for (auto& cluster : clusters)
+      if (answers_equivalent(*candidates[cluster.first].answer, *c.answer)) home = &cluster;
+    if (!home) home = &clusters.emplace_back(Cluster{int(i)});
+    home->votes += 1;
+    home->weight += std::exp(c.mean_logprob);
+    home->logprob_sum += c.mean_logprob;
+  }
+  return clusters;
+}
+
+}  // namespace
+
 VoteResult vote(const std::vector<VoteCandidate>& candidates, VoteMethod method) {
   VoteResult result;
   if (candidates.empty()) return result;
@@ -42,25 +69,9 @@ VoteResult vote(const std::vector<VoteCandidate>& candidates, VoteMethod method)
       if (better) result.winner = int(i);
     }
   } else {
-    // Cluster equivalent answers; each cluster scores its votes (or the sum of
-    // its samples' mean-probabilities), ties go to the more confident cluster.
-    struct Cluster {
-      int first;
-      int votes = 0;
-      double weight = 0, logprob_sum = 0;
-    };
-    std::vector<Cluster> clusters;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      const auto& c = candidates[i];
-      if (!c.answer) continue;
-      Cluster* home = nullptr;
-      for (auto& cluster : clusters)
-        if (answers_equivalent(*candidates[cluster.first].answer, *c.answer)) home = &cluster;
-      if (!home) home = &clusters.emplace_back(Cluster{int(i)});
-      home->votes += 1;
-      home->weight += std::exp(c.mean_logprob);
-      home->logprob_sum += c.mean_logprob;
-    }
+    // Each cluster scores its votes (or the sum of its samples'
+    // mean-probabilities), ties go to the more confident cluster.
+    const std::vector<Cluster> clusters = cluster_answers(candidates);
     const Cluster* best = nullptr;
     for (const auto& cluster : clusters) {
       const double score = method == VoteMethod::majority ? cluster.votes : cluster.weight;
@@ -94,18 +105,8 @@ double leader_probability(int a, int b) {
 }
 
 bool vote_settled(const std::vector<VoteCandidate>& candidates, int remaining, double confidence) {
-  std::vector<int> counts;  // votes per cluster of equivalent answers
-  std::vector<const std::string*> answers;
-  for (const auto& c : candidates) {
-    if (!c.answer) continue;
-    size_t i = 0;
-    while (i < answers.size() && !answers_equivalent(*answers[i], *c.answer)) ++i;
-    if (i == answers.size()) {
-      answers.push_back(&*c.answer);
-      counts.push_back(0);
-    }
-    ++counts[i];
-  }
+  std::vector<int> counts;
+  for (const Cluster& cluster : cluster_answers(candidates)) counts.push_back(cluster.votes);
   std::sort(counts.begin(), counts.end(), std::greater<>());
   const int a = counts.empty() ? 0 : counts[0], b = counts.size() > 1 ? counts[1] : 0;
   if (a == 0) return remaining == 0;
