@@ -1,9 +1,15 @@
 #include "api/engine.h"
 
 #include "gguf/gguf.h"
+#include "model/prompt_cache.h"
 #include "tokenizer/chat_prompt.h"
 
 namespace s1 {
+namespace {
+// Conversations, system prompts and few-shot prefixes a server returns to;
+// each kept prompt holds one sequence id.
+constexpr int kCachedPrompts = 32;
+}  // namespace
 
 Engine::Engine(const EngineOptions& options) {
   model_ = Model::load(options.model_path);
@@ -21,8 +27,11 @@ Engine::Engine(const EngineOptions& options) {
   params.n_threads = options.n_threads;
   params.kv_type = options.kv_type;
   params.max_sequences = options.max_sequences;
+  const PromptCacheLimits cache{.max_bytes = size_t(options.cache_ram_mb) << 20, .max_entries = kCachedPrompts};
+  if (options.cache_ram_mb > 0) params.max_sequences += cache.max_entries;  // their own sequence ids
   context_ = std::make_unique<Context>(*model_, params);
   generator_ = std::make_unique<Generator>(*context_, *tokenizer_, thinking);
+  if (options.cache_ram_mb > 0) generator_->keep_prompts(cache);
 }
 
 Engine::~Engine() = default;

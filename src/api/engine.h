@@ -29,6 +29,9 @@ struct EngineOptions {
   int n_threads = 0;           // 0: every available core
   DType kv_type = DType::F16;
   int max_sequences = 64;
+  // Finished requests' prompts kept for later ones (model/prompt_cache.h):
+  // at most this many MiB of KV cache; 0 keeps none.
+  int cache_ram_mb = 1024;
   ThinkingOverrides thinking;  // user-given delimiters win over detection
 };
 

@@ -30,6 +30,7 @@ std::unique_ptr<Engine> open_engine(const ReasoningBenchParams& p) {
                         .n_ctx = p.prompt + p.samples * (p.gen + 64) + 64,
                         .n_threads = p.threads,
                         .max_sequences = p.samples + 1,
+                        .cache_ram_mb = 0,  // each run computes its prompt: that is what is timed
                         .thinking = {}};
   auto engine = std::make_unique<Engine>(options);
   if (engine->thinking_format().has_thinking()) return engine;

@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/default_model.h"
+#include "cli/engine_flags.h"
 #include "cli/search_flags.h"
 #include "server/http_server.h"
 #include "util/error.h"
@@ -22,6 +23,7 @@ struct ServeOptions {
   std::string model;
   SearchFlags search;
   int threads = 0;
+  int cache_ram_mb = EngineOptions{}.cache_ram_mb;
   ThinkingOverrides thinking;
   server::ServerOptions server;
 };
@@ -41,6 +43,7 @@ int run_serve(ServeOptions& o) {
 
   EngineOptions engine_options = server::engine_options_for(s, o.model, o.threads);
   engine_options.thinking = o.thinking;
+  engine_options.cache_ram_mb = o.cache_ram_mb;
   Engine engine(engine_options);
   if (o.search.given()) {
     if (!engine.tool_call_format())
@@ -110,6 +113,7 @@ S1_COMMAND(serve, "Serve a model over an OpenAI-compatible HTTP API with a web c
   add_search_flags(app, o->search);
   app.add_option("--alias", s.model_id, "Model name to serve under (default: the file's stem)");
   app.add_option("-t,--threads", o->threads, "Compute threads (0: every core)")->check(CLI::Range(0, 1024));
+  add_cache_ram_flag(app, o->cache_ram_mb);
   auto& thinking = o->thinking;
   app.add_option_function<std::string>("--think-open", [&thinking](const std::string& v) { thinking.open = v; },
                                        "Text that opens the model's thinking (default: detected)");

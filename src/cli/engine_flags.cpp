@@ -17,6 +17,15 @@ void add_engine_flags(CLI::App& app, EngineFlags& flags) {
   app.add_option("-t,--threads", flags.options.n_threads, "Threads (default: every core)")
       ->check(CLI::Range(0, 4096));
   app.add_option("--kv-type", flags.kv_type, "KV cache element type")->check(CLI::IsMember({"f16", "f32"}));
+  add_cache_ram_flag(app, flags.options.cache_ram_mb);
+}
+
+void add_cache_ram_flag(CLI::App& app, int& cache_ram_mb) {
+  app.add_option("--cache-ram", cache_ram_mb,
+                 "MiB of KV cache that finished prompts may keep for later requests that start the same way "
+                 "(0: none)")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
 }
 
 EngineOptions EngineFlags::resolve() const {

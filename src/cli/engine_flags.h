@@ -19,6 +19,8 @@ struct EngineFlags {
 };
 
 void add_engine_flags(CLI::App& app, EngineFlags& flags);
+// --cache-ram MB: the prompt cache's cap (EngineOptions::cache_ram_mb).
+void add_cache_ram_flag(CLI::App& app, int& cache_ram_mb);
 void add_budget_flags(CLI::App& app, BudgetParams& budget, ThinkingOverrides& thinking);
 
 }  // namespace s1::cli

@@ -48,6 +48,16 @@ int KvCache::live_sequences() const {
       std::count_if(sequences_.begin(), sequences_.end(), [](const auto& s) { return s.has_value(); }));
 }
 
+int KvCache::distinct_blocks(std::span<const int> seqs) const {
+  std::vector<int> blocks;
+  for (int seq : seqs) {
+    const auto& held = seq_ref(seq).blocks;
+    blocks.insert(blocks.end(), held.begin(), held.end());
+  }
+  std::sort(blocks.begin(), blocks.end());
+  return int(std::unique(blocks.begin(), blocks.end()) - blocks.begin());
+}
+
 int KvCache::new_sequence() {
   for (size_t i = 0; i < sequences_.size(); ++i) {
     if (!sequences_[i]) {

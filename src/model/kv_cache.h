@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "tensor/dtype.h"
@@ -45,6 +46,9 @@ class KvCache {
   int length(int seq) const;        // positions stored
   int64_t computed(int seq) const;  // positions this sequence computed itself (not inherited by fork)
   int live_sequences() const;
+  // Blocks held by at least one of `seqs` (a block shared by several counts once).
+  int distinct_blocks(std::span<const int> seqs) const;
+  size_t block_bytes() const { return bytes_per_token() * kBlockTokens; }
 
   // Blocks that appending n positions to seq would take from the pool
   // (new blocks plus a copy of a shared last block).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/context.h"
+#include "model/prompt_cache.h"
 #include "grading/answer.h"
 #include "sampling/grammar_matcher.h"
 #include "tokenizer/tokenizer.h"
@@ -30,6 +31,7 @@ struct Generator::Sample {
   int searches = 0, search_tokens = 0;
   std::string error;  // why the sample ended with finish reason "error"
   std::vector<int32_t> pending;  // tokens to feed at the next step
+  std::vector<int32_t> fed;      // the tokens in seq after the prompt
   int generated = 0;             // sampled tokens kept (thinking + answer)
   double logprob_sum = 0;
   int logprob_count = 0;
@@ -54,6 +56,7 @@ struct Generator::Request {
   int prompt_seq = -1;
   std::vector<float> prompt_logits;
   size_t prefilled = 0;          // prompt positions computed or in the batch being computed
+  size_t cached = 0;             // prompt positions forked from another request's sequence
   bool prefill_started = false;  // its first prompt chunk has been scheduled
   std::vector<std::unique_ptr<Sample>> samples;
   bool done = false;
@@ -79,6 +82,10 @@ Generator::~Generator() {
     if (request->root_seq >= 0) ctx_.remove(request->root_seq);
     if (request->prompt_seq >= 0) ctx_.remove(request->prompt_seq);
   }
+}
+
+void Generator::keep_prompts(const PromptCacheLimits& limits) {
+  prompt_cache_ = std::make_unique<PromptCache>(ctx_, limits);
 }
 
 int Generator::submit(GenerationRequest params) {
@@ -140,20 +147,34 @@ size_t Generator::shared_prefix(const Request& request, const Request& other, si
 }
 
 void Generator::share_computed_prefix(Request& request) {
-  const Request* donor = nullptr;
+  int donor = -1;
   size_t shared = 0;
   for (const auto& [id, other] : requests_) {
     if (other.get() == &request || other->root_seq < 0) continue;
     const size_t n = shared_prefix(request, *other, size_t(ctx_.length(other->root_seq)));
     // A recurrent model's state is its last position's: only a donor's whole
     // sequence can be shared.
-    if (n > shared && ctx_.can_truncate(other->root_seq, int(n))) donor = other.get(), shared = n;
+    if (n > shared && ctx_.can_truncate(other->root_seq, int(n))) donor = other->root_seq, shared = n;
   }
-  if (!donor) return;
+  if (prompt_cache_) {
+    const PromptCache::Match kept = prompt_cache_->find(request.prompt, request.prompt.size() - 1);
+    if (kept.length > shared) donor = kept.seq, shared = kept.length;
+  }
+  if (donor < 0) return;
   ctx_.remove(request.root_seq);  // its own, still empty
-  request.root_seq = ctx_.fork(donor->root_seq);
+  request.root_seq = ctx_.fork(donor);
   ctx_.truncate(request.root_seq, int(shared));
-  request.prefilled = shared;
+  request.prefilled = request.cached = shared;
+}
+
+// Kept prompts give their blocks back when the batch's sequences need them.
+void Generator::make_room(const Batch& batch) {
+  if (!prompt_cache_) return;
+  std::map<int, int> appended;
+  for (const Batch::Token& t : batch.tokens) ++appended[t.seq];
+  int blocks = 0;
+  for (const auto& [seq, n] : appended) blocks += ctx_.kv_cache().blocks_needed(seq, n);
+  prompt_cache_->release_blocks(blocks);
 }
 
 // Prompts that arrive together (a burst of chats with one template) would all
@@ -205,6 +226,7 @@ bool Generator::step() {
       int pos = ctx_.length(sample->seq);
       for (size_t i = 0; i < sample->pending.size(); ++i)
         batch.add(sample->pending[i], pos++, sample->seq, i + 1 == sample->pending.size());
+      sample->fed.insert(sample->fed.end(), sample->pending.begin(), sample->pending.end());
       budget -= int(sample->pending.size());
       sample->pending.clear();
       rows.push_back({request.get(), sample.get()});
@@ -234,6 +256,7 @@ bool Generator::step() {
   }
   if (batch.tokens.empty()) return false;
 
+  make_room(batch);
   std::span<const float> logits = ctx_.decode(batch);
   const int n_vocab = ctx_.n_vocab();
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -262,6 +285,10 @@ void Generator::start_samples(Request& request, const float* logits) {
     first_wave = kAdaptiveInFlight;
     request.prompt_seq = ctx_.fork(request.root_seq);
     request.prompt_logits.assign(logits, logits + ctx_.n_vocab());
+  } else if (prompt_cache_ && ctx_.recurrent_bytes_per_sequence() > 0) {
+    // The prompt's recurrent state, kept for later requests: sample 0's
+    // sequence moves past it and cannot give it back.
+    request.prompt_seq = ctx_.fork(request.root_seq);
   }
   // Sample 0 keeps the root sequence; the forks are taken before it grows.
   for (int i = 0; i < first_wave; ++i) add_sample(request, i == 0 ? request.root_seq : ctx_.fork(request.root_seq));
@@ -322,7 +349,10 @@ void Generator::settle_adaptive_vote(Request& request) {
 }
 
 void Generator::apply(Request& request, Sample& sample, const Action& action) {
-  if (action.rollback > 0) ctx_.truncate(sample.seq, ctx_.length(sample.seq) - action.rollback);
+  if (action.rollback > 0) {
+    ctx_.truncate(sample.seq, ctx_.length(sample.seq) - action.rollback);
+    sample.fed.resize(sample.fed.size() - std::min(sample.fed.size(), size_t(action.rollback)));
+  }
   sample.pending = action.append;
   for (int32_t t : action.append) sample.sampler.accept(t);
 }
@@ -517,6 +547,7 @@ GenerationResult Generator::take_result(int id) {
   GenerationResult result;
   result.prompt_tokens = int(request.params.prompt.size());
   result.prefill_tokens = request.prefill_computed;
+  result.cached_tokens = int(std::min(request.cached, request.params.prompt.size()));
   result.appended_tokens = request.appended;
   result.prefill_seconds = request.prefill_seconds;
   result.total_seconds = request.total_seconds;
@@ -544,12 +575,32 @@ GenerationResult Generator::take_result(int id) {
     result.samples.push_back(std::move(record));
   }
   result.vote = request.vote;
-  for (auto& sample : request.samples)
-    if (sample->seq != request.root_seq) ctx_.remove(sample->seq);
-  ctx_.remove(request.root_seq);
-  if (request.prompt_seq >= 0) ctx_.remove(request.prompt_seq);
+  release_sequences(request);
   requests_.erase(it);
   return result;
+}
+
+// With a prompt cache the sequences that hold the prompt (and sample 0's
+// tokens after it) stay for later requests; the rest are freed.
+void Generator::release_sequences(Request& request) {
+  for (auto& sample : request.samples)
+    if (sample->seq != request.root_seq) ctx_.remove(sample->seq);
+  std::vector<int32_t> tokens = request.prompt;
+  if (!request.samples.empty()) tokens.insert(tokens.end(), request.samples[0]->fed.begin(), request.samples[0]->fed.end());
+  // The prompt's copy first: a root sequence that extends it replaces it where it can.
+  keep_sequence(request.prompt_seq, request.prompt);
+  keep_sequence(request.root_seq, std::move(tokens));
+}
+
+void Generator::keep_sequence(int seq, std::vector<int32_t> tokens) {
+  if (seq < 0) return;
+  const size_t length = size_t(ctx_.length(seq));
+  if (!prompt_cache_ || length > tokens.size()) {
+    ctx_.remove(seq);
+    return;
+  }
+  tokens.resize(length);
+  prompt_cache_->insert(std::move(tokens), seq);
 }
 
 GenerationResult Generator::run(GenerationRequest request) {

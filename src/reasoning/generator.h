@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "model/prompt_cache.h"
 #include "reasoning/budget.h"
 #include "reasoning/events.h"
 #include "reasoning/thinking_format.h"
@@ -35,6 +36,7 @@
 namespace s1 {
 
 class Context;
+struct Batch;
 class GrammarVocabulary;
 class Tokenizer;
 
@@ -95,6 +97,7 @@ struct GenerationResult {
   VoteResult vote;               // the aggregated answer (the only sample's when n == 1)
   int prompt_tokens = 0;
   int64_t prefill_tokens = 0;    // prompt positions computed (once, whatever n is; not a prefix shared with another request)
+  int cached_tokens = 0;         // prompt positions taken from another request's cache, in flight or kept
   int64_t computed_tokens = 0;   // all positions computed for this request
   int64_t appended_tokens = 0;   // tokens the controller appended (delimiters, wait text)
   double prefill_seconds = 0, total_seconds = 0;
@@ -109,6 +112,12 @@ class Generator {
   ~Generator();
 
   const ThinkingFormat& format() const { return format_; }
+  // Keeps finished requests' sequences (their prompts, and sample 0's tokens
+  // after them) for later requests that start the same way, under these
+  // limits (model/prompt_cache.h). The context needs max_entries spare
+  // sequence ids.
+  void keep_prompts(const PromptCacheLimits& limits);
+  const PromptCache* prompt_cache() const { return prompt_cache_.get(); }
 
   // Validates (budgets, prompt length against the context) and queues; s1::Error on bad input.
   int submit(GenerationRequest request);
@@ -133,6 +142,9 @@ class Generator {
   struct Request;
   static size_t shared_prefix(const Request& request, const Request& other, size_t other_computed);
   void share_computed_prefix(Request& request);
+  void make_room(const Batch& batch);
+  void release_sequences(Request& request);
+  void keep_sequence(int seq, std::vector<int32_t> tokens);
   bool waits_for_shared_prefix(const Request& request, const std::vector<const Request*>& prefilling);
   void start_samples(Request& request, const float* logits);
   void add_sample(Request& request, int seq);
@@ -158,6 +170,7 @@ class Generator {
   int next_id_ = 1;
   std::map<int, std::unique_ptr<Request>> requests_;
   std::shared_ptr<const GrammarVocabulary> grammar_vocabulary_;  // built by the first request with a grammar
+  std::unique_ptr<PromptCache> prompt_cache_;
 };
 
 }  // namespace s1

@@ -275,6 +275,7 @@ json CompletionAssembler::usage(const GenerationResult& result) const {
   return {{"prompt_tokens", result.prompt_tokens},
           {"completion_tokens", completion},
           {"total_tokens", result.prompt_tokens + completion},
+          {"prompt_tokens_details", {{"cached_tokens", result.cached_tokens}}},
           {"completion_tokens_details", {{"reasoning_tokens", reasoning}}}};
 }
 

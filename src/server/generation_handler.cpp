@@ -58,8 +58,10 @@ void record_first_text(Exchange& x, Metrics& metrics) {
 
 void record_finish(Exchange& x, Metrics& metrics, const GenerationResult& result) {
   const nlohmann::json usage = x.assembler.usage(result);
-  metrics.count_tokens(usage["prompt_tokens"].get<int64_t>(), usage["completion_tokens"].get<int64_t>(),
-                       usage["completion_tokens_details"]["reasoning_tokens"].get<int64_t>());
+  metrics.count_tokens({.prompt = usage["prompt_tokens"].get<int64_t>(),
+                        .cached = result.cached_tokens,
+                        .completion = usage["completion_tokens"].get<int64_t>(),
+                        .reasoning = usage["completion_tokens_details"]["reasoning_tokens"].get<int64_t>()});
   metrics.observe_latency(seconds_since(x.arrived));
 }
 

@@ -33,11 +33,12 @@ void Metrics::count_request(const std::string& endpoint, int status) {
   ++requests_[{endpoint, status}];
 }
 
-void Metrics::count_tokens(int64_t prompt, int64_t completion, int64_t reasoning) {
+void Metrics::count_tokens(const TokenCounts& counts) {
   std::lock_guard lock(mutex_);
-  prompt_tokens_ += prompt;
-  completion_tokens_ += completion;
-  reasoning_tokens_ += reasoning;
+  tokens_.prompt += counts.prompt;
+  tokens_.cached += counts.cached;
+  tokens_.completion += counts.completion;
+  tokens_.reasoning += counts.reasoning;
 }
 
 void Metrics::count_cancelled() {
@@ -61,11 +62,11 @@ std::string Metrics::render(int queued, int active) const {
   out += "# HELP s1_requests_total HTTP requests by endpoint and status.\n# TYPE s1_requests_total counter\n";
   for (const auto& [key, count] : requests_)
     out += fmt::format("s1_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, count);
-  out += "# HELP s1_tokens_total Tokens processed, by kind (reasoning tokens are part of completion).\n"
-         "# TYPE s1_tokens_total counter\n";
-  out += fmt::format("s1_tokens_total{{kind=\"prompt\"}} {}\ns1_tokens_total{{kind=\"completion\"}} {}\n"
-                     "s1_tokens_total{{kind=\"reasoning\"}} {}\n",
-                     prompt_tokens_, completion_tokens_, reasoning_tokens_);
+  out += "# HELP s1_tokens_total Tokens processed, by kind (cached prompt tokens are part of prompt, reasoning "
+         "tokens part of completion).\n# TYPE s1_tokens_total counter\n";
+  out += fmt::format("s1_tokens_total{{kind=\"prompt\"}} {}\ns1_tokens_total{{kind=\"cached_prompt\"}} {}\n"
+                     "s1_tokens_total{{kind=\"completion\"}} {}\ns1_tokens_total{{kind=\"reasoning\"}} {}\n",
+                     tokens_.prompt, tokens_.cached, tokens_.completion, tokens_.reasoning);
   out += fmt::format("# HELP s1_requests_cancelled_total Generations cut short by a client disconnect.\n"
                      "# TYPE s1_requests_cancelled_total counter\ns1_requests_cancelled_total {}\n", cancelled_);
   out += fmt::format("# HELP s1_queue_depth Requests waiting for a decode slot.\n# TYPE s1_queue_depth gauge\n"

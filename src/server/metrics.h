@@ -27,7 +27,10 @@ class Metrics {
  public:
   Metrics();
   void count_request(const std::string& endpoint, int status);
-  void count_tokens(int64_t prompt, int64_t completion, int64_t reasoning);
+  struct TokenCounts {
+    int64_t prompt = 0, cached = 0, completion = 0, reasoning = 0;
+  };
+  void count_tokens(const TokenCounts& counts);
   void count_cancelled();
   void observe_time_to_first_token(double seconds);
   void observe_latency(double seconds);
@@ -36,7 +39,7 @@ class Metrics {
  private:
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
-  int64_t prompt_tokens_ = 0, completion_tokens_ = 0, reasoning_tokens_ = 0;
+  TokenCounts tokens_;
   uint64_t cancelled_ = 0;
   Histogram ttft_, latency_;
 };

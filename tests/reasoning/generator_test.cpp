@@ -178,7 +178,7 @@ TEST(Generator, AToolCallClosedByAnEndOfTurnTokenIsTheCallsEnd) {
 TEST(Generator, AnAdaptiveVoteStopsSamplingOnceSettled) {
   auto l = load(scripted_model(), "gen-adaptive");
   Generator gen(*l.context, *l.tokenizer, ThinkingFormat{"custom", "(T", "/)", ""});
-  for (const auto [confidence, used] : {std::pair{0.95, 4}, {0.99, 8}}) {
+  for (const auto& [confidence, used] : {std::pair{0.95, 4}, {0.99, 8}}) {
     GenerationRequest r = greedy_request(*l.tokenizer, "Q");
     r.n = 16;
     r.vote = VoteMethod::adaptive;
@@ -337,6 +337,114 @@ TEST(Generator, RecurrentModelsShareOnlyWholeSequences) {
   }
   EXPECT_FALSE(a.samples[0].answer.empty() && a.samples[0].thinking.empty());
   EXPECT_EQ(ctx.kv_cache().live_sequences(), 0);
+}
+
+// With kept prompts (model/prompt_cache.h) a request that comes after
+// another has finished still forks its cache: the same question again
+// computes one token, a similar one only the rest, and (a real transformer,
+// greedy; and sampled samples under budget forcing) each generates exactly
+// what it generates without the cache.
+TEST(Generator, KeptPromptsServeRequestsThatComeLater) {
+  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  auto model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::load(path);
+  auto request = [&](const std::string& question) {
+    GenerationRequest r =
+        greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
+    r.prompt_thinking = PromptThinking::opened;
+    r.max_tokens = 60;
+    return r;
+  };
+  auto sampled = [&](const std::string& question) {
+    GenerationRequest r = request(question);
+    r.n = 3;
+    r.sampling.temperature = 0.8f;
+    r.sampling.seed = 11;
+    r.budget.think_max = 12;
+    return r;
+  };
+  Context plain_ctx(*model, ContextParams{.n_ctx = 1024, .n_threads = 1});
+  Generator plain(plain_ctx, tokenizer, think_tag_format());
+  Context ctx(*model, ContextParams{.n_ctx = 1024, .n_threads = 1});
+  Generator gen(ctx, tokenizer, think_tag_format());
+  gen.keep_prompts({});
+
+  const size_t prompt = request("23+45").prompt.size();
+  const GenerationResult first = gen.run(request("23+45"));
+  EXPECT_EQ(first.prefill_tokens, int64_t(prompt));
+  EXPECT_EQ(first.cached_tokens, 0);
+  const GenerationResult again = gen.run(request("23+45"));
+  EXPECT_EQ(again.prefill_tokens, 1);
+  EXPECT_EQ(again.cached_tokens, int(prompt - 1));
+  const GenerationResult similar = gen.run(request("23+46"));
+  EXPECT_GT(similar.cached_tokens, 10);
+  EXPECT_EQ(similar.prefill_tokens, int64_t(prompt) - similar.cached_tokens);
+  const GenerationResult forced = gen.run(sampled("23+47"));
+  EXPECT_GT(forced.cached_tokens, 10);
+
+  for (const auto& [result, question] : {std::pair{&first, "23+45"}, {&again, "23+45"}, {&similar, "23+46"}}) {
+    const GenerationResult expected = plain.run(request(question));
+    EXPECT_EQ(result->samples[0].thinking, expected.samples[0].thinking) << question;
+    EXPECT_EQ(result->samples[0].answer, expected.samples[0].answer) << question;
+  }
+  const GenerationResult expected = plain.run(sampled("23+47"));
+  ASSERT_EQ(forced.samples.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(forced.samples[i].thinking, expected.samples[i].thinking) << i;
+    EXPECT_EQ(forced.samples[i].answer, expected.samples[i].answer) << i;
+    EXPECT_TRUE(forced.samples[i].forced_end) << i;
+  }
+  EXPECT_EQ(ctx.kv_cache().live_sequences(), gen.prompt_cache()->entries());
+  EXPECT_EQ(plain_ctx.kv_cache().live_sequences(), 0);
+}
+
+// A Qwen3.5 hybrid's kept prompt serves a later prompt that extends it whole
+// (the next turn of a conversation), from the prompt's own recurrent state.
+TEST(Generator, RecurrentModelsKeepTheirPromptsState) {
+  const auto path = (s1test::temp_dir("gen-qwen35-kept") / "qwen35.gguf").string();
+  const auto made = s1test::run_s1({"mkmodel", "--arch", "qwen35", "--seed", "9", "-o", path});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::load(path);
+  auto request = [&](const std::string& text) {
+    GenerationRequest r = greedy_request(tokenizer, text);
+    r.max_tokens = 16;
+    return r;
+  };
+  const std::string turn1 = "Question: 23+46 Answer:", turn2 = turn1 + " 69. Question: 2+2 Answer:";
+  Context plain_ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator plain(plain_ctx, tokenizer, think_tag_format());
+  Context ctx(*model, ContextParams{.n_ctx = 512, .n_threads = 1});
+  Generator gen(ctx, tokenizer, think_tag_format());
+  gen.keep_prompts({});
+  const std::vector<int32_t> prompt1 = request(turn1).prompt, prompt2 = request(turn2).prompt;
+  ASSERT_EQ(std::vector(prompt2.begin(), prompt2.begin() + ptrdiff_t(prompt1.size())), prompt1);
+  gen.run(request(turn1));
+  const GenerationResult second = gen.run(request(turn2));
+  EXPECT_EQ(second.cached_tokens, int(prompt1.size()));
+  EXPECT_EQ(second.prefill_tokens, int64_t(prompt2.size() - prompt1.size()));
+  const GenerationResult expected = plain.run(request(turn2));
+  EXPECT_EQ(second.samples[0].thinking, expected.samples[0].thinking);
+  EXPECT_EQ(second.samples[0].answer, expected.samples[0].answer);
+}
+
+// Kept prompts give their cache back when running requests need it: in a
+// context that holds one request at a time, requests run one after another
+// with the cache on as they do without it.
+TEST(Generator, KeptPromptsMakeRoomForRunningRequests) {
+  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  auto model = Model::load(path);
+  const Tokenizer tokenizer = Tokenizer::load(path);
+  Context ctx(*model, ContextParams{.n_ctx = 96, .n_threads = 1});
+  Generator gen(ctx, tokenizer, think_tag_format());
+  gen.keep_prompts({});
+  for (const std::string question : {"12+30", "7*8", "99-45", "5+5"}) {
+    GenerationRequest r = greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n");
+    r.max_tokens = 96 - int(r.prompt.size()) - 1;
+    const GenerationResult result = gen.run(std::move(r));
+    EXPECT_NE(result.samples[0].finish_reason, "error") << question << ": " << result.samples[0].error;
+  }
+  EXPECT_LE(gen.prompt_cache()->entries(), 1);
 }
 
 TEST(Generator, PromptLongerThanTheContextIsAClearError) {

@@ -60,7 +60,27 @@ test('streaming delivers reasoning and answer deltas and usage', async () => {
   const whole = await client.chat.completions.create(body);
   assert.equal(reasoning, whole.choices[0].message.reasoning_content);
   assert.equal(content, whole.choices[0].message.content);
-  assert.deepEqual(usage, whole.usage);
+  // The same prompt again is served from the prompt cache.
+  const { prompt_tokens_details: streamedCache, ...streamed } = usage;
+  const { prompt_tokens_details: wholeCache, ...again } = whole.usage;
+  assert.deepEqual(streamed, again);
+  assert.ok(streamedCache.cached_tokens <= usage.prompt_tokens);
+  assert.equal(wholeCache.cached_tokens, whole.usage.prompt_tokens);
+});
+
+test("a conversation's next turn reuses the first turn's prompt from the cache", async () => {
+  const question = { role: 'user', content: 'What is 12+30? Think it through.' };
+  const body = { model: 'tiny', max_tokens: 24, temperature: 0, thinking: { max_tokens: 8, answer_max_tokens: 8 } };
+  const first = await client.chat.completions.create({ ...body, messages: [question] });
+  const second = await client.chat.completions.create({ ...body, messages: [question,
+    { role: 'assistant', content: first.choices[0].message.content },
+    { role: 'user', content: 'And 5+5?' }] });
+  // Turn 2's prompt begins with turn 1's up to the assistant's opening (its
+  // thinking, which the template drops from history, is not in it).
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens - 2,
+    JSON.stringify([first.usage, second.usage]));
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens < second.usage.prompt_tokens);
+  assert.ok(await metric(server.url, 's1_tokens_total{kind="cached_prompt"}') > 0);
 });
 
 test('answer_now ends the thinking of a running stream, with the control token only', async () => {
