@@ -1,7 +1,8 @@
 # Node tests of the server (web/test/*.test.mjs): the API through OpenAI's
-# `openai` npm client, the hostile-client suite, and the chat UI in headless Chromium driven by
-# playwright-core. They need `npm ci` in web/ (scripts/setup runs it); the UI
-# test also needs the built UI (web/dist, embedded into s1) and Debian's chromium.
+# `openai` npm client, the hostile-client suite, replicas behind nginx, and the
+# chat UI in headless Chromium driven by playwright-core. They need `npm ci` in
+# web/ (scripts/setup runs it); the UI test also needs the built UI (web/dist,
+# embedded into s1) and Debian's chromium.
 if(CMAKE_CROSSCOMPILING)
   return()  # node would start a foreign-architecture s1
 endif()
@@ -21,6 +22,11 @@ set_tests_properties(web.structured PROPERTIES TIMEOUT 300 ENVIRONMENT "S1_BINAR
 add_test(NAME server.hostile COMMAND ${S1_NODE} --test ${PROJECT_SOURCE_DIR}/tests/server/hostile/hostile.test.mjs
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(server.hostile PROPERTIES TIMEOUT 600 ENVIRONMENT "S1_BINARY=$<TARGET_FILE:s1>")
+# Three replicas behind nginx (deploy/nginx, docs/cluster.md): affinity, a replica
+# SIGKILLed and another drained mid-load. Skips itself (77) where nginx is missing.
+add_test(NAME server.cluster COMMAND ${PROJECT_SOURCE_DIR}/scripts/cluster-test $<TARGET_FILE:s1>
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(server.cluster PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
 if(S1_CHROMIUM AND EXISTS ${web_dir}/dist/index.html AND EXISTS ${web_dir}/node_modules/playwright-core)
   add_test(NAME web.ui COMMAND ${S1_NODE} --test ${web_dir}/test/ui.test.mjs WORKING_DIRECTORY ${web_dir})
   set_tests_properties(web.ui PROPERTIES TIMEOUT 300 ENVIRONMENT
