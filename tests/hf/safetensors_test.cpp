@@ -125,3 +125,17 @@ TEST(Safetensors, WriterOutputReadsBack) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fuzzer's seeds are valid files (a broken seed would only teach it errors).
+TEST(Safetensors, FuzzSeedsParse) {
+  int seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(s1test::source_dir() / "fuzz" / "corpus" / "safetensors")) {
+    EXPECT_NO_THROW(File::open(entry.path().string())) << entry.path();
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 3);
+}
+
+}  // namespace
