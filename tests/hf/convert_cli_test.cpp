@@ -51,7 +51,7 @@ std::string one_line_error(const s1test::CliResult& r) {
   return r.err;
 }
 
-TEST(HfConvert, ShardedFolderConvertsLikeOneFile) {
+TEST(HfFolderConvert, ShardedFolderConvertsLikeOneFile) {
   const auto dir = s1test::temp_dir("hf-shards");
   const auto hf = exported_folder(dir);
   ASSERT_EQ(run_s1({"convert", hf.string(), "-o", (dir / "one.gguf").string()}).exit_code, 0);
@@ -92,7 +92,7 @@ TEST(HfConvert, ShardedFolderConvertsLikeOneFile) {
       << err;
 }
 
-TEST(HfConvert, TypeFlagConvertsTheMatrices) {
+TEST(HfFolderConvert, TypeFlagConvertsTheMatrices) {
   const auto dir = s1test::temp_dir("hf-type");
   const auto hf = exported_folder(dir, "bf16");
   auto r = run_s1({"convert", hf.string(), "--type", "f32", "-o", (dir / "f32.gguf").string()});
@@ -133,7 +133,7 @@ TEST(HfExport, QuantizedTensorsNeedDequantize) {
   EXPECT_EQ(std::memcmp(u->data, expected.data(), u->n_bytes), 0);
 }
 
-TEST(HfConvert, FoldersThatDoNotFitAreOneLineErrors) {
+TEST(HfFolderConvert, FoldersThatDoNotFitAreOneLineErrors) {
   const auto dir = s1test::temp_dir("hf-bad");
   const auto hf = exported_folder(dir);
   const auto out = (dir / "x.gguf").string();
@@ -201,6 +201,29 @@ TEST(HfConfig, Llama3RopeFactors) {
       EXPECT_NEAR(f[i], 1 / ((1 - s) / 8 + s), 1e-5) << i;
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Llama 3's own tokenizer_config.json has no add_bos_token: its tokenizer.json
+// post-processor prepends BOS, and the conversion must keep that.
+TEST(HfFolderConvert, BosFromThePostProcessorWhenTheConfigIsSilent) {
+  const auto dir = s1test::temp_dir("hf-bos");
+  const auto model = (dir / "llama.gguf").string();
+  ASSERT_EQ(run_s1({"mkmodel", "--arch", "llama", "--vocab-from",
+                    (s1test::shared_dir() / "tokenizer" / "ggml-vocab-llama-bpe.gguf").string(), "-o", model})
+                .exit_code,
+            0);
+  const auto hf = dir / "hf";
+  ASSERT_EQ(run_s1({"export-hf", model, hf.string()}).exit_code, 0);
+  auto config = nlohmann::json::parse(s1test::read_file(hf / "tokenizer_config.json"));
+  ASSERT_EQ(config["add_bos_token"], true);
+  config.erase("add_bos_token");
+  s1test::write_file(hf / "tokenizer_config.json", config.dump());
+  ASSERT_EQ(run_s1({"convert", hf.string(), "-o", (dir / "back.gguf").string()}).exit_code, 0);
+  EXPECT_EQ(s1::gguf::File::open((dir / "back.gguf").string()).get_bool("tokenizer.ggml.add_bos_token"), true);
 }
 
 }  // namespace
