@@ -2,7 +2,8 @@
 // reasoning tasks with teacher traces, vocab learns a small byte-level BPE
 // vocabulary from them, curate keeps a small, hard, diverse, correct subset
 // (s1's three criteria), distill collects traces from an OpenAI-compatible
-// teacher server.
+// teacher server, export writes records in s1K's columns for training with
+// PyTorch (deploy/train/).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "data/distill.h"
 #include "data/jsonl.h"
 #include "data/reference_solver.h"
+#include "data/s1k_export.h"
 #include "data/tasks.h"
 #include "data/vocab_builder.h"
 #include "grading/answer.h"
@@ -209,15 +211,46 @@ void add_distill(CLI::App& data, std::function<int()>& runner) {
   app->callback([o, &runner] { runner = [o] { return run_distill(*o); }; });
 }
 
+struct ExportOptions {
+  std::string format = "s1k";
+  std::string data, output, source = "s1.cpp";
+};
+
+int run_export(const ExportOptions& o) {
+  if (o.format != "s1k") fail("--format '{}' is not supported (s1k)", o.format);
+  const std::vector<nlohmann::json> input = data::read_jsonl(o.data);
+  data::JsonlWriter out(o.output);
+  for (size_t i = 0; i < input.size(); ++i) {
+    const data::CurationRecord r = data::read_curation_record(input[i], i);
+    if (r.question.empty() || r.thinking.empty() || r.answer_text.empty())
+      fail("{}: line {} lacks a question, a thinking trace or an answer", o.data, i + 1);
+    out.write(data::to_s1k_row(r, o.source));
+  }
+  log_info("wrote {} rows in s1K's columns to {}", input.size(), o.output);
+  return 0;
+}
+
+void add_export(CLI::App& data, std::function<int()>& runner) {
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* app = data.add_subcommand("export", "Write records in s1K's columns (JSONL) for s1's PyTorch training");
+  app->option_defaults()->always_capture_default();
+  app->add_option("--format", o->format, "Output columns: s1k (question, thinking_trajectories, attempt, ...)");
+  app->add_option("--data", o->data, "Input JSONL: generated, distilled or curated records")->required();
+  app->add_option("--source", o->source, "source_type of records that name none");
+  app->add_option("output", o->output, "Output JSONL")->required();
+  app->callback([o, &runner] { runner = [o] { return run_export(*o); }; });
+}
+
 }  // namespace
 }  // namespace s1::cli
 
-S1_COMMAND(data, "Generate, curate and distill reasoning data; learn a small vocabulary") {
+S1_COMMAND(data, "Generate, curate, distill and export reasoning data; learn a small vocabulary") {
   auto runner = std::make_shared<std::function<int()>>();
   app.require_subcommand(1);
   s1::cli::add_generate(app, *runner);
   s1::cli::add_vocab(app, *runner);
   s1::cli::add_curate(app, *runner);
   s1::cli::add_distill(app, *runner);
+  s1::cli::add_export(app, *runner);
   return [runner] { return (*runner)(); };
 }

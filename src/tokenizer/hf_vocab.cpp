@@ -66,6 +66,22 @@ std::string pre_tokenizer_name(const std::filesystem::path& file, const json& to
        listed.empty() ? "none" : listed);
 }
 
+// Whether a post-processor starts every single-text encoding with `token`:
+// how Llama 3's tokenizer.json adds BOS (its tokenizer_config.json has no
+// add_bos_token), alone or inside a Sequence of processors.
+bool prepends_token(const json& processor, const std::string& token) {
+  if (!processor.is_object()) return false;
+  if (processor.value("type", "") == "Sequence" && member(processor, "processors").is_array()) {
+    for (const json& p : member(processor, "processors"))
+      if (prepends_token(p, token)) return true;
+    return false;
+  }
+  const json& single = member(processor, "single");
+  if (processor.value("type", "") != "TemplateProcessing" || !single.is_array() || single.empty()) return false;
+  const json& id = member(member(single.front(), "SpecialToken"), "id");
+  return id.is_string() && id.get<std::string>() == token;
+}
+
 // Written like a control token, as llama.cpp's converter tells them apart.
 bool looks_special(const std::string& text) {
   auto wrapped = [&](std::string_view open, std::string_view close) {
@@ -134,7 +150,9 @@ HfTokenizer read_hf_tokenizer(const std::filesystem::path& dir, const std::strin
     v.bos = config_token(config_file, config, "bos_token", v);
     v.eos = config_token(config_file, config, "eos_token", v);
     v.pad = config_token(config_file, config, "pad_token", v);
-    v.add_bos = config.value("add_bos_token", false) && v.bos >= 0;
+    const json& add_bos = member(config, "add_bos_token");
+    v.add_bos = v.bos >= 0 && (add_bos.is_boolean() ? add_bos.get<bool>()
+                                                    : prepends_token(member(tokenizer, "post_processor"), v.tokens[size_t(v.bos)]));
 
     {
       const json& t = member(config, "chat_template");

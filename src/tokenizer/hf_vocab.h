@@ -27,6 +27,8 @@ struct HfTokenizer {
 // empty: the one whose regexes the file's pre-tokenizer uses, an error naming
 // them when none of ours does. Added tokens become control tokens when marked
 // special or written like one ("<|...|>", "<｜...｜>"), else user-defined.
+// BOS is added when tokenizer_config.json says add_bos_token or, where it
+// does not say, when tokenizer.json's post-processor prepends it (Llama 3).
 HfTokenizer read_hf_tokenizer(const std::filesystem::path& dir, const std::string& pre = "");
 
 // Sets the tokenizer.* keys (and tokenizer.chat_template when there is one).

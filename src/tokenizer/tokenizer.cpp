@@ -297,7 +297,7 @@ int32_t optional_id(const gguf::File& file, std::string_view key) {
 
 }  // namespace
 
-Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
+Vocab read_vocab(const gguf::File& file) {
   const auto model = file.get_string("tokenizer.ggml.model");
   if (!model) fail("{}: no tokenizer (tokenizer.ggml.model is missing)", file.path());
   if (*model != "gpt2")
@@ -329,8 +329,10 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   // llama.cpp's default when the key is absent: only Llama 3 wants BOS.
   const auto add_bos = file.get_bool("tokenizer.ggml.add_bos_token");
   vocab.add_bos = add_bos ? *add_bos : pre_tokenizer_for(file.path(), vocab.pre).kind() == PreTokenizerKind::llama3;
-  return Tokenizer(std::move(vocab));
+  return vocab;
 }
+
+Tokenizer Tokenizer::from_gguf(const gguf::File& file) { return Tokenizer(read_vocab(file)); }
 
 Tokenizer Tokenizer::load(const std::string& gguf_path) { return from_gguf(gguf::File::open(gguf_path)); }
 

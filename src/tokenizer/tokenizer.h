@@ -49,6 +49,11 @@ struct Vocab {
   std::string source = "vocab";     // names the vocabulary in error messages
 };
 
+// The tokenizer.ggml.* keys of a file as a Vocab (model must be "gpt2"), with
+// llama.cpp's defaults for absent keys; not yet checked for consistency (the
+// Tokenizer constructor does that).
+Vocab read_vocab(const gguf::File& file);
+
 // Bytes [begin, end) of a text.
 struct TextSpan {
   size_t begin = 0, end = 0;
