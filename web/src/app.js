@@ -133,14 +133,14 @@ async function send(text) {
   const n = body.n ?? 1;
   const view = new TurnView(log, n);
   const abort = new AbortController();
-  current = { id: null, token: null, abort };
+  current = { id: null, token: null, abort, session: conversations.current().id };
   setBusy(true);
   const started = performance.now();
   let firstToken = null;
   let usage = null;
   let voted = null;
   try {
-    await streamChat(body, apiKey.value, abort.signal, (token) => { current.token = token; }, (chunk) => {
+    await streamChat(body, apiKey.value, current.session, abort.signal, (token) => { current.token = token; }, (chunk) => {
       current.id ??= chunk.id;
       if (chunk.usage) usage = chunk.usage;
       for (const choice of chunk.choices ?? []) {
@@ -177,7 +177,7 @@ async function send(text) {
 async function live(command) {
   if (!current?.id) return;
   try {
-    await control(current.id, current.token, command, apiKey.value);
+    await control(current.id, current.token, command, apiKey.value, current.session);
   } catch (e) {
     // The request may have just finished; nothing to do.
   }

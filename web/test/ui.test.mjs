@@ -254,7 +254,12 @@ test('conversations are kept in the browser; copy, regenerate and edit the last 
       body: chunk({ reasoning_content: 'hmm' }) + chunk({ content: answer }, 'stop') + 'data: [DONE]\n\n' });
   });
   const requests = [];
-  page.on('request', (r) => { if (r.url().endsWith('/v1/chat/completions')) requests.push(JSON.parse(r.postData())); });
+  const sessions = [];
+  page.on('request', (r) => {
+    if (!r.url().endsWith('/v1/chat/completions')) return;
+    requests.push(JSON.parse(r.postData()));
+    sessions.push(r.headers()['x-session-id']);
+  });
   await page.goto(server.url);
   const done = '.turn.assistant[data-state="done"]';
   const ask = async (text) => {
@@ -288,6 +293,9 @@ test('conversations are kept in the browser; copy, regenerate and edit the last 
   assert.equal(await page.locator('.turn').count(), 0);
   await ask('Q3');
   assert.deepEqual(requests[3].messages.map((m) => m.content), ['Q3'], 'a new chat has no history');
+  // Each request names its conversation, for a load balancer's affinity (deploy/nginx).
+  assert.ok(sessions[0] && sessions.slice(0, 3).every((s) => s === sessions[0]), JSON.stringify(sessions));
+  assert.ok(sessions[3] && sessions[3] !== sessions[0]);
   assert.deepEqual(await page.locator('#conversation option').allTextContents(), ['Q3', 'Q1']);
   await page.selectOption('#conversation', { label: 'Q1' });
   assert.deepEqual(await page.locator('.turn.user').allTextContents(), ['Q1', 'Q2']);
