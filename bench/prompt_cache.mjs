@@ -9,6 +9,8 @@
 //   node bench/prompt_cache.mjs --url http://127.0.0.1:8080 [--questions 12] [--json]
 //
 // bench/prompt_cache.sh starts the server with and without the cache, alternately.
+import { readEvents } from '../web/src/sse.js';
+
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => {
   if (a.startsWith('--')) pairs.push([a.slice(2), all[i + 1]?.startsWith('--') ? 'true' : all[i + 1] ?? 'true']);
   return pairs;
@@ -26,28 +28,15 @@ async function chat(messages) {
       stream_options: { include_usage: true } }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
   let ttft = null;
   let usage = null;
   let answer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const payload = buffer.slice(6, end);
-      buffer = buffer.slice(end + 2);
-      if (payload === '[DONE]') continue;
-      const chunk = JSON.parse(payload);
-      if (chunk.usage) usage = chunk.usage;
-      const delta = chunk.choices?.[0]?.delta;
-      if (ttft === null && (delta?.reasoning_content || delta?.content)) ttft = performance.now() - started;
-      answer += delta?.content ?? '';
-    }
-  }
+  await readEvents(response, (chunk) => {
+    if (chunk.usage) usage = chunk.usage;
+    const delta = chunk.choices?.[0]?.delta;
+    if (ttft === null && (delta?.reasoning_content || delta?.content)) ttft = performance.now() - started;
+    answer += delta?.content ?? '';
+  });
   return { ttft, usage, answer, ms: performance.now() - started };
 }
 

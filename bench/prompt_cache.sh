@@ -5,17 +5,18 @@
 # token, an eval's prompt tokens/s behind a shared ~1K-token prefix). Prints
 # min/median/max of turn 10's TTFT and of the eval's prompt tokens/s.
 #
-#   bench/prompt_cache.sh --model GGUF [--rounds 3] [--s1 PATH] [--threads 2]
+#   bench/prompt_cache.sh --model GGUF [--rounds 3] [--questions 12] [--s1 PATH] [--threads 2]
 #
 # Model: anything with a chat template, e.g. a random-weight Qwen2.5-0.5B
 # (`s1 mkmodel --shape qwen2.5-0.5b --vocab-from ggml-vocab-qwen2.gguf --type q8_0`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model="" rounds=3 s1=build/s1 threads=2
+model="" rounds=3 questions=12 s1=build/s1 threads=2
 while (($#)); do
   case "$1" in
     --model) model=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --questions) questions=$2; shift 2 ;;
     --s1) s1=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     *) echo "prompt_cache: unknown option '$1'" >&2; exit 2 ;;
@@ -39,7 +40,7 @@ run() {  # run MODE OUT: one server, one bench run
     sleep 0.1
   done
   [ -n "$port" ] || { cat "$work/serve.log" >&2; exit 1; }
-  node bench/prompt_cache.mjs --url "http://127.0.0.1:$port" --json >"$2"
+  node bench/prompt_cache.mjs --url "http://127.0.0.1:$port" --questions "$questions" --json >"$2"
   stop
 }
 

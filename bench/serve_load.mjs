@@ -7,6 +7,8 @@
 //   node bench/serve_load.mjs --url http://127.0.0.1:8080 --streams 1,4,8,16 --tokens 64 --rounds 2
 //
 // Needs only node (>= 18, for fetch); prints a table and, with --json, one JSON line.
+import { readEvents } from '../web/src/sse.js';
+
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => {
   if (a.startsWith('--')) pairs.push([a.slice(2), all[i + 1]?.startsWith('--') ? 'true' : all[i + 1] ?? 'true']);
   return pairs;
@@ -31,26 +33,13 @@ async function oneRequest(i) {
     }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
   let ttft = null;
   let generated = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const payload = buffer.slice(6, end);
-      buffer = buffer.slice(end + 2);
-      if (payload === '[DONE]') continue;
-      const chunk = JSON.parse(payload);
-      const delta = chunk.choices?.[0]?.delta;
-      if (ttft === null && (delta?.reasoning_content || delta?.content)) ttft = performance.now() - started;
-      if (chunk.usage) generated = chunk.usage.completion_tokens;
-    }
-  }
+  await readEvents(response, (chunk) => {
+    const delta = chunk.choices?.[0]?.delta;
+    if (ttft === null && (delta?.reasoning_content || delta?.content)) ttft = performance.now() - started;
+    if (chunk.usage) generated = chunk.usage.completion_tokens;
+  });
   return { ttft: ttft ?? performance.now() - started, generated };
 }
 
