@@ -93,6 +93,8 @@ void print_summary(const nlohmann::json& summary, const std::string& dir) {
     if (!s.at("control").is_null())
       line += fmt::format("  control {:.0f}%", 100 * s.at("control").get<double>());
     if (s.at("n").get<int>() > 1) line += fmt::format("  samples {:.2f}", s.at("mean_samples").get<double>());
+    if (s.value("mean_probe_tokens", 0.0) > 0)
+      line += fmt::format("  (probes {:.0f} of them)", s.at("mean_probe_tokens").get<double>());
     std::cout << line << '\n';
   }
   const auto& m = summary.at("metrics");
@@ -204,10 +206,11 @@ int run_eval(EvalOptions& o) {
   std::signal(SIGTERM, request_stop);
   try {
     if (local) {
-      int max_n = 1;
-      for (const auto& s : settings) max_n = std::max(max_n, s.n);
+      int max_sequences = 2;  // per problem: its samples (and their probes) and the prompt's copy
+      for (const auto& s : settings)
+        max_sequences = std::max(max_sequences, s.n * (s.think_stop ? 1 + Generator::kProbesInFlight : 1) + 1);
       EngineOptions engine_options = o.engine.resolve();
-      engine_options.max_sequences = std::max(engine_options.max_sequences, o.run.parallel * (max_n + 1));
+      engine_options.max_sequences = std::max(engine_options.max_sequences, o.run.parallel * max_sequences);
       engine_name = "local:" + std::filesystem::path(engine_options.model_path).filename().string();
       if (!tasks.empty()) {
         Engine engine(engine_options);
@@ -272,6 +275,9 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
                  "Thinking budgets to sweep, e.g. 0,256,1024 ('none': unlimited)");
   app.add_option("--think-min", o->sweep.think_min, "Minimum thinking lengths to sweep");
   app.add_option("--wait", o->sweep.wait, "Wait extensions to sweep");
+  app.add_option("--think-stop", o->sweep.think_stop,
+                 "Stop rules to sweep: natural, probe[:K[:EVERY]] (end the thinking once K probe answers, one "
+                 "every EVERY thinking tokens, agree), e.g. natural,probe:2:16");
   app.add_option("--n", o->sweep.n, "Samples per problem to sweep (voted into one answer)")
       ->capture_default_str();
   app.add_option("--vote", o->sweep.vote, "Vote methods to sweep: majority, weighted, best, adaptive")

@@ -43,6 +43,11 @@ void add_budget_flags(CLI::App& app, BudgetParams& budget, ThinkingOverrides& th
   app.add_option("--wait-text", budget.wait_text, "Text appended when an attempt to stop is refused");
   app.add_option_function<int>("--answer-max", [&budget](int v) { budget.answer_max = v; },
                                "Answer tokens at most after the thinking");
+  app.add_option_function<std::string>(
+      "--think-stop", [&budget](const std::string& v) { budget.probe = parse_think_stop(v); },
+      "End the thinking early: probe[:K[:EVERY]] forks the sequence every EVERY thinking tokens (default 32), "
+      "answers greedily on the fork, and ends the thinking once K (default 2) such answers agree; natural: no "
+      "rule");
   app.add_option_function<std::string>("--think-open", [&thinking](const std::string& v) { thinking.open = v; },
                                        "Text that opens the thinking block (overrides detection)");
   app.add_option_function<std::string>("--think-close", [&thinking](const std::string& v) { thinking.close = v; },

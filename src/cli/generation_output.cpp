@@ -31,7 +31,7 @@ void GenerationPrinter::on_event(const Event& e) {
     case EventKind::forced_end:
       if (in_thinking_) write(terminal_ ? std::string(kReset) + "\n" : "\n</thinking>\n");
       in_thinking_ = false;
-      if (e.kind == EventKind::forced_end && terminal_) write(fmt::format("{}[thinking ended by budget]{}\n", kDim, kReset));
+      if (e.kind == EventKind::forced_end && terminal_) write(fmt::format("{}[thinking ended early]{}\n", kDim, kReset));
       break;
     case EventKind::answer_text:
       write(e.text);
@@ -40,6 +40,12 @@ void GenerationPrinter::on_event(const Event& e) {
       std::string line = fmt::format("[search \"{}\": {} hits", e.text, e.results.size());
       for (const SearchResult& r : e.results) line += fmt::format("; {} ({})", r.title, r.path);
       write(terminal_ ? fmt::format("\n{}{}]{}\n", kReset, line, kDim) : "\n" + line + "]\n");
+      break;
+    }
+    case EventKind::probe: {  // a probe stop's look at the answer so far
+      const std::string line =
+          fmt::format("[probe at {} thinking tokens: {}]", e.count, e.text.empty() ? "(no answer)" : e.text);
+      write(terminal_ ? fmt::format("\n{}{}{}\n", kReset, line, kDim) : "\n" + line + "\n");
       break;
     }
     default:
@@ -69,11 +75,14 @@ void GenerationPrinter::finish(const GenerationResult& result, const ThinkingFor
   const auto& s = result.samples.at(result.vote.winner >= 0 ? size_t(result.vote.winner) : 0);
   const double gen_seconds = result.total_seconds - result.prefill_seconds;
   int generated = 0;
-  for (const auto& sample : result.samples) generated += sample.thinking_tokens + sample.answer_tokens;
+  for (const auto& sample : result.samples) generated += sample.thinking_tokens + sample.answer_tokens + sample.probe_tokens;
+  const std::string probes =
+      s.probes > 0 ? fmt::format(" | {} probes, {} tokens{}", s.probes, s.probe_tokens, s.probe_stopped ? ", agreed" : "")
+                   : "";
   std::fprintf(stderr,
-               "[%s format | thinking: %d tokens%s, %d waits | answer: %d tokens | prompt %d tokens, prefilled %lld | "
+               "[%s format | thinking: %d tokens%s, %d waits%s | answer: %d tokens | prompt %d tokens, prefilled %lld | "
                "%.1f tok/s%s]\n",
-               format.name.c_str(), s.thinking_tokens, s.forced_end ? " (forced end)" : "", s.waits,
+               format.name.c_str(), s.thinking_tokens, s.forced_end ? " (forced end)" : "", s.waits, probes.c_str(),
                s.answer_tokens, result.prompt_tokens, static_cast<long long>(result.prefill_tokens),
                gen_seconds > 0 ? generated / gen_seconds : 0.0,
                tries > 1 ? fmt::format(" | {} tries", tries).c_str() : "");

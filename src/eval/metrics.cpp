@@ -17,12 +17,13 @@ struct SettingFigures {
   int count = 0, correct = 0, wrong = 0, unparsed = 0;
   std::vector<double> thinking;  // per record, summed over its samples
   std::vector<double> answer;    // the same for answer tokens
+  std::vector<double> probe;     // the same for probe tokens (probe stop)
   int samples = 0, forced = 0, waits = 0;
   int budgeted = 0, within = 0;  // samples under a thinking budget, and those that kept it
   double generated_tokens = 0;
   std::vector<std::pair<double, double>> intervals;
   // Derived once every record is in (finish()).
-  double accuracy = 0, mean_thinking = 0, mean_answer = 0;
+  double accuracy = 0, mean_thinking = 0, mean_answer = 0, mean_probe = 0;
   std::pair<double, double> ci95;
   void finish();
 };
@@ -48,6 +49,7 @@ void SettingFigures::finish() {
   accuracy = double(correct) / count;
   mean_thinking = mean(thinking);
   mean_answer = mean(answer);
+  mean_probe = mean(probe);
   ci95 = wilson_interval(correct, count);
 }
 
@@ -74,6 +76,7 @@ void add_record(SettingFigures& f, const nlohmann::json& record) {
   }
   f.thinking.push_back(thinking);
   f.answer.push_back(answer);
+  f.probe.push_back(record.value("probe_tokens", 0.0));
   f.generated_tokens += record.value("generated_tokens", 0.0);
   f.intervals.emplace_back(record.value("started_at", 0.0), record.value("finished_at", 0.0));
 }
@@ -81,7 +84,8 @@ void add_record(SettingFigures& f, const nlohmann::json& record) {
 // Sweep order: curve by curve, then the thinking controls ascending (unset first).
 auto order_key(const EvalSetting& s) {
   auto v = [](const std::optional<int>& x) { return x ? *x : -1; };
-  return std::make_tuple(int(s.method), s.n, s.vote ? int(*s.vote) : -1, v(s.wait), v(s.think_min),
+  const auto stop = s.think_stop ? std::make_pair(s.think_stop->agree, s.think_stop->every) : std::make_pair(0, 0);
+  return std::make_tuple(int(s.method), s.n, s.vote ? int(*s.vote) : -1, stop, v(s.wait), v(s.think_min),
                          v(s.think_max));
 }
 
@@ -160,7 +164,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
     const double wall = union_seconds(f->intervals);
     const double usd = cost.usd_per_hour * wall / 3600;
     nlohmann::json entry = f->setting.to_json();
-    const double total_tokens = f->mean_thinking + f->mean_answer;
+    const double total_tokens = f->mean_thinking + f->mean_answer + f->mean_probe;
     entry.update({
         {"label", f->setting.label()},
         {"count", f->count},
@@ -172,6 +176,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
         {"mean_thinking_tokens", f->mean_thinking},
         {"median_thinking_tokens", median(f->thinking)},
         {"mean_answer_tokens", f->mean_answer},
+        {"mean_probe_tokens", f->mean_probe},
         {"mean_total_tokens", total_tokens},
         {"tokens_per_correct", ratio(total_tokens * f->count, f->correct)},
         {"forced_end_rate", ratio(f->forced, f->samples)},
@@ -206,7 +211,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& records, const CostM
       xy.push_back({f->mean_thinking, f->accuracy});
       details.push_back({{"label", f->setting.label()},
                          {"thinking_tokens", f->mean_thinking},
-                         {"total_tokens", f->mean_thinking + f->mean_answer},
+                         {"total_tokens", f->mean_thinking + f->mean_answer + f->mean_probe},
                          {"accuracy", f->accuracy},
                          {"accuracy_ci95", {f->ci95.first, f->ci95.second}},
                          {"count", f->count}});

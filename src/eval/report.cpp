@@ -37,7 +37,10 @@ constexpr const char* kCsvColumns[] = {"method",
                                        "wall_seconds",
                                        "energy_wh",
                                        "cost_usd",
-                                       "usd_per_correct"};
+                                       "usd_per_correct",
+                                       // Later additions go last, so readers by position keep working.
+                                       "think_stop",
+                                       "mean_probe_tokens"};
 
 std::string csv_cell(const nlohmann::json& value) {
   if (value.is_null()) return "";
@@ -112,7 +115,7 @@ std::string scaling_svg(const nlohmann::json& summary, PlotAxis axis) {
   const std::string title = fmt::format("Test-time scaling{}{} (N = {}, 95% Wilson intervals)",
                                         datasets.empty() ? "" : ": ", datasets, n);
   return render_line_chart(series, {title,
-                                    axis == PlotAxis::total ? "Mean total tokens per problem (thinking + answer)"
+                                    axis == PlotAxis::total ? "Mean total tokens per problem (thinking + answer + probes)"
                                                             : "Mean thinking tokens per problem",
                                     "Accuracy"});
 }

@@ -33,7 +33,7 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
   std::vector<VoteCandidate> candidates;
   nlohmann::json samples = nlohmann::json::array();
   std::vector<Verdict> verdicts;
-  int thinking = 0, answer = 0, waits = 0;
+  int thinking = 0, answer = 0, waits = 0, probe_tokens = 0;
   for (const auto& s : outcome.samples) {
     auto extracted = extract_answer(s.answer, problem.style);
     // A sample cancelled (an adaptive vote settled without it) spent tokens but has no vote.
@@ -42,6 +42,7 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
     thinking += s.thinking_tokens;
     answer += s.answer_tokens;
     waits += s.waits;
+    probe_tokens += s.probe_tokens;
     nlohmann::json sample = {{"thinking_tokens", s.thinking_tokens},
                              {"answer_tokens", s.answer_tokens},
                              {"forced_end", s.forced_end},
@@ -50,6 +51,10 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
                              {"prediction", extracted ? nlohmann::json(*extracted) : nlohmann::json()},
                              {"verdict", to_string(verdicts.back())}};
     if (s.tokens_estimated) sample["thinking_tokens_estimated"] = true;
+    if (task.setting->think_stop) {
+      sample["probes"] = s.probes;
+      sample["probe_tokens"] = s.probe_tokens;
+    }
     samples.push_back(std::move(sample));
   }
   const VoteResult voted = vote(candidates, task.setting->vote.value_or(VoteMethod::majority));
@@ -69,7 +74,8 @@ nlohmann::json make_record(const std::string& dataset, const EvalTask& task, con
       {"votes", voted.votes},
       {"thinking_tokens", thinking},
       {"answer_tokens", answer},
-      {"generated_tokens", thinking + answer},
+      {"probe_tokens", probe_tokens},
+      {"generated_tokens", thinking + answer + probe_tokens},
       {"waits", waits},
       {"prompt_tokens", outcome.prompt_tokens},
       {"tries", outcome.tries},

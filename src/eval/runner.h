@@ -47,6 +47,7 @@ struct SampleOutcome {
   bool forced_end = false;
   bool tokens_estimated = false;  // endpoint without a reasoning token count
   double mean_logprob = 0;
+  int probes = 0, probe_tokens = 0;  // probe stop: probes taken and their tokens
 };
 
 struct TaskOutcome {

@@ -56,6 +56,7 @@ nlohmann::json request_body(const EvalTask& task, const EvalRunOptions& options,
       thinking["wait"] = *setting.wait;
       thinking["wait_text"] = options.wait_text;
     }
+    if (setting.think_stop) thinking["stop"] = think_stop_name(setting.think_stop);
     body["thinking"] = std::move(thinking);
   }
   if (!options.grammar.empty()) body["grammar"] = options.grammar;  // llama-server's field, and ours
@@ -76,6 +77,8 @@ SampleOutcome sample_of(const ChatResponse& r) {
     s.answer_tokens = t->value("answer_tokens", std::max(0, r.completion_tokens - s.thinking_tokens));
     s.waits = t->value("waits", 0);
     s.forced_end = t->value("forced_end", false);
+    s.probes = t->value("probes", 0);
+    s.probe_tokens = t->value("probe_tokens", 0);
     return s;
   }
   if (r.reasoning_tokens) {
@@ -92,7 +95,8 @@ SampleOutcome sample_of(const ChatResponse& r) {
 ChatResponse ask(const OpenAIClient& client, const EvalTask& task, const EvalRunOptions& options,
                  uint64_t seed, EndpointState& state) {
   const bool with_budget = state.budget_fields && task.setting->method == ControlMethod::budget &&
-                           (task.setting->think_max || task.setting->think_min || task.setting->wait);
+                           (task.setting->think_max || task.setting->think_min || task.setting->wait ||
+                            task.setting->think_stop);
   try {
     return client.chat(request_body(task, options, seed, with_budget));
   } catch (const HttpStatusError& e) {

@@ -30,6 +30,7 @@ GenerationRequest make_request(Engine& engine, const EvalTask& task, const EvalR
     request.budget.think_min = setting.think_min.value_or(0);
     request.budget.wait = setting.wait.value_or(0);
     request.budget.wait_text = options.wait_text;
+    request.budget.probe = setting.think_stop;
   } else if (setting.method == ControlMethod::rejection) {
     request.budget.reject_over = setting.think_max;  // abandon a try once it passes the budget
   }
@@ -50,21 +51,22 @@ GenerationRequest make_request(Engine& engine, const EvalTask& task, const EvalR
 // sample's own tokens (a sequence never outgrows max_sequence_length). Slack
 // covers the delimiters the controller appends and, for forks, the copy of
 // the prompt's partly filled last block.
-int cache_positions_needed(const GenerationRequest& request, int max_sequence_length) {
+int cache_positions_needed(const GenerationRequest& request, const EvalSetting& setting, int max_sequence_length) {
   constexpr int kAppendedSlack = 32, kBlock = KvCache::kBlockTokens;
   auto whole_blocks = [](int tokens) { return (tokens + kBlock - 1) / kBlock * kBlock; };
   const int prompt = int(request.prompt.size());
+  const int probes = request.n * probe_cache_positions(setting);
   if (request.n == 1)
-    return whole_blocks(std::min(prompt + request.max_tokens + kAppendedSlack, max_sequence_length));
+    return whole_blocks(std::min(prompt + request.max_tokens + kAppendedSlack, max_sequence_length)) + probes;
   const int own = std::min(request.max_tokens + kAppendedSlack, max_sequence_length - prompt) + kBlock;
-  return whole_blocks(prompt) + request.n * whole_blocks(own);
+  return whole_blocks(prompt) + request.n * whole_blocks(own) + probes;
 }
 
 TaskOutcome outcome_of(const GenerationResult& result, const Flight& flight) {
   TaskOutcome outcome;
   for (const auto& s : result.samples)
     outcome.samples.push_back({s.thinking, s.answer, s.finish_reason, s.thinking_tokens, s.answer_tokens,
-                               s.waits, s.forced_end, false, s.mean_logprob});
+                               s.waits, s.forced_end, false, s.mean_logprob, s.probes, s.probe_tokens});
   outcome.prompt_tokens = result.prompt_tokens;
   outcome.tries = flight.attempt + 1;
   outcome.started_at = flight.started_at;
@@ -89,15 +91,17 @@ void run_local(Engine& engine, const std::vector<EvalTask>& tasks, const EvalRun
     while (!stop && next < tasks.size() && int(flights.size()) < options.parallel) {
       const EvalTask& task = tasks[next];
       GenerationRequest request = make_request(engine, task, options, 0);
+      // A sample's probes take sequences of their own while they run.
       const int n = request.n;
-      const int need = cache_positions_needed(request, engine.context().max_sequence_length());
-      if (need > capacity || n > max_sequences)
+      const int n_sequences = n * (task.setting->think_stop ? 1 + Generator::kProbesInFlight : 1);
+      const int need = cache_positions_needed(request, *task.setting, engine.context().max_sequence_length());
+      if (need > capacity || n_sequences > max_sequences)
         fail(
             "problem {} ({}): {} samples of up to {} tokens need {} cache positions but --ctx holds {}; "
             "raise --ctx or lower --max-tokens",
             task.problem->id, task.setting->label(), n, request.max_tokens, need, capacity);
-      if (reserved + need > capacity || sequences + n > max_sequences) break;  // wait for room
-      Flight flight{next, generator.submit(std::move(request)), 0, unix_seconds(), need, n};
+      if (reserved + need > capacity || sequences + n_sequences > max_sequences) break;  // wait for room
+      Flight flight{next, generator.submit(std::move(request)), 0, unix_seconds(), need, n_sequences};
       reserved += need;
       sequences += flight.sequences;
       flights.push_back(flight);

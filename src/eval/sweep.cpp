@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "model/kv_cache.h"
 #include "util/error.h"
 
 namespace s1 {
@@ -54,12 +55,14 @@ std::vector<std::optional<int>> parse_count_list(const std::string& flag, const 
 }
 
 nlohmann::json EvalSetting::to_json() const {
-  return {{"think_max", optional_int(think_max)},
-          {"think_min", optional_int(think_min)},
-          {"wait", optional_int(wait)},
-          {"n", n},
-          {"vote", vote ? nlohmann::json(vote_method_name(*vote)) : nlohmann::json()},
-          {"method", control_method_name(method)}};
+  nlohmann::json json = {{"think_max", optional_int(think_max)},
+                         {"think_min", optional_int(think_min)},
+                         {"wait", optional_int(wait)},
+                         {"n", n},
+                         {"vote", vote ? nlohmann::json(vote_method_name(*vote)) : nlohmann::json()},
+                         {"method", control_method_name(method)}};
+  if (think_stop) json["think_stop"] = think_stop_name(think_stop);  // absent when natural, as in older records
+  return json;
 }
 
 EvalSetting EvalSetting::from_json(const nlohmann::json& json) {
@@ -73,16 +76,29 @@ EvalSetting EvalSetting::from_json(const nlohmann::json& json) {
     s.vote = parse_vote_method(vote->get<std::string>());
   if (auto method = json.find("method"); method != json.end() && method->is_string())
     s.method = parse_control_method(method->get<std::string>());
+  if (auto stop = json.find("think_stop"); stop != json.end() && stop->is_string())
+    s.think_stop = parse_think_stop(stop->get<std::string>(), "setting field 'think_stop'");
   return s;
 }
 
 std::string EvalSetting::key() const {
-  return fmt::format("{}|max={}|min={}|wait={}|n={}|vote={}", control_method_name(method), show(think_max),
-                     show(think_min), show(wait), n, vote ? vote_method_name(*vote) : "none");
+  // Natural stopping adds nothing: the keys of records written before --think-stop stay valid.
+  return fmt::format("{}|max={}|min={}|wait={}|n={}|vote={}{}", control_method_name(method), show(think_max),
+                     show(think_min), show(wait), n, vote ? vote_method_name(*vote) : "none",
+                     think_stop ? "|stop=" + think_stop_name(think_stop) : "");
+}
+
+int probe_cache_positions(const EvalSetting& setting) {
+  if (!setting.think_stop) return 0;
+  // Each probe: the forced end (a few tokens; 32 is ample) and its answer cap,
+  // plus the copy of the partly filled block it forked.
+  constexpr int kForcedEndSlack = 32, kBlock = KvCache::kBlockTokens;
+  return Generator::kProbesInFlight * (kForcedEndSlack + setting.think_stop->answer_max + 2 * kBlock);
 }
 
 std::string EvalSetting::curve() const {
   std::string s = control_method_name(method);
+  if (think_stop) s += " " + think_stop_name(think_stop);
   if (n > 1) s += fmt::format(" n={} {}", n, vote ? vote_method_name(*vote) : "");
   return s;
 }
@@ -108,25 +124,29 @@ std::vector<EvalSetting> expand_sweep(const SweepLists& lists) {
   for (const auto& name : split_list(lists.vote)) votes.push_back(parse_vote_method(name));
   std::vector<ControlMethod> methods;
   for (const auto& name : split_list(lists.method)) methods.push_back(parse_control_method(name));
+  std::vector<std::optional<ProbeStop>> stops;
+  for (const auto& name : split_list(lists.think_stop)) stops.push_back(parse_think_stop(name));
 
   std::vector<EvalSetting> settings;
   for (ControlMethod method : methods)
     for (int n : ns)
       for (VoteMethod vote : votes)
-        for (const auto& w : wait)
-          for (const auto& min : think_min)
-            for (const auto& max : think_max) {
-              EvalSetting s{max, min, w, n, n > 1 ? std::optional(vote) : std::nullopt, method};
-              if (max && min && *min > *max)
-                fail("setting '{}': --think-min {} is above --think-max {}", s.label(), *min, *max);
-              if (method != ControlMethod::budget && method != ControlMethod::class_conditional && !max)
-                fail("setting '{}': the {} method needs --think-max", s.label(), control_method_name(method));
-              if (method != ControlMethod::budget && (min || w))
-                fail("setting '{}': --think-min and --wait apply to the budget method only", s.label());
-              bool seen = false;  // n == 1 makes every vote method the same setting
-              for (const auto& other : settings) seen = seen || other.key() == s.key();
-              if (!seen) settings.push_back(s);
-            }
+        for (const auto& stop : stops)
+          for (const auto& w : wait)
+            for (const auto& min : think_min)
+              for (const auto& max : think_max) {
+                EvalSetting s{max, min, w, n, n > 1 ? std::optional(vote) : std::nullopt, method, stop};
+                if (max && min && *min > *max)
+                  fail("setting '{}': --think-min {} is above --think-max {}", s.label(), *min, *max);
+                if (method != ControlMethod::budget && method != ControlMethod::class_conditional && !max)
+                  fail("setting '{}': the {} method needs --think-max", s.label(), control_method_name(method));
+                if (method != ControlMethod::budget && (min || w || stop))
+                  fail("setting '{}': --think-min, --wait and --think-stop apply to the budget method only",
+                       s.label());
+                bool seen = false;  // n == 1 makes every vote method the same setting
+                for (const auto& other : settings) seen = seen || other.key() == s.key();
+                if (!seen) settings.push_back(s);
+              }
   return settings;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 // The settings an evaluation sweeps: every combination of the comma-separated
-// lists given for --think-max, --think-min, --wait, --n, --vote and --method.
+// lists given for --think-max, --think-min, --wait, --think-stop, --n, --vote
+// and --method.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "reasoning/budget.h"
 #include "reasoning/methods.h"
 #include "reasoning/vote.h"
 
@@ -16,8 +18,10 @@ struct EvalSetting {
   int n = 1;
   std::optional<VoteMethod> vote;  // unset when n == 1 (nothing to vote on)
   ControlMethod method = ControlMethod::budget;
+  std::optional<ProbeStop> think_stop;  // probe stop (budget method only); unset: natural
 
-  // {"think_max", "think_min", "wait", "n", "vote", "method"}, null where unset.
+  // {"think_max", "think_min", "wait", "n", "vote", "method"}, null where unset,
+  // and "think_stop" ("probe:K:EVERY") when set.
   nlohmann::json to_json() const;
   static EvalSetting from_json(const nlohmann::json& json);  // s1::Error when malformed
   std::string key() const;                                   // stable identity, for resuming
@@ -26,15 +30,20 @@ struct EvalSetting {
   std::string curve() const;
 };
 
+// A probe stop's answer tokens count in the records and the totals; its forks
+// need cache room: the most positions one sample's probes hold at once.
+int probe_cache_positions(const EvalSetting& setting);
+
 struct SweepLists {
   std::string think_max, think_min, wait;  // "0,256,1024"; "none" (or empty) leaves a control unset
+  std::string think_stop;                  // "natural,probe:2:16"; empty: natural
   std::string n = "1";
   std::string vote = "majority";
   std::string method = "budget";
 };
 
-// Every combination, in list order (method outermost, then n, vote, wait,
-// think_min, think_max). s1::Error naming the flag for a list that does not
+// Every combination, in list order (method outermost, then n, vote, think_stop,
+// wait, think_min, think_max). s1::Error naming the flag for a list that does not
 // parse, and naming the setting for a contradictory one (min > max, a
 // conditional or rejection method without --think-max).
 std::vector<EvalSetting> expand_sweep(const SweepLists& lists);

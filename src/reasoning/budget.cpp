@@ -1,7 +1,9 @@
 #include "reasoning/budget.h"
 
 #include <algorithm>
+#include <charconv>
 
+#include "grading/answer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "util/error.h"
@@ -37,8 +39,37 @@ const char* event_name(EventKind kind) {
     case EventKind::searched: return "searched";
     case EventKind::sample_finished: return "sample_finished";
     case EventKind::vote: return "vote";
+    case EventKind::probe: return "probe";
   }
   return "?";
+}
+
+std::optional<ProbeStop> parse_think_stop(std::string_view text, std::string_view what) {
+  if (text.empty() || text == "natural" || text == "none") return std::nullopt;
+  auto bad = [&](std::string_view why) {
+    fail("{} '{}': {} (give natural, probe, probe:K or probe:K:EVERY, e.g. probe:2:32)", what, text, why);
+  };
+  ProbeStop stop;
+  if (text == "probe") return stop;
+  if (!text.starts_with("probe:")) bad("unknown stop rule");
+  std::string_view rest = text.substr(6);
+  for (int* field : {&stop.agree, &stop.every}) {
+    const std::string_view item = rest.substr(0, rest.find(':'));
+    int value = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size())
+      bad(fmt::format("'{}' is not a whole number", item));
+    if (value < 1) bad(fmt::format("{} must be at least 1, got {}", field == &stop.agree ? "K" : "EVERY", value));
+    *field = value;
+    if (item.size() == rest.size()) return stop;
+    rest.remove_prefix(item.size() + 1);
+  }
+  bad("too many fields");
+  return stop;
+}
+
+std::string think_stop_name(const std::optional<ProbeStop>& stop) {
+  return stop ? fmt::format("probe:{}:{}", stop->agree, stop->every) : "natural";
 }
 
 void validate(const BudgetParams& params, const ThinkingFormat& format, const Tokenizer& tokenizer) {
@@ -48,6 +79,12 @@ void validate(const BudgetParams& params, const ThinkingFormat& format, const To
   if (params.answer_max && *params.answer_max < 1) fail("--answer-max must be >= 1, got {}", *params.answer_max);
   if (params.think_max && params.think_min > *params.think_max)
     fail("contradictory budgets: --think-min {} is above --think-max {}", params.think_min, *params.think_max);
+  if (params.probe && (params.probe->agree < 1 || params.probe->every < 1 || params.probe->answer_max < 1))
+    fail("--think-stop probe:{}:{}: K, EVERY and the probe's answer cap must be at least 1", params.probe->agree,
+         params.probe->every);
+  if (params.probe && !format.has_thinking())
+    fail("--think-stop probe: this model has no detectable thinking format to stop; give its delimiters with "
+         "--think-open and --think-close");
   if (params.controls_thinking() && !format.has_thinking())
     fail("this model has no detectable thinking format; give its delimiters with --think-open and --think-close");
   if (params.wait > 0 && tokenizer.encode(params.wait_text, kSpecial).empty())
@@ -85,6 +122,37 @@ void BudgetController::think_more(int tokens) {
   params_.think_min = std::max(params_.think_min, target);
   if (params_.think_max) params_.think_max = std::max(*params_.think_max, target);
   answer_now_ = false;
+}
+
+std::optional<int> BudgetController::take_due_probe() {
+  if (!params_.probe || phase_ != Phase::thinking || answer_now_) return std::nullopt;
+  if (next_probe_at_ == 0) next_probe_at_ = params_.probe->every;
+  if (thinking_tokens_ < next_probe_at_) return std::nullopt;
+  // A wait text can pass several marks at once: one probe, at the next mark after it.
+  while (next_probe_at_ <= thinking_tokens_) next_probe_at_ += params_.probe->every;
+  probe_marks_.push_back(thinking_tokens_);
+  probe_answers_.emplace_back();
+  return int(probe_marks_.size()) - 1;
+}
+
+void BudgetController::on_probe_answer(int index, std::optional<std::string> answer, std::vector<Event>& events) {
+  if (index < 0 || size_t(index) >= probe_answers_.size() || probe_answers_[size_t(index)]) return;
+  events.push_back({EventKind::probe, 0, answer.value_or(""), probe_marks_[size_t(index)]});
+  probe_answers_[size_t(index)] = std::move(answer);
+  // Probes may finish out of order (a longer answer takes more steps): agreement is counted in probe order.
+  for (; probes_checked_ < probe_answers_.size() && probe_answers_[probes_checked_]; ++probes_checked_) {
+    const std::optional<std::string>& a = *probe_answers_[probes_checked_];
+    if (a && !a->empty() && agreed_answer_ && answers_equivalent(*a, *agreed_answer_)) {
+      ++agreeing_;
+    } else {
+      agreeing_ = a && !a->empty() ? 1 : 0;
+      agreed_answer_ = agreeing_ ? a : std::nullopt;
+    }
+  }
+  if (phase_ == Phase::thinking && params_.probe && agreeing_ >= params_.probe->agree && !probe_stopped_) {
+    probe_stopped_ = true;
+    answer_now_ = true;
+  }
 }
 
 bool BudgetController::may_stop_thinking() const {

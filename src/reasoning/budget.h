@@ -15,6 +15,13 @@
 // sequence (Action::rollback) and the replacement appended. Text reaches the
 // caller only when it can no longer turn out to be part of a delimiter.
 //
+// Probe stop (--think-stop probe:K:EVERY): every EVERY thinking tokens the
+// generator forks the sequence (copy on write), forces the end of thinking on
+// the fork and decodes a short greedy answer there; when K consecutive probes
+// give the same non-empty final answer, the thinking ends (a forced end) and
+// the model writes its own answer. The controller keeps the schedule and the
+// agreement; the generator runs the forks.
+//
 // Once the answer has begun, the thinking is over: a delimiter that is one
 // token cannot be sampled (banned_tokens()), and one spelled by several tokens
 // is cut from the answer text, so an answer never shows thinking markup.
@@ -22,6 +29,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reasoning/events.h"
@@ -30,6 +38,18 @@
 namespace s1 {
 
 class Tokenizer;
+
+struct ProbeStop {
+  int agree = 2;        // K: consecutive equivalent answers that end the thinking
+  int every = 32;       // EVERY: thinking tokens between probes
+  int answer_max = 24;  // a probe's answer tokens at most (it stops at the end of turn before)
+};
+
+// "probe", "probe:K" or "probe:K:EVERY"; "natural" (or "none", "") is no stop
+// rule. s1::Error naming `what` (the flag or field) when it does not parse or K,
+// EVERY < 1.
+std::optional<ProbeStop> parse_think_stop(std::string_view text, std::string_view what = "--think-stop");
+std::string think_stop_name(const std::optional<ProbeStop>& stop);  // "natural" or "probe:K:EVERY"
 
 struct BudgetParams {
   std::optional<int> think_max;  // thinking tokens at most
@@ -44,10 +64,11 @@ struct BudgetParams {
   // generator for a constrained answer, which must start where the grammar
   // applies).
   bool open_thinking = false;
+  std::optional<ProbeStop> probe;  // end the thinking once probes agree
 
   // Any control of the thinking (the controller then opens the block itself
   // when the prompt does not).
-  bool controls_thinking() const { return think_max || think_min > 0 || wait > 0; }
+  bool controls_thinking() const { return think_max || think_min > 0 || wait > 0 || probe; }
 };
 
 // s1::Error for contradictory or unusable budgets: min > max, negative values,
@@ -92,6 +113,16 @@ class BudgetController {
     return phase_ == Phase::answering ? std::span<const int32_t>(delimiter_tokens_) : std::span<const int32_t>();
   }
 
+  // Probe stop: the index of a probe to take now (a fork of the sequence as
+  // it is), when one is due; the generator calls this before each sample.
+  std::optional<int> take_due_probe();
+  // The probe's extracted answer (nullopt: none found). Emits a probe event;
+  // K consecutive equivalent answers, in probe order, end the thinking at the
+  // next before_sample. Answers arriving after the thinking ended are ignored.
+  void on_probe_answer(int index, std::optional<std::string> answer, std::vector<Event>& events);
+  int probes() const { return int(probe_marks_.size()); }
+  bool probe_stopped() const { return probe_stopped_; }
+
   // Live control of a sequence in flight.
   void answer_now() { answer_now_ = true; }
   void think_more(int tokens);
@@ -104,6 +135,11 @@ class BudgetController {
   const std::string& thinking_text() const { return thinking_text_; }
   const std::string& answer_text() const { return answer_text_; }
   const BudgetParams& params() const { return params_; }
+  const ThinkingFormat& format() const { return format_; }
+  // What a forced end appends: the close delimiter and the answer prefix.
+  const std::vector<int32_t>& close_tokens() const { return close_ids_; }
+  // The thinking delimiters that are one token each (banned in an answer).
+  std::span<const int32_t> delimiter_tokens() const { return delimiter_tokens_; }
 
  private:
   bool may_stop_thinking() const;
@@ -128,6 +164,16 @@ class BudgetController {
 
   int thinking_tokens_ = 0, answer_tokens_ = 0, waits_ = 0;
   bool forced_end_ = false;
+  // Probe stop: the thinking length each probe was taken at, the answers
+  // received (by probe index; outer nullopt: not yet), and the agreement of
+  // the answers checked so far in order.
+  int next_probe_at_ = 0;
+  std::vector<int> probe_marks_;
+  std::vector<std::optional<std::optional<std::string>>> probe_answers_;
+  size_t probes_checked_ = 0;
+  int agreeing_ = 0;
+  std::optional<std::string> agreed_answer_;
+  bool probe_stopped_ = false;
   std::string thinking_text_, answer_text_;  // everything reported so far, for the record
   // The current phase's text and the pieces of its tokens (for rollback);
   // `emitted_` bytes of `phase_text_` were already reported.

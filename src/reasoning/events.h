@@ -18,6 +18,7 @@ enum class EventKind {
   searched,          // the model's search ran; text: the query; results: the hits appended to its sequence
   sample_finished,   // the sample is complete; text: its extracted answer
   vote,              // n > 1: text: the chosen answer; count: its votes
+  probe,             // probe stop: text: a probe's extracted answer ("" when none); count: thinking tokens it saw
 };
 
 const char* event_name(EventKind kind);

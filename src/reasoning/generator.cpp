@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "model/context.h"
+#include "model/kv_cache.h"
 #include "model/prompt_cache.h"
 #include "grading/answer.h"
 #include "sampling/grammar_matcher.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8.h"
 #include "util/error.h"
 
 namespace s1 {
@@ -18,6 +20,18 @@ using Clock = std::chrono::steady_clock;
 static double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
+
+// Probe stop: a fork of a thinking sample's sequence that is made to answer at
+// once (the forced end of thinking, then a short greedy answer). It decodes in
+// the same batches as everything else and is freed once its answer is known.
+struct Generator::Probe {
+  int index = 0;  // the controller's probe number
+  int seq = -1;
+  std::vector<int32_t> pending;
+  std::string answer;  // the answer prefix, then the text of the tokens drawn
+  int drawn = 0;
+  bool done = false;
+};
 
 struct Generator::Sample {
   int index = 0;
@@ -29,6 +43,8 @@ struct Generator::Sample {
   std::optional<ToolCallSplitter> calls;  // watches the sampled text for tool calls (search or the client's)
   std::vector<SearchResult> sources;
   int searches = 0, search_tokens = 0;
+  std::vector<std::unique_ptr<Probe>> probes;  // in flight, or done and not yet freed
+  int probe_tokens = 0;
   std::string error;  // why the sample ended with finish reason "error"
   std::vector<int32_t> pending;  // tokens to feed at the next step
   std::vector<int32_t> fed;      // the tokens in seq after the prompt
@@ -62,6 +78,7 @@ struct Generator::Request {
   bool done = false;
   int64_t appended = 0;
   int64_t prefill_computed = 0;
+  int64_t probe_computed = 0;  // positions the freed probes computed
   VoteResult vote;  // once every sample is finished
   Clock::time_point submitted = Clock::now();
   double prefill_seconds = 0, total_seconds = 0;
@@ -77,8 +94,10 @@ ThinkingFormat Generator::format_for(const GenerationRequest& params) const {
 
 Generator::~Generator() {
   for (auto& [id, request] : requests_) {
-    for (auto& sample : request->samples)
+    for (auto& sample : request->samples) {
       if (sample->seq >= 0 && sample->seq != request->root_seq) ctx_.remove(sample->seq);
+      for (auto& probe : sample->probes) ctx_.remove(probe->seq);
+    }
     if (request->root_seq >= 0) ctx_.remove(request->root_seq);
     if (request->prompt_seq >= 0) ctx_.remove(request->prompt_seq);
   }
@@ -214,10 +233,25 @@ bool Generator::step() {
   Batch batch;
   struct Row {
     Request* request;
-    Sample* sample;  // null: the request's prompt just finished prefilling
+    Sample* sample;          // null: the request's prompt just finished prefilling
+    Probe* probe = nullptr;  // one of the sample's probes
   };
   std::vector<Row> rows;
   int budget = max_batch_tokens_;
+
+  // Probes first: their answers are handled before their samples' next
+  // tokens, so agreeing probes end the thinking in the step they finish.
+  for (auto& [id, request] : requests_)
+    for (auto& sample : request->samples)
+      for (auto& probe : sample->probes) {
+        if (probe->done || probe->pending.empty()) continue;
+        int pos = ctx_.length(probe->seq);
+        for (size_t i = 0; i < probe->pending.size(); ++i)
+          batch.add(probe->pending[i], pos++, probe->seq, i + 1 == probe->pending.size());
+        budget -= int(probe->pending.size());
+        probe->pending.clear();
+        rows.push_back({request.get(), sample.get(), probe.get()});
+      }
 
   // Running samples first: decode latency matters more than a new prompt.
   for (auto& [id, request] : requests_) {
@@ -261,13 +295,16 @@ bool Generator::step() {
   const int n_vocab = ctx_.n_vocab();
   for (size_t r = 0; r < rows.size(); ++r) {
     const float* row = logits.data() + r * size_t(n_vocab);
-    if (!rows[r].sample) {
+    if (rows[r].probe) {
+      advance_probe(*rows[r].request, *rows[r].sample, *rows[r].probe, row);
+    } else if (!rows[r].sample) {
       start_samples(*rows[r].request, row);
     } else {
       advance(*rows[r].request, *rows[r].sample, row);
     }
   }
   for (auto& [id, request] : requests_) {
+    for (auto& sample : request->samples) drop_finished_probes(*request, *sample);
     settle_adaptive_vote(*request);
     if (!request->done && !request->samples.empty() &&
         std::all_of(request->samples.begin(), request->samples.end(), [](auto& s) { return s->done; }))
@@ -367,6 +404,7 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
     apply(request, sample, *forced);
     if (forced->finished) sample.finish_reason = forced->rejected ? "rejected" : "stop";
   } else {
+    if (sample.controller.phase() == Phase::thinking) start_probe(request, sample);
     const auto banned = sample.controller.banned_tokens();
     GrammarMatcher* grammar = sample.grammar && before == Phase::answering ? &*sample.grammar : nullptr;
     const auto sampling_start = Clock::now();
@@ -418,6 +456,69 @@ void Generator::advance(Request& request, Sample& sample, const float* logits) {
              ctx_.length(sample.seq) + int(sample.pending.size()) >= ctx_.max_sequence_length()) {
     finish_sample(request, sample, "length");
   }
+}
+
+// The fork shares every cached position of the sample (nothing is computed
+// again) and takes the forced end of thinking as its first tokens.
+void Generator::start_probe(Request& request, Sample& sample) {
+  const ProbeStop* stop = request.params.budget.probe ? &*request.params.budget.probe : nullptr;
+  if (!stop) return;
+  const int running = int(std::count_if(sample.probes.begin(), sample.probes.end(), [](auto& p) { return !p->done; }));
+  const auto& close = sample.controller.close_tokens();
+  // A probe due while kProbesInFlight run, or with no sequence id or context
+  // room left for it, waits (the controller keeps it due).
+  if (running >= kProbesInFlight || ctx_.kv_cache().live_sequences() >= ctx_.params().max_sequences ||
+      ctx_.length(sample.seq) + int(close.size()) + stop->answer_max >= ctx_.max_sequence_length())
+    return;
+  const std::optional<int> index = sample.controller.take_due_probe();
+  if (!index) return;
+  auto probe = std::make_unique<Probe>();
+  probe->index = *index;
+  probe->seq = ctx_.fork(sample.seq);
+  probe->pending = close;
+  probe->answer = sample.controller.format().answer_prefix;
+  sample.probe_tokens += int(close.size());
+  sample.probes.push_back(std::move(probe));
+}
+
+// Greedy, without the thinking delimiters (as an answer), until the end of
+// the turn or the probe's answer cap; then the extracted answer goes to the
+// sample's controller.
+void Generator::advance_probe(Request& request, Sample& sample, Probe& probe, const float* logits) {
+  if (probe.done || sample.done) return;
+  const auto banned = sample.controller.delimiter_tokens();
+  const int n_vocab = std::min(ctx_.n_vocab(), tokenizer_.n_vocab());
+  int32_t best = -1;
+  for (int32_t t = 0; t < n_vocab; ++t)
+    if ((best < 0 || logits[t] > logits[best]) && std::find(banned.begin(), banned.end(), t) == banned.end()) best = t;
+  const bool end_of_turn = tokenizer_.is_end_of_generation(best);
+  if (!end_of_turn) {
+    probe.answer += tokenizer_.piece(best, /*with_control=*/sample.controller.format().answer_keeps_markup);
+    ++probe.drawn;
+    ++sample.probe_tokens;
+    if (probe.drawn < request.params.budget.probe->answer_max &&
+        ctx_.length(probe.seq) + 1 < ctx_.max_sequence_length()) {
+      probe.pending = {best};
+      return;
+    }
+  }
+  probe.done = true;
+  std::optional<std::string> extracted = extract_answer(utf8_sanitize(probe.answer));
+  std::vector<Event> events;
+  sample.controller.on_probe_answer(probe.index, std::move(extracted), events);
+  emit(request, sample.index, events);
+}
+
+// Probes that are done, or whose sample no longer thinks, give their
+// sequences back. Called where no batch row still points at them.
+void Generator::drop_finished_probes(Request& request, Sample& sample) {
+  const bool thinking = !sample.done && sample.controller.phase() == Phase::thinking;
+  std::erase_if(sample.probes, [&](const std::unique_ptr<Probe>& probe) {
+    if (thinking && !probe->done) return false;
+    request.probe_computed += ctx_.computed(probe->seq);
+    ctx_.remove(probe->seq);
+    return true;
+  });
 }
 
 bool Generator::watch_for_calls(Request& request, Sample& sample, int32_t token, std::vector<Event>& events) {
@@ -502,6 +603,7 @@ void Generator::finish_sample(Request& request, Sample& sample, const std::strin
   if (sample.controller.thinking_tokens() > 0 && sample.thinking_seconds == 0)
     sample.thinking_seconds = seconds_since(sample.phase_start);
   sample.extracted = extract_answer(sample.controller.answer_text());
+  drop_finished_probes(request, sample);
   events.push_back({EventKind::sample_finished, 0, sample.extracted.value_or(""), 0});
   emit(request, sample.index, events);
 }
@@ -569,11 +671,15 @@ GenerationResult Generator::take_result(int id) {
     record.error = sample->error;
     record.searches = sample->searches;
     record.search_tokens = sample->search_tokens;
+    record.probes = c.probes();
+    record.probe_tokens = sample->probe_tokens;
+    record.probe_stopped = c.probe_stopped();
     record.thinking_seconds = sample->thinking_seconds;
     record.answer_seconds = std::max(0.0, request.total_seconds - request.prefill_seconds - sample->thinking_seconds);
     result.computed_tokens += ctx_.computed(sample->seq);
     result.samples.push_back(std::move(record));
   }
+  result.computed_tokens += request.probe_computed;
   result.vote = request.vote;
   release_sequences(request);
   requests_.erase(it);

@@ -89,6 +89,11 @@ struct SampleRecord {
   std::vector<TokenChoiceLogprobs> answer_logprobs;  // when the request asked for them
   std::vector<SearchResult> sources;  // every hit the search tool appended
   int searches = 0, search_tokens = 0;  // calls made (past the limit they get a note), and the tokens of the responses (not thinking)
+  // Probe stop: probes taken, their tokens (each probe's forced delimiter and
+  // answer prefix plus the answer tokens it drew; neither thinking nor answer),
+  // and whether agreeing probes ended the thinking (then forced_end too).
+  int probes = 0, probe_tokens = 0;
+  bool probe_stopped = false;
   double thinking_seconds = 0, answer_seconds = 0;
 };
 
@@ -98,7 +103,7 @@ struct GenerationResult {
   int prompt_tokens = 0;
   int64_t prefill_tokens = 0;    // prompt positions computed (once, whatever n is; not a prefix shared with another request)
   int cached_tokens = 0;         // prompt positions taken from another request's cache, in flight or kept
-  int64_t computed_tokens = 0;   // all positions computed for this request
+  int64_t computed_tokens = 0;   // all positions computed for this request (probes' included)
   int64_t appended_tokens = 0;   // tokens the controller appended (delimiters, wait text)
   double prefill_seconds = 0, total_seconds = 0;
   double sampling_seconds = 0;   // choosing tokens (sampler and grammar), all samples together
@@ -107,6 +112,9 @@ struct GenerationResult {
 class Generator {
  public:
   static constexpr int kAdaptiveInFlight = 4;  // an adaptive vote's samples decoded at once
+  // Probe stop: a sample's probes decoding at once; one due while that many
+  // run starts when one of them is done.
+  static constexpr int kProbesInFlight = 2;
 
   Generator(Context& ctx, const Tokenizer& tokenizer, ThinkingFormat format, int max_batch_tokens = 256);
   ~Generator();
@@ -140,6 +148,7 @@ class Generator {
  private:
   struct Sample;
   struct Request;
+  struct Probe;
   static size_t shared_prefix(const Request& request, const Request& other, size_t other_computed);
   void share_computed_prefix(Request& request);
   void make_room(const Batch& batch);
@@ -151,6 +160,9 @@ class Generator {
   void begin_sample(Request& request, Sample& sample, const float* logits);
   void settle_adaptive_vote(Request& request);
   void advance(Request& request, Sample& sample, const float* logits);
+  void start_probe(Request& request, Sample& sample);
+  void advance_probe(Request& request, Sample& sample, Probe& probe, const float* logits);
+  void drop_finished_probes(Request& request, Sample& sample);
   void apply(Request& request, Sample& sample, const Action& action);
   void run_search(Request& request, Sample& sample, const std::string& query, std::vector<Event>& events);
   // Feeds a sampled token's text to the sample's call watcher; runs search

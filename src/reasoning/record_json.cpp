@@ -24,6 +24,9 @@ nlohmann::json to_json(const SampleRecord& s) {
       {"answer_seconds", s.answer_seconds},
       {"searches", s.searches},
       {"search_tokens", s.search_tokens},
+      {"probes", s.probes},
+      {"probe_tokens", s.probe_tokens},
+      {"probe_stopped", s.probe_stopped},
       {"sources", std::move(sources)},
   };
   if (!s.error.empty()) record["error"] = s.error;
@@ -40,6 +43,9 @@ nlohmann::json to_json(const GenerationResult& r) {
       {"answer_tokens", chosen.answer_tokens},
       {"forced_end", chosen.forced_end},
       {"waits", chosen.waits},
+      {"probes", chosen.probes},
+      {"probe_tokens", chosen.probe_tokens},
+      {"probe_stopped", chosen.probe_stopped},
       {"finish_reason", chosen.finish_reason},
       {"thinking", chosen.thinking},
       {"answer", chosen.answer},

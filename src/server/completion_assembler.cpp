@@ -230,6 +230,12 @@ std::vector<json> CompletionAssembler::on_events(const std::vector<Event>& event
         saw_text_ = true;
         continue;
       }
+    } else if (event.kind == EventKind::probe) {
+      // A probe stop's answer so far, shown apart from the thinking (docs/server.md).
+      json choice = delta_choice(choice_index(event.sample), "", "");
+      choice["delta"]["probe"] = {{"answer", event.text}, {"thinking_tokens", event.count}};
+      chunks.push_back(chunk(json::array({std::move(choice)})));
+      continue;
     } else if (event.kind == EventKind::searched) {
       json choice = delta_choice(choice_index(event.sample), "", "");
       choice["delta"]["search"] = {{"query", event.text}, {"annotations", annotations(event.results)}};
@@ -267,16 +273,21 @@ json CompletionAssembler::vote_json(const GenerationResult& result) const {
 }
 
 json CompletionAssembler::usage(const GenerationResult& result) const {
-  int64_t completion = 0, reasoning = 0;
+  // Probe tokens were generated for this request (thinking.stop) and cost
+  // compute like the rest: they count as completion tokens, shown apart.
+  int64_t completion = 0, reasoning = 0, probe = 0;
   for (const auto& s : result.samples) {
-    completion += s.thinking_tokens + s.answer_tokens;
+    completion += s.thinking_tokens + s.answer_tokens + s.probe_tokens;
     reasoning += s.thinking_tokens;
+    probe += s.probe_tokens;
   }
+  json details = {{"reasoning_tokens", reasoning}};
+  if (probe > 0) details["probe_tokens"] = probe;
   return {{"prompt_tokens", result.prompt_tokens},
           {"completion_tokens", completion},
           {"total_tokens", result.prompt_tokens + completion},
           {"prompt_tokens_details", {{"cached_tokens", result.cached_tokens}}},
-          {"completion_tokens_details", {{"reasoning_tokens", reasoning}}}};
+          {"completion_tokens_details", std::move(details)}};
 }
 
 std::vector<json> CompletionAssembler::closing_chunks(const GenerationResult& result, bool timed_out) {
@@ -336,7 +347,10 @@ json CompletionAssembler::response(const GenerationResult& result, bool timed_ou
                                  {"waits", record.waits},
                                  {"forced_end", record.forced_end},
                                  {"searches", record.searches},
-                                 {"search_tokens", record.search_tokens}}}};
+                                 {"search_tokens", record.search_tokens},
+                                 {"probes", record.probes},
+                                 {"probe_tokens", record.probe_tokens},
+                                 {"probe_stopped", record.probe_stopped}}}};
     if (!record.error.empty()) choice["error"] = record.error;  // with finish_reason "error"
     if (chat_) {
       choice["message"] = {{"role", "assistant"}, {"content", text.content}, {"reasoning_content", text.reasoning}};

@@ -111,6 +111,8 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
       if (tool["function"]["name"] == "search")
         bad_request("tools", "'search' is this server's own tool (--search-db); name yours otherwise");
   const char* prompt_param = api.endpoint == Endpoint::chat ? "messages" : "prompt";
+  if (api.budget.probe && !engine_.thinking_format().has_thinking())
+    bad_request("thinking.stop", "'thinking.stop': this model has no thinking format to stop early");
   GenerationRequest g;
   try {
     g = api.endpoint == Endpoint::chat ? engine_.chat_request(api.messages, template_vars(api))
@@ -160,7 +162,11 @@ GenerationRequest GenerationHandler::prepare(const ApiRequest& api, int& reserve
   // Beyond the sampled tokens a sample's sequence holds what the controller
   // appends (delimiters, wait texts) and a partly filled cache block.
   const int wait_tokens = int(engine_.tokenizer().encode(api.budget.wait_text).size());
-  const int slack = 32 + api.budget.wait * (wait_tokens + 2) + 2 * KvCache::kBlockTokens;
+  // A probe stop's forks hold a forced end and a short answer each, a few at once.
+  const int probe_slack =
+      api.budget.probe ? Generator::kProbesInFlight * (32 + api.budget.probe->answer_max + 2 * KvCache::kBlockTokens)
+                       : 0;
+  const int slack = 32 + api.budget.wait * (wait_tokens + 2) + 2 * KvCache::kBlockTokens + probe_slack;
   const int room = limits_.ctx - prompt;
   int max_tokens = std::min(api.max_tokens.value_or(room), room);
   if (!api.max_tokens)

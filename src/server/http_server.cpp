@@ -111,7 +111,8 @@ EngineOptions engine_options_for(const ServerOptions& options, std::string model
   engine.n_ctx = options.ctx * options.parallel;
   engine.n_threads = n_threads;
   // n samples per request, and an adaptive vote's copy of its prompt.
-  engine.max_sequences = options.parallel * (kMaxSamples + 1) + 1;
+  // Each sample may run Generator::kProbesInFlight probes (thinking.stop), each its own sequence.
+  engine.max_sequences = options.parallel * (kMaxSamples * (1 + Generator::kProbesInFlight) + 1) + 1;
   return engine;
 }
 

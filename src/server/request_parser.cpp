@@ -230,13 +230,39 @@ std::vector<std::string> parse_stop(const json& body) {
   return out;
 }
 
+// "probe:2:32" (as --think-stop), or {"type": "probe"|"natural", "agree": K,
+// "every": N, "answer_max_tokens": M}.
+std::optional<ProbeStop> parse_stop_rule(const json& stop) {
+  if (stop.is_string()) {
+    try {
+      return parse_think_stop(stop.get<std::string>(), "thinking.stop");
+    } catch (const Error& e) {
+      bad_request("thinking.stop", e.what());
+    }
+  }
+  if (!stop.is_object()) wrong_type("thinking.stop", "a string or an object", stop);
+  check_fields(stop, "thinking.stop.", {"type", "agree", "every", "answer_max_tokens"});
+  const auto type = get_string(stop, "type", "thinking.stop.type");
+  if (!type) bad_request("thinking.stop.type", "'thinking.stop.type' is required (probe or natural)", "missing_field");
+  if (*type == "natural") return std::nullopt;
+  if (*type != "probe")
+    bad_request("thinking.stop.type", "'thinking.stop.type' must be probe or natural, got '" + *type + "'");
+  ProbeStop rule;
+  if (auto v = get_int(stop, "agree", "thinking.stop.agree", 1, 64)) rule.agree = int(*v);
+  if (auto v = get_int(stop, "every", "thinking.stop.every", 1, kMaxTokenLimit)) rule.every = int(*v);
+  if (auto v = get_int(stop, "answer_max_tokens", "thinking.stop.answer_max_tokens", 1, 256))
+    rule.answer_max = int(*v);
+  return rule;
+}
+
 void parse_thinking(const json& body, ApiRequest& r) {
   if (auto effort = get_string(body, "reasoning_effort", "reasoning_effort")) r.budget.think_max = effort_budget(*effort);
   const json* thinking = field(body, "thinking");
   if (!thinking) return;
   if (!thinking->is_object()) wrong_type("thinking", "an object", *thinking);
   check_fields(*thinking, "thinking.",
-               {"max_tokens", "min_tokens", "wait", "wait_text", "answer_max_tokens", "type", "budget_tokens"});
+               {"max_tokens", "min_tokens", "wait", "wait_text", "answer_max_tokens", "type", "budget_tokens",
+                "stop"});
   // Anthropic's and DeepSeek's spelling: {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}.
   if (auto type = get_string(*thinking, "type", "thinking.type")) {
     if (*type == "disabled") r.budget.think_max = 0;
@@ -254,6 +280,7 @@ void parse_thinking(const json& body, ApiRequest& r) {
   }
   if (auto v = get_int(*thinking, "answer_max_tokens", "thinking.answer_max_tokens", 1, kMaxTokenLimit))
     r.budget.answer_max = int(*v);
+  if (const json* stop = field(*thinking, "stop")) r.budget.probe = parse_stop_rule(*stop);
   if (r.budget.think_max && r.budget.think_min > *r.budget.think_max)
     bad_request("thinking.min_tokens", fmt::format("'thinking.min_tokens' ({}) is above 'thinking.max_tokens' ({})",
                                                    r.budget.think_min, *r.budget.think_max));

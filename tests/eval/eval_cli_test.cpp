@@ -152,6 +152,50 @@ TEST(EvalCli, VotingWaitsAndConditionalMethods) {
   EXPECT_EQ(summary["metrics"]["curves"].size(), 2u);
 }
 
+// The probe stop on the bundled model (which thinks): a sweep natural vs
+// probe:2:16 whose records count the probes' tokens in the totals.
+TEST(EvalCli, ProbeStopIsSweptAndItsTokensCounted) {
+  auto dir = s1test::temp_dir("eval-probe");
+  std::string text;
+  for (const auto& [q, a] : {std::pair{"What is 347 + 589?", "936"}, {"What is 23 * 47?", "1081"},
+                             {"What is 912 - 358?", "554"}})
+    text += json{{"problem", q}, {"answer", a}}.dump() + "\n";
+  s1test::write_file((dir / "p.jsonl").string(), text);
+  auto r = run_s1({"eval", "--dataset", (dir / "p.jsonl").string(), "--out", (dir / "out").string(), "--threads",
+                   "2", "--think-stop", "natural,probe:2:16", "--max-tokens", "400", "--answer-max", "64"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto records = s1::read_records((dir / "out/records.jsonl").string());
+  ASSERT_EQ(records.size(), 6u);
+  int probe_tokens = 0;
+  for (const auto& rec : records) {
+    const bool probed = rec["setting"].contains("think_stop");
+    // A natural setting's key is what it was before --think-stop: old records resume.
+    EXPECT_EQ(rec["setting_key"].get<std::string>().find("|stop=") != std::string::npos, probed);
+    EXPECT_EQ(rec["generated_tokens"].get<int>(), rec["thinking_tokens"].get<int>() +
+                                                      rec["answer_tokens"].get<int>() +
+                                                      rec["probe_tokens"].get<int>());
+    if (!probed) {
+      EXPECT_EQ(rec["probe_tokens"], 0);
+      continue;
+    }
+    EXPECT_EQ(rec["setting"]["think_stop"], "probe:2:16");
+    EXPECT_EQ(rec["samples"][0]["probe_tokens"], rec["probe_tokens"]);
+    EXPECT_GT(rec["samples"][0]["probes"].get<int>(), 0);
+    probe_tokens += rec["probe_tokens"].get<int>();
+  }
+  EXPECT_GT(probe_tokens, 0);
+  json summary = json::parse(s1test::read_file(dir / "out/summary.json"));
+  ASSERT_EQ(summary["settings"].size(), 2u);
+  const json& probe = summary["settings"][1];
+  EXPECT_EQ(probe["think_stop"], "probe:2:16");
+  EXPECT_DOUBLE_EQ(probe["mean_probe_tokens"].get<double>(), probe_tokens / 3.0);
+  EXPECT_DOUBLE_EQ(probe["mean_total_tokens"].get<double>(), probe["mean_thinking_tokens"].get<double>() +
+                                                                 probe["mean_answer_tokens"].get<double>() +
+                                                                 probe["mean_probe_tokens"].get<double>());
+  EXPECT_EQ(summary["settings"][0]["mean_probe_tokens"], 0.0);
+  EXPECT_NE(s1test::read_file(dir / "out/results.csv").find("probe:2:16"), std::string::npos);
+}
+
 pid_t spawn_s1(const std::vector<std::string>& args) {
   pid_t pid = fork();
   if (pid == 0) {

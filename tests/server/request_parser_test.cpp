@@ -178,3 +178,38 @@ TEST(RequestParser, AnthropicThinkingSpellingAndEarlierReasoning) {
 
 }  // namespace
 }  // namespace s1::server
+
+namespace s1::server {
+namespace {
+
+TEST(RequestParser, ThinkingStopIsAProbeRule) {
+  const std::string msgs = R"("messages": [{"role": "user", "content": "q"}])";
+  ApiRequest r = parse_chat_request("{" + msgs + R"(, "thinking": {"stop": "probe:3:16"}})");
+  ASSERT_TRUE(r.budget.probe);
+  EXPECT_EQ(r.budget.probe->agree, 3);
+  EXPECT_EQ(r.budget.probe->every, 16);
+  r = parse_chat_request("{" + msgs + R"(, "thinking": {"stop": {"type": "probe", "every": 8, "answer_max_tokens": 12}}})");
+  ASSERT_TRUE(r.budget.probe);
+  EXPECT_EQ(r.budget.probe->agree, 2);
+  EXPECT_EQ(r.budget.probe->every, 8);
+  EXPECT_EQ(r.budget.probe->answer_max, 12);
+  EXPECT_FALSE(parse_chat_request("{" + msgs + R"(, "thinking": {"stop": "natural"}})").budget.probe);
+  auto refusal = [&](const std::string& stop) -> std::string {
+    try {
+      parse_chat_request("{" + msgs + R"(, "thinking": {"stop": )" + stop + "}}");
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 400) << stop;
+      return e.param();
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(refusal(R"("probe:0")"), "thinking.stop");
+  EXPECT_EQ(refusal(R"("soon")"), "thinking.stop");
+  EXPECT_EQ(refusal("7"), "thinking.stop");
+  EXPECT_EQ(refusal(R"({"type": "probe", "agree": 0})"), "thinking.stop.agree");
+  EXPECT_EQ(refusal(R"({"type": "probe", "evry": 4})"), "thinking.stop.evry");
+  EXPECT_EQ(refusal(R"({"type": "later"})"), "thinking.stop.type");
+}
+
+}  // namespace
+}  // namespace s1::server

@@ -64,6 +64,7 @@ function requestBody(question) {
     thinking.min_tokens = thinking.max_tokens === undefined ? min : Math.min(min, thinking.max_tokens);
   }
   thinking.answer_max_tokens = 1024;
+  if ($('think-stop').value !== 'natural') thinking.stop = $('think-stop').value;
   const n = Number($('samples').value);
   const body = { model: modelId || undefined, messages: [...conversations.messages(), { role: 'user', content: question }],
     thinking };
@@ -156,6 +157,7 @@ async function send(text) {
         if (delta.reasoning_content) sample.addReasoning(delta.reasoning_content);
         if (delta.content) sample.addAnswer(delta.content);
         if (delta.search) sample.addSearch(delta.search);
+        if (delta.probe) sample.addProbe(delta.probe);
         if (delta.annotations) sample.showSources(delta.annotations);
         for (const call of delta.tool_calls ?? []) sample.addToolCall(call);
       }

@@ -109,6 +109,17 @@ class SampleView {
     this.nextFrame();
   }
 
+  // A probe of the thinking so far (thinking.stop): what the model would
+  // answer if it stopped there. Kept in the reasoning, between its stretches.
+  addProbe(probe) {
+    this.details.hidden = false;
+    this.render();  // the stretch before it ends here
+    this.reasoning.push({ probe });
+    const answer = probe.answer === '' ? '(no answer)' : probe.answer;
+    this.thinking.append(element('div', 'probe', `Probe at ${probe.thinking_tokens} tokens: ${answer}`));
+    this.nextFrame();
+  }
+
   // The passages the answer drew on (message.annotations), under the answer.
   showSources(annotations) {
     if (!annotations?.length || this.sources) return;
@@ -149,6 +160,7 @@ export function showStoredTurn(log, turn) {
   // The thinking as SampleView.reasoning kept it; older turns kept one string.
   for (const part of [].concat(turn.reasoning || [])) {
     if (typeof part === 'string') view.samples[0].addReasoning(part);
+    else if (part.probe) view.samples[0].addProbe(part.probe);
     else view.samples[0].addSearch(part);
   }
   view.samples[0].addAnswer(turn.answer);
