@@ -464,7 +464,7 @@ TEST(EvalCli, AnAdaptiveVoteStopsAskingOnceSettled) {
     ++asked;
     answer_sums(req, res, nullptr);
   });
-  for (const auto [vote, per_problem] : {std::pair{"adaptive", 4}, {"majority", 8}}) {
+  for (const auto& [vote, per_problem] : {std::pair{"adaptive", 4}, {"majority", 8}}) {
     asked = 0;
     auto r = run_s1({"eval", "--endpoint", server.url(), "--dataset", small_dataset(dir, 3), "--out",
                      (dir / vote).string(), "--n", "8", "--vote", vote, "--model-name", "m"});

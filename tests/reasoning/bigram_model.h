@@ -5,10 +5,15 @@
 // the logits are the output row of that one-hot: output[next][current].
 // Tests script the "model" exactly (greedy) or give it odds (sampling).
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "support/test_support.h"
+#include "tokenizer/tokenizer.h"
 #include "reasoning/test_vocab.h"
 #include "util/error.h"
 
@@ -87,5 +92,22 @@ struct BigramModel {
     w.write(path);
   }
 };
+
+// A bigram model written to a temporary file and loaded, with a context.
+struct LoadedBigram {
+  std::unique_ptr<s1::Model> model;
+  std::unique_ptr<s1::Tokenizer> tokenizer;
+  std::unique_ptr<s1::Context> context;
+};
+
+inline LoadedBigram load(const BigramModel& spec, const std::string& tag) {
+  const auto path = (temp_dir(tag) / "model.gguf").string();
+  spec.write(path);
+  LoadedBigram l;
+  l.model = s1::Model::load(path);
+  l.tokenizer = std::make_unique<s1::Tokenizer>(s1::Tokenizer::load(path));
+  l.context = std::make_unique<s1::Context>(*l.model, s1::ContextParams{.n_ctx = 2048, .n_threads = 1});
+  return l;
+}
 
 }  // namespace s1test

@@ -35,22 +35,6 @@ s1test::BigramModel scripted_model() {
   return m;
 }
 
-struct Loaded {
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<Context> context;
-};
-
-Loaded load(const s1test::BigramModel& spec, const std::string& tag) {
-  const auto path = (s1test::temp_dir(tag) / "model.gguf").string();
-  spec.write(path);
-  Loaded l;
-  l.model = Model::load(path);
-  l.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(path));
-  l.context = std::make_unique<Context>(*l.model, ContextParams{.n_ctx = 2048, .n_threads = 1});
-  return l;
-}
-
 GenerationRequest greedy_request(const Tokenizer& tok, const std::string& prompt) {
   GenerationRequest r;
   r.prompt = tok.encode(prompt);
@@ -249,20 +233,25 @@ TEST(Generator, BudgetsHoldForEverySampleOverRandomSettings) {
   }
 }
 
+std::string mini_model_path() { return (s1test::source_dir() / "models" / "mini.gguf").string(); }
+
+// A question to the bundled model, its thinking opened in the prompt; greedy, 60 tokens.
+GenerationRequest mini_question(const Tokenizer& tokenizer, const std::string& question) {
+  GenerationRequest r =
+      greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
+  r.prompt_thinking = PromptThinking::opened;
+  r.max_tokens = 60;
+  return r;
+}
+
 // A request whose prompt starts like one in flight forks that one's cache:
 // only the rest of its prompt is computed, and (a real transformer, greedy)
 // it generates exactly what it generates alone.
 TEST(Generator, RequestsInFlightShareAPromptPrefix) {
-  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  const auto path = mini_model_path();
   auto model = Model::load(path);
   const Tokenizer tokenizer = Tokenizer::load(path);
-  auto request = [&](const std::string& question) {
-    GenerationRequest r =
-        greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
-    r.prompt_thinking = PromptThinking::opened;
-    r.max_tokens = 60;
-    return r;
-  };
+  auto request = [&](const std::string& question) { return mini_question(tokenizer, question); };
   const auto first_tokens = request("23+45").prompt, second_tokens = request("23+46").prompt;
   const size_t first_prompt = first_tokens.size(), second_prompt = second_tokens.size();
   size_t shared = 0;
@@ -345,16 +334,10 @@ TEST(Generator, RecurrentModelsShareOnlyWholeSequences) {
 // greedy; and sampled samples under budget forcing) each generates exactly
 // what it generates without the cache.
 TEST(Generator, KeptPromptsServeRequestsThatComeLater) {
-  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  const auto path = mini_model_path();
   auto model = Model::load(path);
   const Tokenizer tokenizer = Tokenizer::load(path);
-  auto request = [&](const std::string& question) {
-    GenerationRequest r =
-        greedy_request(tokenizer, "<|im_start|>user\n" + question + "<|im_end|>\n<|im_start|>assistant\n<think>\n");
-    r.prompt_thinking = PromptThinking::opened;
-    r.max_tokens = 60;
-    return r;
-  };
+  auto request = [&](const std::string& question) { return mini_question(tokenizer, question); };
   auto sampled = [&](const std::string& question) {
     GenerationRequest r = request(question);
     r.n = 3;
@@ -432,7 +415,7 @@ TEST(Generator, RecurrentModelsKeepTheirPromptsState) {
 // context that holds one request at a time, requests run one after another
 // with the cache on as they do without it.
 TEST(Generator, KeptPromptsMakeRoomForRunningRequests) {
-  const auto path = (s1test::source_dir() / "models" / "mini.gguf").string();
+  const auto path = mini_model_path();
   auto model = Model::load(path);
   const Tokenizer tokenizer = Tokenizer::load(path);
   Context ctx(*model, ContextParams{.n_ctx = 96, .n_threads = 1});

@@ -31,22 +31,6 @@ s1test::BigramModel endless_thinker(int answer) {
   return m;
 }
 
-struct Loaded {
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<Context> context;
-};
-
-Loaded load(const s1test::BigramModel& spec, const std::string& tag) {
-  const auto path = (s1test::temp_dir(tag) / "model.gguf").string();
-  spec.write(path);
-  Loaded l;
-  l.model = Model::load(path);
-  l.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(path));
-  l.context = std::make_unique<Context>(*l.model, ContextParams{.n_ctx = 2048, .n_threads = 1});
-  return l;
-}
-
 GenerationRequest request(const Tokenizer& tok, std::optional<ProbeStop> stop, int max_tokens = 60) {
   GenerationRequest r;
   r.prompt = tok.encode("Q");
