@@ -80,8 +80,9 @@ PromptCache::Match PromptCache::find(std::span<const int32_t> tokens, size_t lim
   Node* chosen = deepest_entry;
   size_t length = deepest_entry ? deepest_entry->depth : 0;
   // A longer entry below the match serves too, cut back to it (not with recurrent state).
-  if (Node* longer = most_recent_entry(below); longer && depth > length && ctx_.can_truncate(longer->seq, int(depth)))
-    chosen = longer, length = depth;
+  if (depth > length)
+    if (Node* longer = most_recent_entry(below); longer && ctx_.can_truncate(longer->seq, int(depth)))
+      chosen = longer, length = depth;
   if (!chosen) return {};
   chosen->last_used = ++clock_;
   return {chosen->seq, length};

@@ -188,7 +188,9 @@ void Generator::share_computed_prefix(Request& request) {
 
 // Kept prompts give their blocks back when the batch's sequences need them.
 void Generator::make_room(const Batch& batch) {
-  if (!prompt_cache_) return;
+  // A token takes at most one new block, a sequence at most one more (the
+  // copy of a shared last block): with that much free, nothing to count.
+  if (!prompt_cache_ || size_t(ctx_.kv_cache().free_blocks()) >= 2 * batch.size()) return;
   std::map<int, int> appended;
   for (const Batch::Token& t : batch.tokens) ++appended[t.seq];
   int blocks = 0;
