@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "data/augment.h"
 #include "data/curate.h"
 #include "data/distill.h"
 #include "data/jsonl.h"
@@ -30,6 +31,7 @@ struct GenerateOptions {
   std::string kinds = "all";
   std::string difficulty = "1-5";
   double slip_rate = 0.2;
+  int history = 0;
   std::string output;
 };
 
@@ -47,7 +49,9 @@ int run_generate(const GenerateOptions& o) {
     data::Task task = data::generate_task(options, uint64_t(i));
     slips += task.slip;
     chars += int64_t(task.thinking.size());
-    out.write(task.to_json());
+    nlohmann::json record = task.to_json();
+    if (o.history > 0) data::prepend_history(record, data::earlier_tasks(options, uint64_t(i), o.history, o.history));
+    out.write(record);
   }
   log_info("wrote {} tasks to {} ({} with a repaired slip, {:.0f} thinking characters on average)", o.n, o.output,
            slips, o.n ? double(chars) / double(o.n) : 0.0);
@@ -63,6 +67,9 @@ void add_generate(CLI::App& data, std::function<int()>& runner) {
   app->add_option("--kinds", o->kinds, "Comma-separated: add, sub, mul, word, equation, count, order (or all)");
   app->add_option("--difficulty", o->difficulty, "Levels 1..5, a range '1-3' or a list '1,2,5'");
   app->add_option("--slip-rate", o->slip_rate, "Share of traces that plant a slip and repair it with 'Wait'");
+  app->add_option("--history", o->history,
+                  "Earlier turns before each question (their questions and answers, in 'history' and 'messages')")
+      ->check(CLI::Range(0, 16));
   app->add_option("-o,--out", o->output, "Output JSONL file")->required();
   app->callback([o, &runner] { runner = [o] { return run_generate(*o); }; });
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/mkmodel.h"
+#include "data/augment.h"
 #include "data/curate.h"
 #include "data/jsonl.h"
 #include "data/tasks.h"
@@ -42,58 +43,68 @@ void say(fmt::format_string<Args...> format, Args&&... args) {
   std::fflush(stderr);
 }
 
-// How many re-checks after a "Wait" the k-th pool task or kept example gets: of the
-// examples that get any, 4/7 one, 2/7 two, 1/7 three. After each check most
-// examples stop (3/7 go on after the first, 1/3 after the second), so greedy
-// decoding stops by itself after a forced "Wait" instead of adding its own.
-int recheck_passes(const MiniRecipe& r, size_t k) {
-  if (r.recheck_every <= 0 || k % size_t(r.recheck_every) != 0) return 0;
+// How many re-checks after a "Wait" a re-checked example gets: 4/7 one, 2/7
+// two, 1/7 three. After each check most examples stop (3/7 go on after the
+// first, 1/3 after the second), so greedy decoding stops by itself after a
+// forced "Wait" instead of adding its own.
+int recheck_passes(data::Rng& rng) {
   static constexpr int kPasses[7] = {1, 1, 1, 1, 2, 2, 3};
-  return kPasses[(k / size_t(r.recheck_every)) % 7];
+  return kPasses[rng.below(7)];
 }
 
-// After the trace's closing "So a+b=N." line, `passes` times: "Wait, let me
-// check the answer." and that line again. In the generated traces "Wait" only
-// ever follows a false step and changes the value ("Wait, let me check:
-// 5+4+0=9, not 10, so far 97"), so a model trained on them alone answers
-// budget forcing's "Wait" after a correct result by "correcting" it into a
-// wrong one (at pretraining step 2000: 62% with no Wait, 22% with one). These
-// examples teach the other case: a re-check that finds the result right.
-// Tried and dropped: re-working the whole trace (too long to copy: 43% with
-// one Wait) and re-doing the last column as a slip check (the "so far" after
-// "Wait" then changes, as the slips taught: 40%). Taught in SFT only, the copy
-// of the result line sometimes lost or changed a digit (`So 190-96=944.`);
-// taught in pretraining too (27K of its 100K traces), it does not.
-void add_rechecks(nlohmann::json& record, int passes) {
-  const std::string trace = record["thinking"].get<std::string>();
-  const std::string result_line = trace.substr(trace.rfind('\n') + 1);
-  std::string thinking = trace;
-  for (int i = 0; i < passes; ++i) thinking += "\nWait, let me check the answer.\n" + result_line;
-  record["thinking"] = thinking;
-  for (auto& message : record["messages"])
-    if (message.value("role", "") == "assistant") message["thinking"] = thinking;
+// Rewrites example `index` of a pool or curated set into one of the examples
+// of data/augment.h (or leaves it as generated), with its own random stream:
+// the same example whatever came before it. Slipped traces stay as they are.
+struct AugmentCounts {
+  int64_t rechecked = 0, repaired = 0, cut = 0, with_history = 0;
+};
+void augment(const MiniRecipe& r, nlohmann::json& record, const data::GenerateOptions& options, uint64_t index,
+             AugmentCounts& counts) {
+  // Its own stream: derive_seed(seed, index) is the one that drew the task.
+  data::Rng rng(data::derive_seed(data::derive_seed(options.seed, r.augment_stream), index));
+  const std::string thinking = record["thinking"];
+  const double u = rng.uniform();
+  if (!record.value("slip", false)) {
+    if (u < r.recheck_share) {
+      if (auto t = data::with_rechecks(thinking, recheck_passes(rng))) data::set_thinking(record, *t, false), ++counts.rechecked;
+    } else if (u < r.recheck_share + r.repair_share) {
+      if (auto t = data::with_repaired_error(thinking, rng, rng.chance(0.5))) data::set_thinking(record, *t, false), ++counts.repaired;
+    } else if (u < r.recheck_share + r.repair_share + r.cut_share) {
+      data::set_thinking(record, data::cut_thinking(thinking, rng), true);
+      ++counts.cut;
+    }
+  }
+  if (rng.chance(r.history_share)) {
+    data::prepend_history(record, data::earlier_tasks(options, index, int(rng.range(1, 2)), 2));
+    ++counts.with_history;
+  }
 }
 
-// s1 data generate; with `rechecks`, every recheck_every-th slip-free trace
-// also gets add_rechecks, so pretraining already teaches the re-check.
-void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, bool rechecks, const std::string& path) {
+std::string describe(const AugmentCounts& c) {
+  return fmt::format("{} re-checked, {} repaired after \"Wait\", {} cut, {} after earlier turns", c.rechecked,
+                     c.repaired, c.cut, c.with_history);
+}
+
+data::GenerateOptions generate_options(const MiniRecipe& r, uint64_t seed) {
   data::GenerateOptions options;
   options.seed = seed;
   options.kinds = data::parse_task_kinds(r.kinds);
   options.difficulties = data::parse_difficulties(r.difficulty);
   options.slip_rate = r.slip_rate;
+  return options;
+}
+
+// s1 data generate; with `augmented`, each task goes through augment().
+void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, bool augmented, const std::string& path) {
+  const data::GenerateOptions options = generate_options(r, seed);
   data::JsonlWriter out(path);
-  int64_t rechecked = 0;
+  AugmentCounts counts;
   for (int64_t i = 0; i < n; ++i) {
     nlohmann::json record = data::generate_task(options, uint64_t(i)).to_json();
-    const int passes = rechecks ? recheck_passes(r, size_t(i)) : 0;
-    if (passes > 0 && !record.value("slip", false)) {
-      add_rechecks(record, passes);
-      ++rechecked;
-    }
+    if (augmented) augment(r, record, options, uint64_t(i), counts);
     out.write(record);
   }
-  say("wrote {} tasks (seed {}) to {} ({} with a re-check after \"Wait\")", n, seed, path, rechecked);
+  say("wrote {} tasks (seed {}) to {}{}", n, seed, path, augmented ? " (" + describe(counts) + ")" : "");
 }
 
 void learn_vocab(const MiniRecipe& r, const std::string& data_path, const std::string& path) {
@@ -127,18 +138,14 @@ void curate_examples(const MiniRecipe& r, const std::string& pool_path, const st
   options.seed = r.curate_seed;
   const data::CurateResult result = data::curate(records, options);
   data::JsonlWriter out(path);
-  int64_t rechecked = 0;
+  const data::GenerateOptions stream = generate_options(r, r.curate_seed);  // augment()'s choices and earlier turns
+  AugmentCounts counts;
   for (size_t k = 0; k < result.kept.size(); ++k) {
     nlohmann::json record = input[result.kept[k]];
-    const int passes = recheck_passes(r, k);
-    if (passes > 0 && !record.value("slip", false)) {
-      add_rechecks(record, passes);
-      ++rechecked;
-    }
+    augment(r, record, stream, k, counts);
     out.write(record);
   }
-  say("kept {} of {} tasks in {} ({} with a re-check after \"Wait\")", result.kept.size(), input.size(), path,
-      rechecked);
+  say("kept {} of {} tasks in {} ({})", result.kept.size(), input.size(), path, describe(counts));
 }
 
 train::TrainConfig training(const MiniRecipe& r, const std::string& base, const std::string& data_path,
@@ -164,7 +171,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   if (ec) fail("{}: cannot create the output folder: {}", out_dir, ec.message());
   auto at = [&dir](const char* name) { return (dir / name).string(); };
 
-  generate_pool(r, r.pool_tasks, r.pool_seed, /*rechecks=*/true, at("pretrain.jsonl"));
+  generate_pool(r, r.pool_tasks, r.pool_seed, /*augmented=*/true, at("pretrain.jsonl"));
   learn_vocab(r, at("pretrain.jsonl"), at("vocab.gguf"));
   make_initial_model(r, at("vocab.gguf"), at("init.gguf"));
 
@@ -174,7 +181,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   say("pretraining, {} steps of {} examples", r.pretrain_steps, r.batch);
   train::run_training(pretrain);
 
-  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, /*rechecks=*/false, at("sft-pool.jsonl"));
+  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, /*augmented=*/false, at("sft-pool.jsonl"));
   curate_examples(r, at("sft-pool.jsonl"), at("sft.jsonl"));
   train::TrainConfig sft = training(r, at("pretrain/final.gguf"), at("sft.jsonl"), at("sft"));
   sft.epochs = r.sft_epochs;

@@ -18,16 +18,12 @@
 namespace s1::cli {
 
 struct MiniRecipe {
-  // -- data: which tasks. add/sub/mul share one right-to-left column method,
-  // so a sub-million-parameter model masters all three in the time; the
-  // other kinds (word, equation, count, order) need several times more
-  // tokens (docs/data.md, "Training a tiny model"). Difficulty 1-3, level 3
-  // drawn twice as often (half the pool): 2-4 digit numbers, 2x1 to 4x1
-  // products, thinking of ~50-170 tokens. Level 3 is where the evaluation looks:
-  // there the answer cannot be guessed without the column method (24.5% with
-  // thinking forced to end at once, vs 74% for the old 1-2 model on 1-2), so
-  // thinking pays. Levels 1-2 stay so short problems still work.
-  std::string kinds = "add,sub,mul";
+  // -- data: which tasks. add/sub/mul share one right-to-left column method;
+  // word problems chain two or three of them in a story. Difficulty 1-3, level
+  // 3 drawn twice as often (half the pool): 2-4 digit numbers, 2x1 to 4x1
+  // products, three-step stories with 3-digit numbers. Level 3 is where the
+  // answer cannot be guessed without the working, so thinking pays.
+  std::string kinds = "add,sub,mul,word";
   std::string difficulty = "1,2,3,3";
   double slip_rate = 0.2;          // planted slips repaired with "Wait": the model learns to re-check
   int64_t pool_tasks = 100000;     // more than the steps x batch consume (5500 x 16 = 88K): no repeats
@@ -40,10 +36,10 @@ struct MiniRecipe {
   // (8K tokens/s). On 200 level-3 problems: natural thinking 86.5% at step 2500,
   // 99% at 4000. The no-thinking score (which the evaluation wants low) rises with
   // the steps, unevenly: 20.5% at 2500, 26% at 3000, 15% at 4000, 31.7% at 5500.
-  int64_t pretrain_steps = 5500;
+  int64_t pretrain_steps = 3600;
   int batch = 16;
   double lr = 3e-3, min_lr = 3e-4, warmup = 0.05;  // high for a tiny model, cosine to a tenth
-  int max_len = 512;               // the longest examples (level 3 with three re-checks) are ~300 tokens
+  int max_len = 768;               // a level-3 story with a repair and two earlier turns stays under it
   int save_every = 500;
   // -- SFT: s1's step, 1K curated examples (correct, long, domain-balanced)
   // from a pool the pretraining never saw.
@@ -51,15 +47,18 @@ struct MiniRecipe {
   uint64_t sft_pool_seed = 12;
   int64_t sft_examples = 1000;
   uint64_t curate_seed = 1;
-  // Every recheck_every-th slip-free task of the pretraining pool and of the
-  // curated set gets one to three re-checks after a "Wait": what budget
-  // forcing's --wait needs the model to do (see add_rechecks in
-  // train_recipe.cpp). A third: enough to learn it, few enough that greedy
-  // decoding still stops by itself. In the SFT set alone (333 examples) the
-  // re-check's copy of the result line lost or changed a digit (d2: -3 / -8
-  // points with one / two forced Waits); in pretraining too (27K examples) it
-  // costs nothing (level 3: 99.3% with 0, 1 and 2 forced Waits).
-  int recheck_every = 3;
+  // What budget forcing needs the model to have seen (data/augment.h), as
+  // shares of the slip-free examples of the pool and of the curated set:
+  //   re-checks: after the result, "Wait" and a check of the last step by its
+  //     inverse that finds it right, 1-3 times. A quarter: enough to learn,
+  //     few enough that greedy decoding still stops by itself.
+  //   repairs: a wrong result, a "Wait", a check that finds it, the step again.
+  //   cuts: thinking ended at a random token, then at once the answer, so a
+  //     cut model answers in a few tokens instead of deriving in the answer.
+  // and of all examples: earlier turns (a question and its answer, not
+  // learned) before the question, so a conversation does not change answers.
+  double recheck_share = 0.25, repair_share = 0.125, cut_share = 0.15, history_share = 0.25;
+  uint64_t augment_stream = 0x6175;  // the choices per example: derive_seed(seed, this)
   // 8 epochs: with the old 1-2 recipe (re-checks in SFT only), accuracy with one
   // forced Wait vs none on 200 d2 tasks was 87.5% vs 95.5% after 3 epochs, 91.5%
   // vs 97% after 5, 95% vs 98.5% after 8. Now (600 level-3 problems) SFT takes
@@ -69,7 +68,7 @@ struct MiniRecipe {
   // -- threads: 1 by default; for this tiny model one thread trains faster than
   // two (5.4K vs 3.1K tokens/s measured on the 2-core container), and the
   // result's bits depend on the thread count.
-  int threads = 1;
+  int threads = 2;
 
   // The pipeline CI runs: the same steps on a tiny pool and model, a few steps each.
   static MiniRecipe quick();

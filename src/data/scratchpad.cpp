@@ -134,6 +134,20 @@ int64_t Scratchpad::mul(int64_t a, int64_t b) {
 
 int64_t Scratchpad::div(int64_t a, int64_t d) {
   if (d < 1 || d > 9 || a < 0 || a % d != 0) fail("scratchpad division needs a one-digit divisor of a, got {}/{}", a, d);
+  const int64_t result = long_division(a, d).first;
+  line(fmt::format("So {}/{}={}.", a, d, result));
+  return result;
+}
+
+std::pair<int64_t, int64_t> Scratchpad::div_rem(int64_t a, int64_t d) {
+  if (d < 1 || d > 9 || a < 0) fail("scratchpad division needs a one-digit divisor, got {}/{}", a, d);
+  const auto [quotient, remainder] = long_division(a, d);
+  line(remainder == 0 ? fmt::format("So {}/{}={}.", a, d, quotient)
+                      : fmt::format("So {}/{}={} remainder {}.", a, d, quotient, remainder));
+  return {quotient, remainder};
+}
+
+std::pair<int64_t, int64_t> Scratchpad::long_division(int64_t a, int64_t d) {
   std::string rest = std::to_string(a), quotient;
   int64_t remainder = 0;
   while (!rest.empty()) {
@@ -152,9 +166,7 @@ int64_t Scratchpad::div(int64_t a, int64_t d) {
     remainder = r;
     rest.erase(0, 1);
   }
-  const int64_t result = std::stoll(quotient);
-  line(fmt::format("So {}/{}={}.", a, d, result));
-  return result;
+  return {std::stoll(quotient), remainder};
 }
 
 int Scratchpad::count_digit(const std::string& digits, char target) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/rng.h"
@@ -32,6 +33,8 @@ class Scratchpad {
   int64_t sub(int64_t a, int64_t b);  // a >= b >= 0
   int64_t mul(int64_t a, int64_t b);  // b of one or two digits
   int64_t div(int64_t a, int64_t d);  // d of one digit, divides a
+  // a/d with what is left over ("So 97/4=24 remainder 1."): checks a product.
+  std::pair<int64_t, int64_t> div_rem(int64_t a, int64_t d);
   // How many times `target` occurs in `digits`: "771927: 7=7? yes, count 1".
   int count_digit(const std::string& digits, char target);
   // The k-th smallest (1-based) of distinct numbers, by taking the smallest k times.
@@ -54,6 +57,7 @@ class Scratchpad {
   // A plausible wrong number near `value` (never equal, never negative).
   int64_t near_miss(int64_t value);
   int64_t column_method(int64_t a, int64_t b, char op);
+  std::pair<int64_t, int64_t> long_division(int64_t a, int64_t d);  // the steps; {quotient, remainder}
 
   std::vector<std::string> lines_;
   int slip_step_;

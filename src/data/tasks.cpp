@@ -45,7 +45,9 @@ Problem make_add(Rng& rng, int difficulty) {
   const int digits = difficulty + 1;
   const int64_t a = number_with_digits(rng, digits);
   const int64_t b = number_with_digits(rng, int(rng.range(std::max(1, digits - 1), digits)));
-  static const char* const kPhrasings[] = {"What is {0} + {1}?", "Compute {0} + {1}.", "Find the sum of {0} and {1}."};
+  static const char* const kPhrasings[] = {"What is {0} + {1}?", "What is {0}+{1}?",     "Compute {0} + {1}.",
+                                           "{0} + {1} = ?",      "{0}+{1}",              "What is {0} plus {1}?",
+                                           "{0} plus {1}?",      "Find the sum of {0} and {1}.", "Add {0} and {1}."};
   return {phrase(rng, kPhrasings, a, b), [=](Scratchpad& pad) {
             pad.line("Add digit by digit from the right.");
             return std::to_string(pad.add(a, b));
@@ -57,7 +59,9 @@ Problem make_sub(Rng& rng, int difficulty) {
   int64_t a = number_with_digits(rng, digits);
   int64_t b = number_with_digits(rng, int(rng.range(std::max(1, digits - 1), digits)));
   if (a < b) std::swap(a, b);
-  static const char* const kPhrasings[] = {"What is {0} - {1}?", "Compute {0} - {1}.", "Subtract {1} from {0}."};
+  static const char* const kPhrasings[] = {"What is {0} - {1}?", "What is {0}-{1}?",       "Compute {0} - {1}.",
+                                           "{0} - {1} = ?",      "{0}-{1}",                "What is {0} minus {1}?",
+                                           "{0} minus {1}?",     "Subtract {1} from {0}.", "Take {1} away from {0}."};
   return {phrase(rng, kPhrasings, a, b), [=](Scratchpad& pad) {
             pad.line("Subtract digit by digit from the right.");
             return std::to_string(pad.sub(a, b));
@@ -69,7 +73,10 @@ Problem make_mul(Rng& rng, int difficulty) {
   const auto& shape = kDigits[difficulty - 1];
   const int64_t a = number_with_digits(rng, shape[0]);
   const int64_t b = shape[1] == 1 ? rng.range(2, 9) : rng.range(11, 99);
-  static const char* const kPhrasings[] = {"What is {0} * {1}?", "Compute {0} times {1}.", "Multiply {0} by {1}."};
+  static const char* const kPhrasings[] = {"What is {0} * {1}?",    "What is {0}*{1}?", "Compute {0} times {1}.",
+                                           "{0} * {1} = ?",         "{0}*{1}",          "What is {0} times {1}?",
+                                           "{0} x {1}?",            "Multiply {0} by {1}.",
+                                           "What is the product of {0} and {1}?"};
   return {phrase(rng, kPhrasings, a, b), [=](Scratchpad& pad) {
             pad.line("Multiply digit by digit from the right.");
             return std::to_string(pad.mul(a, b));

@@ -54,6 +54,23 @@ std::string bare_reference(const std::string& answer) {
   return mark == std::string::npos ? trim(answer) : trim(std::string_view(answer).substr(mark + 4));
 }
 
+// Earlier turns: user and assistant messages with string content, alternating
+// from a user's and ending with an assistant's, so the question comes next.
+nlohmann::json read_history(const nlohmann::json& history, const std::string& where) {
+  if (!history.is_array()) fail("{}: history must be a list of {{role, content}} messages", where);
+  for (size_t k = 0; k < history.size(); ++k) {
+    const nlohmann::json& m = history[k];
+    const char* role = k % 2 == 0 ? "user" : "assistant";
+    if (!m.is_object() || m.value("role", "") != role || !m.contains("content") || !m["content"].is_string())
+      fail("{}: history message {} must be {{\"role\": \"{}\", \"content\": \"...\"}} (turns alternate from the user's)",
+           where, k, role);
+  }
+  if (history.size() % 2 != 0) fail("{}: history must end with an assistant's message", where);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : history) out.push_back({{"role", m["role"]}, {"content", m["content"]}});
+  return out;
+}
+
 // Turns the question and choices into one prompt and the answer into a letter.
 void make_multiple_choice(Problem& problem, const nlohmann::json& choices, const std::string& where) {
   std::vector<std::pair<char, std::string>> lettered;
@@ -156,6 +173,7 @@ Dataset load_dataset(const std::string& name_or_path, const DatasetOptions& opti
       fail("{}: id '{}' was already used by an earlier line", where, problem.id);
     if (auto choices = row.find(options.choices_field); choices != row.end())
       make_multiple_choice(problem, *choices, where);
+    if (auto history = row.find("history"); history != row.end()) problem.history = read_history(*history, where);
     dataset.problems.push_back(std::move(problem));
   }
   if (dataset.problems.empty()) fail("{}: the dataset holds no problems", dataset.path);

@@ -3,7 +3,11 @@
 // math500, gsm8k) in a data directory, or any file with a question and an
 // answer field per line. A line with a choices field is a multiple-choice
 // problem (GPQA style): the choices are listed under the question as (A)..(E)
-// and the answer is a letter (or the text of one of the choices).
+// and the answer is a letter (or the text of one of the choices). A line with
+// a history field ([{role, content}, ...]: user and assistant turns) asks its
+// question as the next turn of that conversation.
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -16,6 +20,7 @@ struct Problem {
   std::string question;   // the user message (with the choices, for multiple choice)
   std::string reference;  // the bare answer ("72" for a GSM8K "... #### 72" solution; "C" for a choice)
   AnswerStyle style = AnswerStyle::math;
+  nlohmann::json history = nlohmann::json::array();  // earlier turns, before the question
 };
 
 struct DatasetOptions {

@@ -14,6 +14,12 @@ std::string task_question(const EvalTask& task) {
   return apply_control_instruction(task.setting->method, task.problem->question, task.setting->think_max);
 }
 
+nlohmann::json task_messages(const EvalTask& task) {
+  nlohmann::json messages = task.problem->history;
+  messages.push_back({{"role", "user"}, {"content", task_question(task)}});
+  return messages;
+}
+
 uint64_t task_seed(const EvalRunOptions& options, const EvalTask& task, int attempt) {
   // Room for 1000 samples per try, 1000 tries per problem and 10^6 problems per repeat.
   return options.sampling.seed.value_or(0) + uint64_t(task.problem_index) * 1000000u +

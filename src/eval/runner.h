@@ -62,6 +62,8 @@ using TaskDone = std::function<void(const EvalTask&, const TaskOutcome&)>;
 
 // The user message for a task (the method's instruction appended).
 std::string task_question(const EvalTask& task);
+// The conversation a task sends: the problem's earlier turns, then the question.
+nlohmann::json task_messages(const EvalTask& task);
 // The sampling seed of one try of a task (samples of it add 0..n-1).
 uint64_t task_seed(const EvalRunOptions& options, const EvalTask& task, int attempt);
 // Tokens one sample may generate: the budget plus room to answer, or max_tokens.

@@ -41,7 +41,7 @@ nlohmann::json request_body(const EvalTask& task, const EvalRunOptions& options,
   const SamplingParams& sampling = options.sampling;
   nlohmann::json body = {
       {"model", options.model_name},
-      {"messages", nlohmann::json::array({{{"role", "user"}, {"content", task_question(task)}}})},
+      {"messages", task_messages(task)},
       {"max_tokens", task_max_tokens(options, setting)},
       {"temperature", sampling.temperature},
       {"top_p", sampling.top_p},

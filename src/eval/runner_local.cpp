@@ -22,7 +22,7 @@ GenerationRequest make_request(Engine& engine, const EvalTask& task, const EvalR
                                int attempt) {
   const EvalSetting& setting = *task.setting;
   GenerationRequest request =
-      engine.chat_request(nlohmann::json::array({{{"role", "user"}, {"content", task_question(task)}}}));
+      engine.chat_request(task_messages(task));
   request.sampling = options.sampling;
   request.sampling.seed = task_seed(options, task, attempt);
   if (setting.method == ControlMethod::budget) {

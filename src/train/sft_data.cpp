@@ -1,5 +1,6 @@
 #include "train/sft_data.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 
@@ -18,12 +19,19 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
+// What an assistant turn contributes to the loss.
+struct TurnLoss {
+  bool learned = true;      // "weight": 0 makes the turn context
+  bool close_given = false;  // "thinking_cut": the closing delimiter is not learned
+};
+
 // The messages as the template sees them: `thinking` moved into the content
-// between the delimiters (the layout of Qwen3 and DeepSeek-R1 outputs).
-json normalize(const json& messages, const SftFormat& format, const std::string& where, bool& has_assistant) {
+// between the delimiters (the layout of Qwen3 and DeepSeek-R1 outputs). Fills
+// `losses` with one entry per message.
+json normalize(const json& messages, const SftFormat& format, const std::string& where, std::vector<TurnLoss>& losses) {
   if (!messages.is_array() || messages.empty()) fail("{}: 'messages' must be a non-empty array", where);
   json out = json::array();
-  has_assistant = false;
+  losses.assign(messages.size(), {});
   for (size_t k = 0; k < messages.size(); ++k) {
     const json& m = messages[k];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
@@ -33,14 +41,28 @@ json normalize(const json& messages, const SftFormat& format, const std::string&
       fail("{}: message {} has role '{}' (expected system, user or assistant)", where, k, role);
     if (!m.contains("content") || !m["content"].is_string())
       fail("{}: message {} has no string 'content'", where, k);
+    for (const char* field : {"thinking", "weight", "thinking_cut"})
+      if (m.contains(field) && role != "assistant") fail("{}: message {} is not an assistant's but has '{}'", where, k, field);
+    TurnLoss& loss = losses[k];
+    loss.learned = role == "assistant";
+    if (m.contains("weight")) {
+      if (!m["weight"].is_number() || (m["weight"] != 0 && m["weight"] != 1))
+        fail("{}: message {} has a 'weight' that is not 0 or 1", where, k);
+      loss.learned = m["weight"] == 1;
+    }
+    if (m.contains("thinking_cut")) {
+      if (!m["thinking_cut"].is_boolean()) fail("{}: message {} has a 'thinking_cut' that is not true or false", where, k);
+      loss.close_given = m["thinking_cut"].get<bool>();
+      if (loss.close_given && !m.contains("thinking")) fail("{}: message {} has 'thinking_cut' but no 'thinking'", where, k);
+    }
     std::string content = m["content"];
     if (m.contains("thinking")) {
-      if (role != "assistant") fail("{}: message {} is not an assistant's but has 'thinking'", where, k);
       if (!m["thinking"].is_string()) fail("{}: message {} has a 'thinking' that is not a string", where, k);
-      content = format.thinking.open + "\n" + m["thinking"].get<std::string>() + "\n" + format.thinking.close +
-                "\n\n" + content;
+      const std::string thinking = m["thinking"];
+      // A budget's cut closes the thinking right after its last token.
+      content = loss.close_given ? format.thinking.open + thinking + format.thinking.close + "\n\n" + content
+                                 : format.thinking.open + "\n" + thinking + "\n" + format.thinking.close + "\n\n" + content;
     }
-    has_assistant |= role == "assistant";
     out.push_back({{"role", role}, {"content", content}});
   }
   return out;
@@ -53,9 +75,10 @@ json head(const json& messages, size_t n) {
 }  // namespace
 
 SftExample encode_conversation(const json& raw, const SftFormat& format, const std::string& where) {
-  bool has_assistant = false;
-  const json messages = normalize(raw, format, where, has_assistant);
-  if (!has_assistant) fail("{}: the conversation has no assistant turn to learn from", where);
+  std::vector<TurnLoss> losses;
+  const json messages = normalize(raw, format, where, losses);
+  if (std::none_of(losses.begin(), losses.end(), [](const TurnLoss& l) { return l.learned; }))
+    fail("{}: the conversation has no assistant turn to learn from", where);
   const ModelChatTemplate& t = *format.chat_template;
   auto render = [&](const json& m, bool generation_prompt) {
     return t.chat_template.render(m, generation_prompt, json::object(), t.bos_token, t.eos_token);
@@ -68,6 +91,8 @@ SftExample encode_conversation(const json& raw, const SftFormat& format, const s
   // belongs to the next prompt.
   struct Span {
     size_t begin, end;
+    uint8_t mask;
+    size_t given_close = std::string::npos;  // where a budget's closing delimiter starts
   };
   std::vector<Span> spans;
   for (size_t k = 0; k < messages.size(); ++k) {
@@ -89,7 +114,9 @@ SftExample encode_conversation(const json& raw, const SftFormat& format, const s
       if (text.find(trim(part)) == std::string::npos)
         fail("{}: the chat template drops part of assistant message {} (its reasoning?); it cannot be trained", where,
              k);
-    spans.push_back({before.size(), end});
+    Span span{before.size(), end, uint8_t(losses[k].learned ? 1 : 0)};
+    if (losses[k].close_given) span.given_close = full.find(format.thinking.close, span.begin);
+    spans.push_back(span);
   }
 
   SftExample ex;
@@ -108,7 +135,14 @@ SftExample encode_conversation(const json& raw, const SftFormat& format, const s
   size_t at = 0;
   for (const Span& s : spans) {
     append(at, s.begin, 0);
-    append(s.begin, s.end, 1);
+    if (s.given_close < s.end) {
+      const size_t after_close = s.given_close + format.thinking.close.size();
+      append(s.begin, s.given_close, s.mask);
+      append(s.given_close, after_close, 0);
+      append(after_close, s.end, s.mask);
+    } else {
+      append(s.begin, s.end, s.mask);
+    }
     at = s.end;
   }
   append(at, full.size(), 0);

@@ -10,6 +10,15 @@
 // An assistant's reasoning is either its `thinking` field (written into the
 // content between the model's thinking delimiters) or already inline in its
 // content between those delimiters.
+//
+// Two optional assistant fields shape what is learned:
+//   "weight": 0          the turn is context, not learned (OpenAI's fine-tuning
+//                        field): an earlier answer as a client sends it back.
+//   "thinking_cut": true the thinking was ended by a budget, as budget forcing
+//                        does: `thinking` is the text as generated up to the cut
+//                        (from just after the opening delimiter, nothing added),
+//                        the closing delimiter follows at once and is not
+//                        learned (the controller wrote it, not the model).
 #include <nlohmann/json.hpp>
 
 #include <cstdint>

@@ -41,17 +41,18 @@ int64_t solve_question(const Task& task) {
   std::smatch m;
   switch (task.kind) {
     case TaskKind::add:
-      if (std::regex_search(q, m, re(R"((\d+) \+ (\d+))")) ||
-          std::regex_search(q, m, re(R"(sum of (\d+) and (\d+))")))
+      if (std::regex_search(q, m, re(R"((\d+) ?(?:\+|plus) ?(\d+))")) ||
+          std::regex_search(q, m, re(R"((?:sum of|Add) (\d+) and (\d+))")))
         return num(m[1]) + num(m[2]);
       break;
     case TaskKind::sub:
-      if (std::regex_search(q, m, re(R"((\d+) - (\d+))"))) return num(m[1]) - num(m[2]);
-      if (std::regex_search(q, m, re(R"(Subtract (\d+) from (\d+))"))) return num(m[2]) - num(m[1]);
+      if (std::regex_search(q, m, re(R"((\d+) ?(?:-|minus) ?(\d+))"))) return num(m[1]) - num(m[2]);
+      if (std::regex_search(q, m, re(R"((?:Subtract|Take) (\d+) (?:from|away from) (\d+))")))
+        return num(m[2]) - num(m[1]);
       break;
     case TaskKind::mul:
-      if (std::regex_search(q, m, re(R"((\d+) (?:\*|times) (\d+))")) ||
-          std::regex_search(q, m, re(R"(Multiply (\d+) by (\d+))")))
+      if (std::regex_search(q, m, re(R"((\d+) ?(?:\*|times|x) ?(\d+))")) ||
+          std::regex_search(q, m, re(R"((?:Multiply|product of) (\d+) (?:by|and) (\d+))")))
         return num(m[1]) * num(m[2]);
       break;
     case TaskKind::equation:
@@ -230,7 +231,7 @@ TEST(DataTasks, SameSeedSameTasksAndOtherSeedsDiffer) {
 // A fixed seed gives fixed text on every machine (our own PRNG, no std:: distributions).
 TEST(DataTasks, OutputIsPinned) {
   Task task = s1::data::generate_task(TaskKind::add, 3, 7, 0.0);
-  EXPECT_EQ(task.question, "Compute 4508 + 910.");
+  EXPECT_EQ(task.question, "What is 4508 plus 910?");
   EXPECT_EQ(task.answer, "5418");
 }
 

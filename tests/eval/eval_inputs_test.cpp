@@ -6,6 +6,7 @@
 #include "eval/dataset.h"
 #include "eval/progress.h"
 #include "eval/records.h"
+#include "eval/runner.h"
 #include "eval/sweep.h"
 #include "support/test_support.h"
 #include "util/error.h"
@@ -127,6 +128,35 @@ TEST_F(DatasetFiles, MultipleChoice) {
   EXPECT_EQ(d.problems[1].reference, "A");
   EXPECT_EQ(s1::grade("The answer is \\boxed{B}.", d.problems[0].reference, d.problems[0].style),
             s1::Verdict::correct);
+}
+
+// A history field asks the question as the next turn of a conversation;
+// what `s1 data generate --history N` writes.
+TEST_F(DatasetFiles, HistoryTurnsComeBeforeTheQuestion) {
+  auto path = write("history.jsonl",
+                    R"({"question": "And 3+3?", "answer": 6, "history": [{"role": "user", "content": "2+2?"},)"
+                    R"( {"role": "assistant", "content": "4"}]})"
+                    "\n{\"question\": \"Alone?\", \"answer\": 1}\n");
+  auto d = s1::load_dataset(path, {});
+  ASSERT_EQ(d.problems.size(), 2u);
+  const s1::EvalSetting setting;
+  s1::EvalTask task;
+  task.problem = &d.problems[0];
+  task.setting = &setting;
+  EXPECT_EQ(s1::task_messages(task), nlohmann::json::parse(R"([{"role": "user", "content": "2+2?"},
+      {"role": "assistant", "content": "4"}, {"role": "user", "content": "And 3+3?"}])"));
+  EXPECT_TRUE(d.problems[1].history.empty());
+
+  for (const char* bad : {R"({"question": "q", "answer": 1, "history": "hi"})",
+                          R"({"question": "q", "answer": 1, "history": [{"role": "user", "content": "a"}]})",
+                          R"({"question": "q", "answer": 1, "history": [{"role": "assistant", "content": "a"},)"
+                          R"( {"role": "user", "content": "b"}]})",
+                          R"({"question": "q", "answer": 1, "history": [{"role": "user", "content": 5},)"
+                          R"( {"role": "assistant", "content": "b"}]})"})
+    EXPECT_NE(error_of([&] { s1::load_dataset(write("bad-history.jsonl", std::string(bad) + "\n"), {}); })
+                  .find("bad-history.jsonl:1: history"),
+              std::string::npos)
+        << bad;
 }
 
 TEST_F(DatasetFiles, BadLinesNameTheirLineNumber) {

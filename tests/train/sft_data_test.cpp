@@ -89,6 +89,32 @@ TEST(TrainSftData, ConversationWithoutAssistantIsAnError) {
   }
 }
 
+// "weight": 0 makes an earlier answer context; "thinking_cut" writes the
+// thinking as a budget leaves it (the close right after the last token, as
+// BudgetController appends it) and does not teach the close.
+TEST(TrainSftData, WeightZeroTurnsAndBudgetCutThinkingAreNotLearned) {
+  Loaded m(make_model("qwen2vocab-cut", {"--vocab-from", (s1test::shared_dir() / "tokenizer/ggml-vocab-qwen2.gguf").string()}));
+  const json conversation = json::parse(R"([
+    {"role": "user", "content": "What is 2+2?"},
+    {"role": "assistant", "content": "4", "weight": 0},
+    {"role": "user", "content": "And 3+3?"},
+    {"role": "assistant", "thinking": "\nThree doub", "thinking_cut": true, "content": "6"}
+  ])");
+  const SftExample ex = encode_conversation(conversation, m.format, "test");
+  EXPECT_EQ(masked_text(ex, m.tokenizer, true), "<think>\nThree doub\n\n6<|im_end|>");
+  const std::string context = masked_text(ex, m.tokenizer, false);
+  EXPECT_NE(context.find("assistant\n4<|im_end|>"), std::string::npos) << context;
+  EXPECT_NE(context.find("</think>"), std::string::npos) << context;
+  EXPECT_NE(m.tokenizer.decode(ex.tokens, true).find("<think>\nThree doub</think>\n\n6<|im_end|>"), std::string::npos);
+
+  for (const char* bad : {R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "weight": 0}])",
+                          R"([{"role": "user", "content": "a", "weight": 1}, {"role": "assistant", "content": "b"}])",
+                          R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "weight": 0.5}])",
+                          R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "thinking_cut": true}])",
+                          R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "thinking": "c", "thinking_cut": 1}])"})
+    EXPECT_THROW(encode_conversation(json::parse(bad), m.format, "test"), Error) << bad;
+}
+
 // The training loss is the engine's cross-entropy over the masked tokens only.
 TEST(TrainSftData, LossIsEngineCrossEntropyOverAssistantTokens) {
   const std::string path = make_model("tiny-loss");
