@@ -82,9 +82,6 @@ void validate(const BudgetParams& params, const ThinkingFormat& format, const To
   if (params.probe && (params.probe->agree < 1 || params.probe->every < 1 || params.probe->answer_max < 1))
     fail("--think-stop probe:{}:{}: K, EVERY and the probe's answer cap must be at least 1", params.probe->agree,
          params.probe->every);
-  if (params.probe && !format.has_thinking())
-    fail("--think-stop probe: this model has no detectable thinking format to stop; give its delimiters with "
-         "--think-open and --think-close");
   if (params.controls_thinking() && !format.has_thinking())
     fail("this model has no detectable thinking format; give its delimiters with --think-open and --think-close");
   if (params.wait > 0 && tokenizer.encode(params.wait_text, kSpecial).empty())
