@@ -26,16 +26,16 @@ struct MiniRecipe {
   std::string kinds = "add,sub,mul,word";
   std::string difficulty = "1,2,3,3";
   double slip_rate = 0.2;          // planted slips repaired with "Wait": the model learns to re-check
-  int64_t pool_tasks = 100000;     // more than the steps x batch consume (5500 x 16 = 88K): no repeats
+  int64_t pool_tasks = 100000;     // more than the steps x batch consume (3600 x 16 = 58K): no repeats
   uint64_t pool_seed = 11;
   int merges = 256;                // stops at 99 merges (360 tokens): digits stay single tokens, words merge
   // -- model: qwen3 (the engine's own architecture), 0.9M parameters, 3.5 MB f32.
   int layers = 4, embd = 128, heads = 4, kv_heads = 2, ff = 384, head_dim = 32, ctx = 1024;
   uint64_t model_seed = 1;
-  // -- pretraining: ~15M tokens, ~31 minutes on one thread of the 2-core container
-  // (8K tokens/s). On 200 level-3 problems: natural thinking 86.5% at step 2500,
-  // 99% at 4000. The no-thinking score (which the evaluation wants low) rises with
-  // the steps, unevenly: 20.5% at 2500, 26% at 3000, 15% at 4000, 31.7% at 5500.
+  // -- pretraining: 3600 steps, ~16M tokens (~4.5K per step), ~49 minutes on the
+  // 2-core container (~5.5K tokens/s). On problems of all four kinds at levels
+  // 1-3: natural thinking 83% at step 1560, 85% at 2323, 99.8% at 3600 (600
+  // problems); 0-1% with thinking cut at 0 all along (the cut examples).
   int64_t pretrain_steps = 3600;
   int batch = 16;
   double lr = 3e-3, min_lr = 3e-4, warmup = 0.05;  // high for a tiny model, cosine to a tenth
@@ -59,15 +59,15 @@ struct MiniRecipe {
   // learned) before the question, so a conversation does not change answers.
   double recheck_share = 0.25, repair_share = 0.125, cut_share = 0.15, history_share = 0.25;
   uint64_t augment_stream = 0x6175;  // the choices per example: derive_seed(seed, this)
-  // 8 epochs: with the old 1-2 recipe (re-checks in SFT only), accuracy with one
-  // forced Wait vs none on 200 d2 tasks was 87.5% vs 95.5% after 3 epochs, 91.5%
-  // vs 97% after 5, 95% vs 98.5% after 8. Now (600 level-3 problems) SFT takes
-  // natural thinking from 100% to 99.3% and no thinking from 31.7% to 24.5%.
-  int sft_epochs = 8;
+  // 2 epochs: after 8 (the old recipe's count) the model re-checked by itself in
+  // 42% of natural runs and scored 96.5% naturally, 89.8% with two forced Waits
+  // (600 problems, levels 1-3); after 2 it does not (99.8% / 97.8%), the
+  // pretrained model's behaviour, with its answer after a cut kept at 12 tokens.
+  int sft_epochs = 2;
   double sft_lr = 3e-4, sft_min_lr = 3e-5;  // continues from where pretraining's decay ended
-  // -- threads: 1 by default; for this tiny model one thread trains faster than
-  // two (5.4K vs 3.1K tokens/s measured on the 2-core container), and the
-  // result's bits depend on the thread count.
+  // -- threads: 2. With examples of ~280 tokens two threads train faster than
+  // one (5.1K vs 3.8K tokens/s on the 2-core container; for the old ~170-token
+  // examples it was the other way round). The result's bits depend on the count.
   int threads = 2;
 
   // The pipeline CI runs: the same steps on a tiny pool and model, a few steps each.

@@ -192,13 +192,15 @@ TEST(ProbeStop, OnTheBundledModelItEqualsAForcedEndAtThatLength) {
                                 {.add_bos = false, .parse_special = true});
     r.prompt_thinking = PromptThinking::opened;
     r.sampling.temperature = 0;
-    r.max_tokens = 400;
+    r.max_tokens = 600;
     r.budget.probe = stop;
     r.budget.think_max = think_max;
     return gen.run(std::move(r)).samples.at(0);
   };
   int stopped = 0;
-  for (const std::string question : {"What is 347 + 589?", "What is 23 * 47?", "What is 912 - 358?"}) {
+  for (const std::string question : {"What is 347 + 589?", "What is 23 * 47?", "What is 3471 * 8?",
+                                     "Mia has 345 coins. Mia buys 27 more coins. Mia gives 110 coins to a friend. "
+                                     "How many coins does Mia have now?"}) {
     const SampleRecord natural = ask(question, std::nullopt, std::nullopt);
     const SampleRecord probed = ask(question, ProbeStop{.agree = 2, .every = 16}, std::nullopt);
     EXPECT_LE(probed.thinking_tokens, natural.thinking_tokens) << question;

@@ -26,8 +26,12 @@ TEST(MiniRecipe, QuickPipelineMakesAModelThatThinks) {
   // The curated set is the size the quick recipe asks for, and SFT trained on it.
   const std::string curated = s1test::read_file(dir / "sft.jsonl");
   EXPECT_EQ(std::count(curated.begin(), curated.end(), '\n'), 20);
-  // Pretraining already sees re-checks after "Wait" that confirm the result (what --wait needs).
-  EXPECT_NE(s1test::read_file(dir / "pretrain.jsonl").find("Wait, let me check the answer."), std::string::npos);
+  // Pretraining already sees what budget forcing asks for (data/augment.h): checks
+  // that confirm a result and ones that catch a wrong one, budget cuts, earlier turns.
+  const std::string pool = s1test::read_file(dir / "pretrain.jsonl");
+  for (const char* taught : {R"(Wait, let me check the answer.\nCheck: )", "That matches.", "That does not match",
+                             R"("thinking_cut":true)", R"("weight":0)"})
+    EXPECT_NE(pool.find(taught), std::string::npos) << taught;
   auto final_model = s1::gguf::File::open((dir / "final.gguf").string());
   EXPECT_EQ(final_model.get_string("general.architecture").value_or(""), "qwen3");
   EXPECT_EQ(final_model.get_string("general.name").value_or(""), "s1cpp-mini");
@@ -37,6 +41,16 @@ TEST(MiniRecipe, QuickPipelineMakesAModelThatThinks) {
                      "6", "--answer-max", "4", "--temp", "0"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.err.find("[think format | thinking: 6 tokens (forced end)"), std::string::npos) << run.err;
+}
+
+// A rerun from an empty folder writes the same bytes (the recipe's thread count
+// included: the bits depend on it).
+TEST(MiniRecipe, RerunWritesTheSameModel) {
+  const fs::path a = s1test::temp_dir("recipe-a"), b = s1test::temp_dir("recipe-b");
+  for (const fs::path& dir : {a, b})
+    ASSERT_EQ(run_s1({"train", "--recipe", "mini", "--quick", "--out", dir.string(), "--no-progress"}).exit_code, 0);
+  EXPECT_EQ(s1test::read_file(a / "sft.jsonl"), s1test::read_file(b / "sft.jsonl"));
+  EXPECT_TRUE(s1test::read_file(a / "final.gguf") == s1test::read_file(b / "final.gguf"));
 }
 
 TEST(MiniRecipe, QuickWithoutRecipeAndRecipeWithDataAreErrors) {
