@@ -18,6 +18,12 @@ namespace s1 {
 
 namespace {
 
+// A stretch of a prompt this long or longer goes through attention blocks.
+constexpr int kAttentionBlockTokens = 4;
+// Query rows per attention block: enough that reading its keys and values
+// once is a small part of the block's work, few enough to keep threads busy.
+constexpr int kAttentionBlockQueries = 128;
+
 int resolve_threads(int requested) {
   const int cores = std::max(available_cores(), 1);
   if (requested <= 0) return cores;
@@ -93,6 +99,7 @@ Context::Context(const Model& model, ContextParams params)
     expert_weights_.resize(size_t(c.n_expert_used));
   }
   scores_.resize(size_t(pool_->size()) * size_t(max_seq_len_));
+  block_scratch_.resize(size_t(pool_->size()));
 }
 
 // Lays each phase's buffers out from the start of phase_scratch_, sized for the
@@ -424,7 +431,7 @@ void Context::mla_block(int layer, const Batch::Token* tokens, int n) {
   const float scale = c.attention_scale();
   const int64_t items = int64_t(n) * heads;
   pool_->for_chunks(items, std::max<int64_t>(1, items / (4 * pool_->size())), [&](int64_t begin, int64_t end, int thread) {
-    std::vector<ops::KvRun> runs;
+    std::vector<KvRun> runs;
     int runs_token = -1;
     float* scores = &scores_[size_t(thread) * size_t(max_seq_len_)];
     for (int64_t item = begin; item < end; ++item) {
@@ -454,30 +461,82 @@ void Context::mla_block(int layer, const Batch::Token* tokens, int n) {
 // token i's own sequence (on a sliding-window layer, its last sliding_window
 // positions), with KV head h / (n_head / n_head_kv) and the head's sink logit
 // where the model has them.
+//
+// A stretch of a prompt (kAttentionBlockTokens or more consecutive positions
+// of one sequence) goes by blocks: a KV head with the queries of its heads over
+// up to `block_tokens` positions, its keys and values read once for them all
+// (ops::attention_block). Other tokens (decode steps, one per sequence) go a
+// query head at a time.
 void Context::attend(int model_layer, const Batch::Token* tokens, int n) {
   const ModelConfig& c = config();
   const int layer = layer_slot_[size_t(model_layer)];  // among the attention layers, in the KV cache
   const int window = c.is_windowed(model_layer) ? c.sliding_window : 0;
   const std::vector<float>& sinks = model_.layers()[size_t(model_layer)].sinks;
+  const float no_sink = -std::numeric_limits<float>::infinity();
   const int group = c.n_head / c.n_head_kv;
   const float scale = c.attention_scale();
-  const int64_t items = int64_t(n) * c.n_head;
+  const auto first_visible = [window](int pos) { return window > 0 ? std::max(0, pos + 1 - window) : 0; };
+
+  // Blocks of prompt stretches; the tokens they leave go one query head at a time.
+  struct Block {
+    int first, n_tokens;
+  };
+  std::vector<Block> blocks;
+  std::vector<int> single;
+  const int block_tokens = std::max(1, kAttentionBlockQueries / group);
+  for (int i = 0; i < n;) {
+    int end = i + 1;
+    while (end < n && tokens[end].seq == tokens[i].seq && tokens[end].pos == tokens[end - 1].pos + 1) ++end;
+    if (end - i >= kAttentionBlockTokens) {
+      for (int b = i; b < end; b += block_tokens) blocks.push_back({b, std::min(block_tokens, end - b)});
+    } else {
+      for (int t = i; t < end; ++t) single.push_back(t);
+    }
+    i = end;
+  }
+
+  const int64_t block_items = int64_t(blocks.size()) * c.n_head_kv;
+  pool_->for_chunks(block_items, 1, [&](int64_t begin, int64_t end, int thread) {
+    std::vector<KvRun> runs;
+    std::vector<AttentionQuery> queries;
+    for (int64_t item = begin; item < end; ++item) {
+      const Block& block = blocks[size_t(item / c.n_head_kv)];
+      const int kv_head = int(item % c.n_head_kv);
+      const Batch::Token& first = tokens[block.first];
+      const int keys_begin = first_visible(first.pos), keys_end = first.pos + block.n_tokens;
+      kv_.runs(layer, first.seq, keys_begin, keys_end, runs);
+      queries.clear();
+      for (int i = block.first; i < block.first + block.n_tokens; ++i) {
+        for (int h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+          const size_t at = size_t(i) * c.q_dim() + size_t(h) * c.head_dim;
+          queries.push_back({&q_[at], &att_[at], first_visible(tokens[i].pos) - keys_begin,
+                             tokens[i].pos + 1 - keys_begin, sinks.empty() ? no_sink : sinks[size_t(h)]});
+        }
+      }
+      std::vector<float>& scratch = block_scratch_[size_t(thread)];
+      scratch.resize(attention_block_scratch_floats(keys_end - keys_begin, c.head_dim, c.head_dim));
+      ops::attention_block({queries.data(), int(queries.size()), runs.data(), int(runs.size()), kv_.type(),
+                            size_t(c.kv_dim()), size_t(kv_head) * c.head_dim, c.head_dim, c.head_dim, scale,
+                            scratch.data()});
+    }
+  });
+
+  const int64_t items = int64_t(single.size()) * c.n_head;
   const int64_t grain = std::max<int64_t>(1, items / (4 * pool_->size()));
   pool_->for_chunks(items, grain, [&](int64_t begin, int64_t end, int thread) {
-    std::vector<ops::KvRun> runs;
+    std::vector<KvRun> runs;
     int runs_token = -1;
     float* scores = &scores_[size_t(thread) * size_t(max_seq_len_)];
     for (int64_t item = begin; item < end; ++item) {
-      const int i = int(item / c.n_head), h = int(item % c.n_head);
+      const int i = single[size_t(item / c.n_head)], h = int(item % c.n_head);
       if (i != runs_token) {
-        const int end = tokens[i].pos + 1;
-        kv_.runs(layer, tokens[i].seq, window > 0 ? std::max(0, end - window) : 0, end, runs);
+        kv_.runs(layer, tokens[i].seq, first_visible(tokens[i].pos), tokens[i].pos + 1, runs);
         runs_token = i;
       }
       const size_t q_at = size_t(i) * c.q_dim() + size_t(h) * c.head_dim;
       ops::attention_head(&q_[q_at], c.head_dim, scale, kv_.type(), runs, size_t(c.kv_dim()),
                           size_t(h / group) * c.head_dim, scores, &att_[q_at],
-                          sinks.empty() ? -std::numeric_limits<float>::infinity() : sinks[size_t(h)]);
+                          sinks.empty() ? no_sink : sinks[size_t(h)]);
     }
   });
 }

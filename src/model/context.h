@@ -158,6 +158,7 @@ class Context {
   std::vector<float> phase_scratch_;
   std::span<float> q_, k_, v_, att_, gate_, up_;
   std::vector<float> scores_;  // per thread: attention scores of one head
+  std::vector<std::vector<float>> block_scratch_;  // per thread: an attention block's keys, values and scores
   // Mixture of experts: router probabilities [n_tokens × n_expert]; per
   // expert, the chunk's tokens routed to it and their weights; one expert's
   // gathered inputs and outputs.

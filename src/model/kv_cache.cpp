@@ -154,7 +154,7 @@ uint8_t* KvCache::v_row(int layer, int seq, int pos) {
          size_t(pos % kBlockTokens) * row_bytes_;
 }
 
-void KvCache::runs(int layer, int seq, int begin, int end, std::vector<ops::KvRun>& out) const {
+void KvCache::runs(int layer, int seq, int begin, int end, std::vector<KvRun>& out) const {
   const Sequence& s = seq_ref(seq);
   out.clear();
   for (int start = begin; start < end;) {

@@ -65,7 +65,7 @@ class KvCache {
   // Positions begin..end-1 of seq in `layer` as contiguous runs (one per
   // block), for attention: 0..pos for a causal one, the window's last
   // positions for a sliding-window one.
-  void runs(int layer, int seq, int begin, int end, std::vector<ops::KvRun>& out) const;
+  void runs(int layer, int seq, int begin, int end, std::vector<KvRun>& out) const;
 
  private:
   struct Sequence {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "tensor/attention_block.h"
 #include "tensor/matmul_kernels.h"
 
 namespace s1 {
@@ -50,6 +51,9 @@ struct KernelSet {
   // latency and fuses the update with the second product (two passes a row).
   void (*delta_rule_rows)(float* rows, int64_t n_rows, int64_t dim, const float* k, const float* q, const float* v,
                           float m, float beta, float* o);
+  // Prompt processing's attention: a block of queries sharing a KV head over
+  // the cached keys (tensor/attention_block.h), one template in every set.
+  void (*attention_block)(const AttentionBlock& block);
 
   // The trainer's BF16 product over rows padded to 32 elements (train/matmul_bf16.h):
   // out[t * out_stride + r] = w[r] . x[t] for r < n_rows, t < n_tokens. Null

@@ -106,6 +106,8 @@ void Rope::apply(float* x, int n_heads, int head_dim, int64_t pos) const {
   }
 }
 
+void attention_block(const AttentionBlock& block) { kernels().attention_block(block); }
+
 void attention_head(const float* q, int head_dim, float scale, DType kv_type, std::span<const KvRun> runs,
                     size_t row_stride, size_t head_offset, float* scores, float* out, float sink, int value_dim) {
   if (kv_type != DType::F32 && kv_type != DType::F16)

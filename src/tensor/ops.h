@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "tensor/attention_block.h"
 #include "tensor/dtype.h"
 
 namespace s1::ops {
@@ -77,14 +78,10 @@ struct Rope {
   void keep_text_sections(const std::array<int, 4>& sections);
 };
 
-// Rows of cached keys and values that are contiguous in memory: `n_rows` rows
-// of `row_stride` elements each (all KV heads of one position), keys at k and
-// values at v. A paged cache hands attention one run per block.
-struct KvRun {
-  const uint8_t* k = nullptr;
-  const uint8_t* v = nullptr;
-  int n_rows = 0;
-};
+// Attention of a block of queries sharing a KV head (tensor/attention_block.h)
+// by the kernel set in use: the same function as attention_head for each of
+// them, computed as register tiles over keys read once for the block.
+void attention_block(const AttentionBlock& block);
 
 // Attention of one query head over the rows in `runs`, in order (positions
 // 0..n-1 of a sequence, already limited to the causal window by the caller):

@@ -282,7 +282,7 @@ void Transformer::attention_forward(LayerActivations& a) {
     for (int64_t item = thread; item < items; item += n_threads) {
       const int i = int(item / c.n_head), h = int(item % c.n_head);
       const int first = batch_->start[size_t(i)], len = i - first + 1;
-      const ops::KvRun run{reinterpret_cast<const uint8_t*>(&a.k[size_t(first) * c.kv_dim()]),
+      const KvRun run{reinterpret_cast<const uint8_t*>(&a.k[size_t(first) * c.kv_dim()]),
                            reinterpret_cast<const uint8_t*>(&a.v[size_t(first) * c.kv_dim()]), len};
       const size_t q_at = size_t(i) * c.q_dim() + size_t(h) * c.head_dim;
       ops::attention_head(&a.q[q_at], c.head_dim, scale, DType::F32, {&run, 1}, size_t(c.kv_dim()),

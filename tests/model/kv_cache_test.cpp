@@ -110,7 +110,7 @@ TEST(KvCache, RunsCoverPositionsInBlockOrder) {
   KvCache kv(2, 4, 4 * B, 1, s1::DType::F32);
   const int a = kv.new_sequence();
   kv.append(a, 2 * B + 3);
-  std::vector<s1::ops::KvRun> runs;
+  std::vector<s1::KvRun> runs;
   kv.runs(1, a, 0, 2 * B + 1, runs);
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].n_rows, B);
@@ -123,7 +123,7 @@ TEST(KvCache, RunsOfAWindowStartInsideABlock) {
   KvCache kv(2, 4, 4 * B, 1, s1::DType::F16);
   const int a = kv.new_sequence();
   kv.append(a, 2 * B + 3);
-  std::vector<s1::ops::KvRun> runs;
+  std::vector<s1::KvRun> runs;
   kv.runs(0, a, B - 2, 2 * B + 1, runs);  // a window of B + 3 positions
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].n_rows, 2);

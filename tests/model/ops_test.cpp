@@ -122,7 +122,7 @@ TEST(Ops, AttentionHeadMatchesDirectComputationAcrossRuns) {
       }
       const size_t row = size_t(stride) * (type == DType::F32 ? 4 : 2);
       // Three runs of uneven length, as a paged cache hands them over.
-      std::vector<ops::KvRun> runs = {{k_bytes.data(), v_bytes.data(), 16},
+      std::vector<KvRun> runs = {{k_bytes.data(), v_bytes.data(), 16},
                                       {k_bytes.data() + 16 * row, v_bytes.data() + 16 * row, 16},
                                       {k_bytes.data() + 32 * row, v_bytes.data() + 32 * row, n - 32}};
       std::vector<float> scores(n), out(head_dim);
@@ -130,6 +130,58 @@ TEST(Ops, AttentionHeadMatchesDirectComputationAcrossRuns) {
                           scores.data(), out.data());
       const double tol = type == DType::F32 ? 1e-5 : 3e-3;
       for (int e = 0; e < head_dim; ++e) EXPECT_NEAR(out[e], want[e], tol) << "type " << int(type);
+    }
+  }
+}
+
+// A block of queries sharing a KV head (prompt processing's attention) gives
+// what attention_head gives each of them over its own window, whatever the
+// number of queries per register tile, the runs, a sink, and dimensions that
+// are not multiples of the tiles.
+TEST(Ops, AttentionBlockMatchesAttentionHeadPerQuery) {
+  const int head_dim = 20, n_kv_heads = 2, stride = head_dim * n_kv_heads, n = 45, n_queries = 21;
+  const auto keys = random_vector(size_t(n) * stride, 14), values = random_vector(size_t(n) * stride, 15);
+  const auto q = random_vector(size_t(n_queries) * head_dim, 16);
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  for (DType type : {DType::F32, DType::F16}) {
+    const size_t elem = type == DType::F32 ? 4 : 2;
+    std::vector<uint8_t> k_bytes(keys.size() * elem), v_bytes(values.size() * elem);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (type == DType::F32) {
+        reinterpret_cast<float*>(k_bytes.data())[i] = keys[i];
+        reinterpret_cast<float*>(v_bytes.data())[i] = values[i];
+      } else {
+        reinterpret_cast<f16_bits*>(k_bytes.data())[i] = f32_to_f16(keys[i]);
+        reinterpret_cast<f16_bits*>(v_bytes.data())[i] = f32_to_f16(values[i]);
+      }
+    }
+    const size_t row = size_t(stride) * elem;
+    const std::vector<KvRun> runs = {{k_bytes.data(), v_bytes.data(), 16},
+                                     {k_bytes.data() + 16 * row, v_bytes.data() + 16 * row, 16},
+                                     {k_bytes.data() + 32 * row, v_bytes.data() + 32 * row, n - 32}};
+    for (int head = 0; head < n_kv_heads; ++head) {
+      std::vector<float> got(size_t(n_queries) * head_dim, 0.0f);
+      std::vector<AttentionQuery> queries;
+      for (int i = 0; i < n_queries; ++i) {
+        const int end = n - (i % 5), first = i % 3 == 0 ? 0 : i % 7;  // causal ends, windowed starts
+        queries.push_back({&q[size_t(i) * head_dim], &got[size_t(i) * head_dim], first, end,
+                           i % 4 == 1 ? 0.5f * float(i % 3) : -std::numeric_limits<float>::infinity()});
+      }
+      std::vector<float> scratch(attention_block_scratch_floats(n, head_dim, head_dim));
+      ops::attention_block({queries.data(), n_queries, runs.data(), int(runs.size()), type, size_t(stride),
+                            size_t(head) * head_dim, head_dim, head_dim, scale, scratch.data()});
+      for (int i = 0; i < n_queries; ++i) {
+        const AttentionQuery& query = queries[size_t(i)];
+        const std::vector<KvRun> own = {{k_bytes.data() + size_t(query.first_key) * row,
+                                         v_bytes.data() + size_t(query.first_key) * row,
+                                         query.end_key - query.first_key}};
+        std::vector<float> scores(n), want(head_dim);
+        ops::attention_head(query.q, head_dim, scale, type, own, stride, size_t(head) * head_dim, scores.data(),
+                            want.data(), query.sink);
+        for (int e = 0; e < head_dim; ++e)
+          ASSERT_NEAR(got[size_t(i) * head_dim + e], want[size_t(e)], 1e-5)
+              << "type " << dtype_name(type) << ", head " << head << ", query " << i << ", element " << e;
+      }
     }
   }
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +91,34 @@ TEST(KernelSets, TheCliNamesTheSetAndRefusesABadOne) {
   EXPECT_NE(scalar.out.find("\"kernels\":\"scalar\""), std::string::npos) << scalar.out;
   EXPECT_EQ(bogus.exit_code, 1);
   EXPECT_EQ(bogus.err, "error: S1_CPU=bogus: unknown instruction set (expected avx512|avx2|neon|scalar)\n");
+}
+
+// The attention block is one template compiled for each set, whose sums run in
+// the same order whatever the lane count: every set gives the scalar set's bits.
+TEST(KernelSets, AttentionBlockGivesTheSameBitsInEverySet) {
+  const int head_dim = 64, n = 70, n_queries = 37;
+  const auto keys = s1test::gaussian_values(n * head_dim, 1.0f, 71u);
+  const auto values = s1test::gaussian_values(n * head_dim, 1.0f, 72u);
+  const auto q = s1test::gaussian_values(n_queries * head_dim, 1.0f, 73u);
+  std::vector<uint16_t> k16(keys.size()), v16(values.size());
+  for (size_t i = 0; i < keys.size(); ++i) k16[i] = s1::f32_to_f16(keys[i]), v16[i] = s1::f32_to_f16(values[i]);
+  const s1::KvRun run{reinterpret_cast<const uint8_t*>(k16.data()), reinterpret_cast<const uint8_t*>(v16.data()), n};
+  std::vector<float> scratch(s1::attention_block_scratch_floats(n, head_dim, head_dim));
+  auto attend = [&](const s1::KernelSet& set) {
+    std::vector<float> out(size_t(n_queries) * head_dim);
+    std::vector<s1::AttentionQuery> queries;
+    for (int i = 0; i < n_queries; ++i)
+      queries.push_back({&q[size_t(i) * head_dim], &out[size_t(i) * head_dim], i % 4, n - n_queries + i + 1,
+                         i % 2 ? 1.5f : -std::numeric_limits<float>::infinity()});
+    set.attention_block({queries.data(), n_queries, &run, 1, s1::DType::F16, size_t(head_dim), 0, head_dim, head_dim,
+                         0.125f, scratch.data()});
+    return out;
+  };
+  const auto want = attend(s1::scalar_kernels());
+  for (const auto* set : s1::usable_kernel_sets()) {
+    const auto got = attend(*set);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << set->name << " element " << i;
+  }
 }
 
 class VectorOps : public testing::TestWithParam<const s1::KernelSet*> {};

@@ -20,6 +20,7 @@ const KernelSet& avx2_kernels() {
       avx2::axpy_f16,
       avx2::swiglu_f32,
       avx2::delta_rule_rows,
+      avx2::attention_block,
       nullptr,
   };
   return set;

@@ -2,6 +2,7 @@
 // The AVX2 + FMA + F16C kernel set's entries (assembled in kernel_set.cpp).
 #include <cstdint>
 
+#include "tensor/attention_block.h"
 #include "tensor/matmul_kernels.h"
 
 namespace s1::avx2 {
@@ -10,6 +11,9 @@ extern const matmul_kernels::Family kFloatFamily;       // F32, F16, BF16: f32 F
 extern const matmul_kernels::Family kBlock32Family;     // Q4_0, Q5_0, Q8_0, MXFP4: int8 on quantized activations
 extern const matmul_kernels::Family kSuperBlockFamily;  // Q4_K, Q5_K, Q6_K: int8 on Q8_K-style activations
 
-#include "tensor/kernel_entries.inc"  // max_value ... axpy_f16
+#include "tensor/kernel_entries.inc"  // max_value ... attention_block
+
+// F16 or BF16 row -> f32 (the float family's widening, shared with attention).
+void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst);
 
 }  // namespace s1::avx2

@@ -70,6 +70,8 @@ void float_tiles(const float* const* w, const float* x, int64_t x_stride, int64_
   if (t < n_tokens) float_tile<R, 1>(w, x + t * x_stride, x_stride, cols, out + t * out_stride, out_stride);
 }
 
+}  // namespace
+
 void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
   int64_t c = 0;
   const auto* h = reinterpret_cast<const uint16_t*>(src);
@@ -87,6 +89,8 @@ void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
     }
   }
 }
+
+namespace {
 
 void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 

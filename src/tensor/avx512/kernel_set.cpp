@@ -21,6 +21,7 @@ const KernelSet& avx512_kernels() {
       avx512::axpy_f16,
       avx512::swiglu_f32,
       avx512::delta_rule_rows,
+      avx512::attention_block,
       cpu_features().avx512bf16 ? avx512::bf16_rows : nullptr,
   };
   return set;

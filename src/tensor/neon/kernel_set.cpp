@@ -26,6 +26,7 @@ const KernelSet& neon_kernels() {
         neon::axpy_f16,
         neon::swiglu_f32,
         neon::delta_rule_rows,
+        neon::attention_block,
         nullptr,
     };
   }();

@@ -6,6 +6,7 @@
 // compiled for +dotprod, used where the CPU reports it).
 #include <cstdint>
 
+#include "tensor/attention_block.h"
 #include "tensor/matmul_kernels.h"
 
 namespace s1::neon {
@@ -16,6 +17,9 @@ extern const matmul_kernels::Family kSuperBlockFamily;      // Q4_K, Q5_K, Q6_K:
 extern const matmul_kernels::Family kBlock32DotFamily;      // as kBlock32Family, on SDOT
 extern const matmul_kernels::Family kSuperBlockDotFamily;   // as kSuperBlockFamily, on SDOT
 
-#include "tensor/kernel_entries.inc"  // max_value ... axpy_f16
+#include "tensor/kernel_entries.inc"  // max_value ... attention_block
+
+// F16 or BF16 row -> f32 (the float family's widening, shared with attention).
+void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst);
 
 }  // namespace s1::neon

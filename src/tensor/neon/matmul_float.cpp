@@ -63,6 +63,8 @@ void float_tiles(const float* const* w, const float* x, int64_t x_stride, int64_
   });
 }
 
+}  // namespace
+
 void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
   int64_t c = 0;
   const auto* h = reinterpret_cast<const uint16_t*>(src);
@@ -85,6 +87,8 @@ void widen_row(DType type, const uint8_t* src, int64_t cols, float* dst) {
     }
   }
 }
+
+namespace {
 
 void float_prepare(DType, const float*, int64_t, uint8_t*, size_t) {}
 

@@ -20,6 +20,7 @@ const KernelSet& scalar_kernels() {
       scalar::axpy_f16,
       scalar::swiglu_f32,
       scalar::delta_rule_rows,
+      scalar::attention_block,
       nullptr,
   };
   return set;

@@ -3,6 +3,7 @@
 // baseline target only) and is the reference the other sets are tested against.
 #include <cstdint>
 
+#include "tensor/attention_block.h"
 #include "tensor/matmul_kernels.h"
 
 namespace s1::scalar {
@@ -13,6 +14,6 @@ extern const matmul_kernels::Family kFloatFamily;
 // The block and super-block formats: int8 products on int8 activations.
 extern const matmul_kernels::Family kInt8Family;
 
-#include "tensor/kernel_entries.inc"  // max_value ... axpy_f16
+#include "tensor/kernel_entries.inc"  // max_value ... attention_block
 
 }  // namespace s1::scalar

@@ -148,7 +148,9 @@ test('another client cannot steer my request; my reasoning is untouched', { time
   await assertHealthy();
 });
 
-test('a keep-alive request on an idle server takes under 5 ms (no Nagle delay)', { timeout: 30000 }, async () => {
+// Nagle's algorithm with delayed ACKs stalls every such request about 40 ms; a
+// loaded CI machine takes up to ~10 ms without it, so the bound sits between.
+test('a keep-alive request on an idle server takes under 20 ms (no Nagle delay)', { timeout: 30000 }, async () => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const get = () => new Promise((resolve, reject) => {
     http.get(`${server.url}/v1/models`, { agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
@@ -158,7 +160,7 @@ test('a keep-alive request on an idle server takes under 5 ms (no Nagle delay)',
   for (let i = 0; i < 21; ++i) times.push((await timed(get())).ms);
   agent.destroy();
   times.sort((a, b) => a - b);
-  assert.ok(times[10] < 5, `median ${times[10].toFixed(1)} ms (all: ${times.map((t) => t.toFixed(1))})`);
+  assert.ok(times[10] < 20, `median ${times[10].toFixed(1)} ms (all: ${times.map((t) => t.toFixed(1))})`);
 });
 
 test('a burst of 64 connections is accepted (listen backlog)', { timeout: 30000 }, async () => {
