@@ -60,12 +60,6 @@ int recheck_passes(data::Rng& rng) {
 struct AugmentCounts {
   int64_t rechecked = 0, repaired = 0, cut = 0, with_history = 0;
 };
-// Earlier turns: how often, and how many (the long-context stage always puts 3-7 first).
-struct HistoryMix {
-  double share;
-  int min_turns, max_turns;
-};
-
 void augment(const MiniRecipe& r, nlohmann::json& record, const data::GenerateOptions& options, uint64_t index,
              const HistoryMix& history, AugmentCounts& counts) {
   // Its own stream: derive_seed(seed, index) is the one that drew the task.
@@ -103,18 +97,17 @@ data::GenerateOptions generate_options(const MiniRecipe& r, uint64_t seed) {
   return options;
 }
 
-// s1 data generate; with `augmented`, each task goes through augment().
-void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, bool augmented, const HistoryMix& history,
-                   const std::string& path) {
+// s1 data generate; with `history` (earlier turns), each task goes through augment().
+void generate_pool(const MiniRecipe& r, int64_t n, uint64_t seed, const HistoryMix* history, const std::string& path) {
   const data::GenerateOptions options = generate_options(r, seed);
   data::JsonlWriter out(path);
   AugmentCounts counts;
   for (int64_t i = 0; i < n; ++i) {
     nlohmann::json record = data::generate_task(options, uint64_t(i)).to_json();
-    if (augmented) augment(r, record, options, uint64_t(i), history, counts);
+    if (history) augment(r, record, options, uint64_t(i), *history, counts);
     out.write(record);
   }
-  say("wrote {} tasks (seed {}) to {}{}", n, seed, path, augmented ? " (" + describe(counts) + ")" : "");
+  say("wrote {} tasks (seed {}) to {}{}", n, seed, path, history ? " (" + describe(counts) + ")" : "");
 }
 
 void learn_vocab(const MiniRecipe& r, const std::string& data_path, const std::string& path) {
@@ -152,7 +145,7 @@ void curate_examples(const MiniRecipe& r, const std::string& pool_path, const st
   AugmentCounts counts;
   for (size_t k = 0; k < result.kept.size(); ++k) {
     nlohmann::json record = input[result.kept[k]];
-    augment(r, record, stream, k, {r.history_share, 1, 2}, counts);
+    augment(r, record, stream, k, r.history, counts);
     out.write(record);
   }
   say("kept {} of {} tasks in {} ({})", result.kept.size(), input.size(), path, describe(counts));
@@ -181,7 +174,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   if (ec) fail("{}: cannot create the output folder: {}", out_dir, ec.message());
   auto at = [&dir](const char* name) { return (dir / name).string(); };
 
-  generate_pool(r, r.pool_tasks, r.pool_seed, /*augmented=*/true, {r.history_share, 1, 2}, at("pretrain.jsonl"));
+  generate_pool(r, r.pool_tasks, r.pool_seed, &r.history, at("pretrain.jsonl"));
   learn_vocab(r, at("pretrain.jsonl"), at("vocab.gguf"));
   make_initial_model(r, at("vocab.gguf"), at("init.gguf"));
 
@@ -193,7 +186,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
 
   // Long context: the same examples after 3-7 earlier turns, so the positions a
   // second forced "Wait" reaches (600-1000 tokens) are ones the model has seen.
-  generate_pool(r, r.long_tasks, r.long_seed, /*augmented=*/true, {1.0, 3, 7}, at("long.jsonl"));
+  generate_pool(r, r.long_tasks, r.long_seed, &r.long_history, at("long.jsonl"));
   train::TrainConfig long_context = training(r, at("pretrain/final.gguf"), at("long.jsonl"), at("long"));
   long_context.steps = r.long_steps;
   long_context.lr = r.long_lr, long_context.min_lr = r.long_min_lr;
@@ -201,7 +194,7 @@ std::string run_mini_recipe(const MiniRecipe& r, const std::string& out_dir) {
   say("long-context training, {} steps of {} examples", r.long_steps, r.batch);
   train::run_training(long_context);
 
-  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, /*augmented=*/false, {0, 0, 0}, at("sft-pool.jsonl"));
+  generate_pool(r, r.sft_pool_tasks, r.sft_pool_seed, /*history=*/nullptr, at("sft-pool.jsonl"));
   curate_examples(r, at("sft-pool.jsonl"), at("sft.jsonl"));
   train::TrainConfig sft = training(r, at("long/final.gguf"), at("sft.jsonl"), at("sft"));
   sft.epochs = r.sft_epochs;

@@ -17,6 +17,13 @@
 
 namespace s1::cli {
 
+// Earlier turns put before an example (not learned): for what share of the
+// examples, and how many, drawn uniformly.
+struct HistoryMix {
+  double share;
+  int min_turns, max_turns;
+};
+
 struct MiniRecipe {
   // -- data: which tasks. add/sub/mul share one right-to-left column method;
   // word problems chain two or three of them in a story. Difficulty 1-3, level
@@ -51,6 +58,7 @@ struct MiniRecipe {
   int64_t long_steps = 300;
   double long_lr = 1e-3, long_min_lr = 1e-4;
   int long_max_len = 1024;
+  HistoryMix long_history = {1.0, 3, 7};
   // -- SFT: s1's step, 1K curated examples (correct, long, domain-balanced)
   // from a pool the pretraining never saw.
   int64_t sft_pool_tasks = 20000;
@@ -65,9 +73,10 @@ struct MiniRecipe {
   //   repairs: a wrong result, a "Wait", a check that finds it, the step again.
   //   cuts: thinking ended at a random token, then at once the answer, so a
   //     cut model answers in a few tokens instead of deriving in the answer.
-  // and of all examples: earlier turns (a question and its answer, not
-  // learned) before the question, so a conversation does not change answers.
-  double recheck_share = 0.25, repair_share = 0.125, cut_share = 0.15, history_share = 0.25;
+  // and of all examples: one or two earlier turns (a question and its answer,
+  // not learned) before the question, so a conversation does not change answers.
+  double recheck_share = 0.25, repair_share = 0.125, cut_share = 0.15;
+  HistoryMix history = {0.25, 1, 2};
   uint64_t augment_stream = 0x6175;  // the choices per example: derive_seed(seed, this)
   // 2 epochs: after 8 (the old recipe's count) the model re-checked by itself in
   // 42% of natural runs and scored 96.5% naturally, 89.8% with two forced Waits

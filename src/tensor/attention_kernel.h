@@ -117,15 +117,15 @@ void attention_block(const AttentionBlock& b, WidenF16 widen_f16) {
       for (int d = 0; d < hd; ++d) acc += queries[d] * keys[key * hd + d];
       scores[key] = acc;
     }
-    // Keys outside some lane's window (only near the range's ends) score -inf there.
-    for (key = lo; key < hi; ++key) {
-      if (key >= all_from && key < all_to) {
-        key = all_to - 1;
-        continue;
-      }
-      for (int l = 0; l < Lanes; ++l)
-        if (key < lane[l]->first_key || key >= lane[l]->end_key) scores[key][l] = -__builtin_inff();
-    }
+    // Keys outside some lane's window score -inf there: only those before every
+    // lane's start or after some lane's end, [lo, all_from) and [all_to, hi).
+    const auto mask = [&](int from, int to) {
+      for (int k = from; k < to; ++k)
+        for (int l = 0; l < Lanes; ++l)
+          if (k < lane[l]->first_key || k >= lane[l]->end_key) scores[k][l] = -__builtin_inff();
+    };
+    mask(lo, all_from < hi ? all_from : hi);
+    mask(all_to > all_from ? all_to : all_from, hi);
 
     // Softmax across the keys, every lane at once.
     F max = sink;
