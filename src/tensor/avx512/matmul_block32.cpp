@@ -3,26 +3,27 @@
 // scale per block (as llama.cpp's q8_0) and the products run on AVX-512 VNNI
 // (vpdpbusd: unsigned x signed bytes).
 //
-// Work goes in chunks of two blocks (64 elements = one zmm of bytes). A weight
-// chunk is unpacked to signed bytes w (q4: q - 8, q5: q - 16, q8: q, MXFP4:
-// table[q] - 12) with the two block scales expanded to 16 float lanes and a
-// seed, -128 * (sum of each lane's 4 w); activations are stored as unsigned
-// bytes a + 128, so vpdpbusd(seed, a + 128, w) is sum(a * w) per lane, and the
-// seed is computed once per weight chunk, not per token. Per chunk and token:
-// a permute spreads the token's two block scales over their lanes, one
-// multiply per row takes them times the weight scales, and one FMA adds the
-// lanes into the accumulator. One scale per 256 activations (as for the
-// K-quants) would save the permute and the multiply, but on Q8_0 files that
-// coarser rounding put our KL divergence from the F32 model at 1.3-1.8x
-// llama.cpp's. The scales sit compact in a group header: expanded to 16 lanes
-// beside each chunk, long rows' activations outgrew L1 (ffn_down at 512
-// tokens: 1.6x slower).
+// Work goes by groups of 8 blocks (256 elements = 4 zmm of bytes), laid out
+// so that each 32-bit lane of all 4 vectors holds values of one block: lane
+// 2b + h of vector k holds elements 8k + 4h .. 8k + 4h + 3 of block b (qword k
+// of each block, side by side). Four vpdpbusd then sum half a block per lane in
+// integers, and the block scales (each duplicated over its two lanes) are
+// applied once per group, not once per 64 values: one conversion, one
+// multiply of the two scales and one FMA per group, token and row, where
+// element order (two blocks per vector) needed four of each. On a core that
+// issues one 512-bit FMA-class operation per cycle (vpdpbusd, FMA and multiply
+// share it), that took the prefill tile from 36 such operations per 768
+// multiply-adds to 18 (bench_matmul, Q8_0, 512 tokens, 1 thread: 118 -> ~180
+// GFLOP/s), and a decode step with 8 tokens from 100 per group and row to 52.
 //
-// MXFP4 is Q4_0's nibble layout with other values: one vpshufb maps the
-// nibbles to the doubled E2M1 values plus 12 (0..24, unsigned like Q4_0's
-// q), so it takes Q4_0's path (offset 12 instead of 8) at one instruction more
-// per chunk; its scale 2^(e - 128) is built from the exponent byte. Its
-// decode builds a group's 8 scales at once (mxfp4_decode_row).
+// Weights are made unsigned, u = w + offset (Q8_0: 128, Q4_0: 8, Q5_0: 16,
+// MXFP4: 12, its nibbles looked up as the doubled E2M1 value plus 12), and
+// activations stay signed, so vpdpbusd(u, a) = sum(w * a) + offset * sum(a):
+// each token's -offset * sum(a) per lane is computed once when the activations
+// are prepared and starts every row's sum, and no weight row needs a
+// correction of its own. Rows are transposed into the group layout in
+// registers (qword permutes), from the file for decode and into a per-thread
+// scratch (320 bytes a group: 4 vectors and the 16 scales) for prefill.
 //
 // Decode prefetches the weights ahead even for one token: the hardware
 // prefetcher alone left a single token waiting on memory (bench_matmul, 1
@@ -31,6 +32,7 @@
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "tensor/blocks.h"
@@ -41,221 +43,105 @@ namespace {
 
 using namespace matmul_kernels;
 
+constexpr int kGroupBlocks = kGroupCols / QK;  // 8
+constexpr int kGroupVectors = 4;               // 64-byte vectors of values per group
 constexpr int kRows = 2;
-constexpr int kTokens = 6;        // a 2 x 6 tile: 12 group sums + 12 accumulators in registers
-constexpr size_t kWeightChunkBytes = 192;  // s8 w[64], f32 scale[16], s32 seed[16]
-constexpr size_t kActChunkBytes = 64;      // u8 a + 128
-constexpr int kGroupChunks = 4;            // chunks per activation group (256 elements)
-// A token's activation group: its 8 block scales (padded to 64 bytes, so that
-// the chunks stay aligned) then its chunks (the last group of a row may use fewer).
-constexpr size_t kActGroupHeader = 64;
-constexpr size_t kActGroupBytes = kActGroupHeader + kGroupChunks * kActChunkBytes;
-static_assert(kGroupChunks * 2 * QK == kGroupCols);
-
-int64_t n_chunks(int64_t cols) { return (cols / QK + 1) / 2; }
-int64_t n_groups(int64_t chunks) { return (chunks + kGroupChunks - 1) / kGroupChunks; }
-
-void block32_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
-  const int64_t n_blocks = cols / QK, chunks = n_chunks(cols);
-  for (int64_t g = 0; g < n_groups(chunks); ++g) {
-    uint8_t* dst = token + g * group_stride;
-    const int64_t b_begin = g * 2 * kGroupChunks, b_end = std::min(n_blocks, b_begin + 2 * kGroupChunks);
-    auto* scale = reinterpret_cast<float*>(dst);
-    std::fill(scale, scale + kActGroupHeader / sizeof(float), 0.0f);
-    dst += kActGroupHeader;
-    for (int64_t b = b_begin; b < b_end; b += 2, dst += kActChunkBytes) {
-      __m128i q[4];
-      for (int h = 0; h < 2; ++h) {
-        if (b + h >= b_end) {
-          q[2 * h] = q[2 * h + 1] = _mm_setzero_si128();
-          continue;
-        }
-        const float* v = x + (b + h) * QK;
-        const __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
-        const float m = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-        const __m512 inv = _mm512_set1_ps(m > 0 ? 127.0f / m : 0.0f);
-        scale[b + h - b_begin] = m / 127.0f;
-        q[2 * h] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, inv)));
-        q[2 * h + 1] = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, inv)));
-      }
-      __m512i qv = _mm512_castsi128_si512(q[0]);
-      qv = _mm512_inserti32x4(qv, q[1], 1);
-      qv = _mm512_inserti32x4(qv, q[2], 2);
-      qv = _mm512_inserti32x4(qv, q[3], 3);
-      _mm512_store_si512(dst, _mm512_xor_si512(qv, _mm512_set1_epi8(char(0x80))));  // a + 128
-    }
-  }
-}
-
-// The two block scales as 16 float lanes (8 per block), from their f16 bits.
-inline __m512 pair_scales(f16_bits d0, f16_bits d1) {
-  return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(short(d0))),
-                                                 _mm_set1_epi16(short(d1)), 1));
-}
-
-// The same for MXFP4 blocks blk[0], blk[1] from their E8M0 exponents: 2^(e -
-// 128) each (e8m0_half), 0 for a missing second block.
-inline __m512 pair_scales(const block_mxfp4* blk, bool has_second) {
-  return _mm512_insertf32x8(_mm512_set1_ps(e8m0_half(blk[0].e)),
-                            _mm256_set1_ps(has_second ? e8m0_half(blk[1].e) : 0.0f), 1);
-}
-
-// The doubled E2M1 value of each MXFP4 code plus 12 (0..24), in every 16-byte
-// lane for vpshufb: the unsigned form Q4_0's nibbles have, offset 12.
-inline __m512i mxfp4_table() {
-  return _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-}
-
-// A weight chunk in registers.
-struct WeightChunk {
-  __m512i w;     // signed values in element order
-  __m512 d;      // block scales
-  __m512i seed;  // -128 * sum of each lane's 4 values
-};
-
-// Blocks b and b+1 (b+1 may be past the row end) as one chunk.
-// Scales = false leaves c.d zero (MXFP4 decode builds the scales per group).
-template <DType T, bool Scales = true>
-inline WeightChunk unpack_pair(const uint8_t* row, int64_t b, bool has_second) {
-  WeightChunk c;
-  if constexpr (T == DType::Q8_0) {
-    const auto* blk = reinterpret_cast<const block_q8_0*>(row) + b;
-    const __m256i lo = _mm256_loadu_si256((const __m256i*)blk[0].qs);
-    const __m256i hi = has_second ? _mm256_loadu_si256((const __m256i*)blk[1].qs) : _mm256_setzero_si256();
-    c.w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
-    c.seed = _mm512_sub_epi32(_mm512_setzero_si512(),
-                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(0x80)), c.w));
-  } else {
-    using Block = std::conditional_t<T == DType::Q4_0, block_q4_0,
-                                     std::conditional_t<T == DType::Q5_0, block_q5_0, block_mxfp4>>;
-    const auto* blk = reinterpret_cast<const Block*>(row) + b;
-    // Each block's 16 bytes twice, [b0, b0, b1, b1] in 16-byte lanes (two
-    // broadcast loads, the second merged under a mask: no shuffle), shifted
-    // by [0, 4, 0, 4]: [b0 low nibbles, b0 high, b1 low, b1 high], element order.
-    const __m128i x0 = _mm_loadu_si128((const __m128i*)blk[0].qs);
-    const __m512i x = has_second ? _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(x0), 0xff00,
-                                                               _mm_loadu_si128((const __m128i*)blk[1].qs))
-                                 : _mm512_maskz_broadcast_i32x4(0x00ff, x0);
-    const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
-    const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(x, shifts), _mm512_set1_epi8(0x0f));
-    constexpr int offset = T == DType::Q4_0 ? 8 : T == DType::Q5_0 ? 16 : 12;
-    __m512i u = q;  // the stored unsigned value (MXFP4: the looked-up one), w + offset
-    if constexpr (T == DType::Q5_0) {
-      uint32_t h0, h1 = 0;
-      std::memcpy(&h0, blk[0].qh, 4);
-      if (has_second) std::memcpy(&h1, blk[1].qh, 4);
-      u = _mm512_mask_add_epi8(q, __mmask64(h0) | (__mmask64(h1) << 32), q, _mm512_set1_epi8(16));
-    }
-    if constexpr (T == DType::MXFP4) u = _mm512_shuffle_epi8(mxfp4_table(), q);
-    c.w = _mm512_sub_epi8(u, _mm512_set1_epi8(offset));
-    if constexpr (T == DType::MXFP4) {
-      c.d = Scales ? pair_scales(blk, has_second) : _mm512_setzero_ps();
-    } else
-      c.d = pair_scales(blk[0].d, has_second ? blk[1].d : f16_bits(0));
-    // -128 * sum(w) = 4 * 128 * offset - 128 * sum(u): one vpdpbusd on the unsigned values.
-    c.seed = _mm512_dpbusd_epi32(_mm512_set1_epi32(4 * 128 * offset), u, _mm512_set1_epi8(char(-128)));
-  }
-  return c;
-}
+constexpr int kTokens = 6;  // a 2 x 6 tile: 12 integer sums + 12 accumulators in registers
+// A token's activation group: 16 block scales (lane 2b + h: block b's), 16
+// corrections (-offset * sum of the lane's 4 x 4 values), then the 4 vectors.
+constexpr size_t kActScales = 0, kActCorrections = 64, kActValues = 128;
+constexpr size_t kActGroupBytes = kActValues + kGroupVectors * 64;
+// An unpacked weight group: the 4 vectors of u, then the 16 block scales.
+constexpr size_t kWeightScales = kGroupVectors * 64;
+constexpr size_t kWeightGroupBytes = kWeightScales + 64;
 
 template <DType T>
-void unpack_row(const uint8_t* row, int64_t n_blocks, uint8_t* dst) {
-  for (int64_t b = 0; b < n_blocks; b += 2, dst += kWeightChunkBytes) {
-    const WeightChunk c = unpack_pair<T>(row, b, b + 1 < n_blocks);
-    _mm512_store_si512(dst, c.w);
-    _mm512_store_ps(dst + 64, c.d);
-    _mm512_store_si512(dst + 128, c.seed);
-  }
+using BlockOf = std::conditional_t<
+    T == DType::Q8_0, block_q8_0,
+    std::conditional_t<T == DType::Q4_0, block_q4_0, std::conditional_t<T == DType::Q5_0, block_q5_0, block_mxfp4>>>;
+
+int64_t n_groups(int64_t n_blocks) { return (n_blocks + kGroupBlocks - 1) / kGroupBlocks; }
+
+constexpr int unsigned_offset(DType type) {
+  return type == DType::Q8_0 ? 128 : type == DType::Q4_0 ? 8 : type == DType::Q5_0 ? 16 : 12;
 }
 
-// Chunk c of group `group` (a pointer into the activations at some group) of
-// token t counted from there, and its block scales spread over the chunk's
-// lanes by `lanes` (chunk_lanes(c)).
-inline __m512i act_chunk(const uint8_t* group, int t, int64_t c) {
-  return _mm512_load_si512(group + t * kActGroupBytes + kActGroupHeader + c * kActChunkBytes);
-}
-inline __m512i chunk_lanes(int64_t c) {
-  return _mm512_add_epi32(_mm512_set1_epi32(int(2 * c)), _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-}
-inline __m512 act_scales(const uint8_t* group, int t, __m512i lanes) {
-  return _mm512_permutexvar_ps(lanes, _mm512_load_ps(group + t * kActGroupBytes));
+// Spreads 8 block values (lanes 0-7) over the group's 16 lanes, block b's to lanes 2b and 2b + 1.
+inline __m512 pair_lanes(__m256 blocks) {
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
+                               _mm512_castps256_ps512(blocks));
 }
 
-// One past the last chunk of group g.
-inline int64_t group_end(int64_t g, int64_t chunks) { return std::min(chunks, (g + 1) * kGroupChunks); }
+// Whether block b of a group is in the row: Known blocks (a compile-time count,
+// so the loads of whole groups and of the half group that ends a 896-column
+// row carry no tests), or n when Known is 0.
+template <int Known>
+inline bool present(int b, int n) {
+  return b < (Known ? Known : n);
+}
 
-template <int R, int T>
-void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t chunks,
-                  float* out, int64_t out_stride) {
-  __m512 acc[R][T];
+// 8 blocks of 32 bytes (block b's at p + b * stride; blocks from n on read as
+// zero) into the group layout: vector k = qword k of every block, block b's at qword b.
+template <int Known>
+inline void transpose_qwords(const uint8_t* p, size_t stride, int n, __m512i v[kGroupVectors]) {
+  auto block = [&](int b) {
+    return present<Known>(b, n) ? _mm256_loadu_si256((const __m256i*)(p + b * stride)) : _mm256_setzero_si256();
+  };
+  __m512i z[4];  // z[j] = blocks 2j and 2j + 1, qwords 0-3 each
   S1_UNROLL
-  for (int r = 0; r < R; ++r)
-    S1_UNROLL
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < n_groups(chunks); ++g) {
-    const uint8_t* group = a + g * group_stride;
-    for (int64_t c = g * kGroupChunks; c < group_end(g, chunks); ++c) {
-      __m512i wq[R], seed[R];
-      __m512 wd[R];
-      S1_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* wc = w + r * w_stride + c * kWeightChunkBytes;
-        wq[r] = _mm512_load_si512(wc);
-        wd[r] = _mm512_load_ps(wc + 64);
-        seed[r] = _mm512_load_si512(wc + 128);
-      }
-      const __m512i lanes = chunk_lanes(c - g * kGroupChunks);
-      S1_UNROLL
-      for (int t = 0; t < T; ++t) {
-        const __m512i aq = act_chunk(group, t, c - g * kGroupChunks);
-        const __m512 ad = act_scales(group, t, lanes);
-        S1_UNROLL
-        for (int r = 0; r < R; ++r)
-          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(seed[r], aq, wq[r])),
-                                      _mm512_mul_ps(wd[r], ad), acc[r][t]);
-      }
-    }
-  }
+  for (int j = 0; j < 4; ++j) z[j] = _mm512_inserti64x4(_mm512_castsi256_si512(block(2 * j)), block(2 * j + 1), 1);
+  const __m512i even = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13), odd = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
+  // Blocks 0-3 (from z0, z1) or 4-7 (z2, z3), qword k then k + 1 of each.
+  const __m512i lo01 = _mm512_permutex2var_epi64(z[0], even, z[1]), lo23 = _mm512_permutex2var_epi64(z[0], odd, z[1]);
+  const __m512i hi01 = _mm512_permutex2var_epi64(z[2], even, z[3]), hi23 = _mm512_permutex2var_epi64(z[2], odd, z[3]);
+  v[0] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(1, 0, 1, 0));
+  v[1] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(3, 2, 3, 2));
+  v[2] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(1, 0, 1, 0));
+  v[3] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+// The same for 8 blocks of 16 nibble bytes: lo = qword 0 of every block (the
+// low nibbles are elements 0-7, the high 16-23), hi = qword 1 (8-15, 24-31).
+template <int Known>
+inline void transpose_nibble_qwords(const uint8_t* p, size_t stride, int n, __m512i& lo, __m512i& hi) {
+  auto block = [&](int b) {
+    return present<Known>(b, n) ? _mm_loadu_si128((const __m128i*)(p + b * stride)) : _mm_setzero_si128();
+  };
+  __m512i z[2];  // blocks 4j .. 4j + 3
   S1_UNROLL
-  for (int t = 0; t < T; ++t)
-    S1_UNROLL
-    for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
+  for (int j = 0; j < 2; ++j) {
+    z[j] = _mm512_castsi128_si512(block(4 * j));
+    z[j] = _mm512_inserti32x4(z[j], block(4 * j + 1), 1);
+    z[j] = _mm512_inserti32x4(z[j], block(4 * j + 2), 2);
+    z[j] = _mm512_inserti32x4(z[j], block(4 * j + 3), 3);
+  }
+  lo = _mm512_permutex2var_epi64(z[0], _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), z[1]);
+  hi = _mm512_permutex2var_epi64(z[0], _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), z[1]);
 }
 
-template <int R>
-void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t n_tokens,
-                   int64_t chunks, float* out, int64_t out_stride) {
-  int64_t t = 0;
-  for (; t + kTokens <= n_tokens; t += kTokens)
-    block32_tile<R, kTokens>(w, w_stride, a + t * kActGroupBytes, group_stride, chunks, out + t * out_stride,
-                             out_stride);
-  with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
-    block32_tile<R, n()>(w, w_stride, a + t * kActGroupBytes, group_stride, chunks, out + t * out_stride, out_stride);
-  });
+// The dword at p + b * stride for 8 blocks (blocks from n on: 0).
+template <int Known>
+inline __m256i gather_dwords(const uint8_t* p, size_t stride, int n) {
+  const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
+  if constexpr (Known == kGroupBlocks) return _mm256_i32gather_epi32(reinterpret_cast<const int*>(p), offsets, 1);
+  return _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), __mmask8((1u << (Known ? Known : n)) - 1), offsets, p, 1);
 }
 
-// MXFP4 decode builds a group's 8 block scales at once instead of two per
-// chunk: the exponent bytes (17 apart: block i's at byte 17i of the group, so
+// MXFP4 exponents minus 128 as floats, lanes 0-7, read without touching a
+// byte past block n - 1's exponent (17 bytes apart: block i's at byte 17i, so
 // in 16-byte lane i % 4 of the first or second 64 bytes, at byte i of the
-// lane) picked by one vpshufb per 64 bytes and gathered into int32 lanes 0-7
-// by one vpermt2d, then e - 128 as floats. Per token, vscalefps makes the
-// token's 8 block scales times 2^(e - 128) (one rounding, the same value as
-// e8m0_half(e) * scale), and each chunk permutes them over its lanes, as it
-// did the token's scales alone: the per-chunk scale build (scalar exponent
-// conversion, two broadcasts, an insert) and multiply are gone.
+// lane): one vpshufb per 64 bytes and one vpermt2d gather them into lanes 0-7.
 inline __m256 group_exponents(const block_mxfp4* blk, int n) {
   const auto* p = reinterpret_cast<const uint8_t*>(blk);
   __m512i lo, hi;
-  if (n == 2 * kGroupChunks) {
+  if (n == kGroupBlocks) {
     lo = _mm512_loadu_si512(p);
     hi = _mm512_loadu_si512(p + 64);
-  } else {  // a row's last group: read no byte past its last block's exponent
+  } else {
     const int bytes = int(sizeof(block_mxfp4)) * (n - 1) + 1;
     lo = _mm512_maskz_loadu_epi8(bytes >= 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1, p);
     hi = _mm512_maskz_loadu_epi8(bytes > 64 ? (__mmask64(1) << (bytes - 64)) - 1 : __mmask64(0), p + 64);
   }
-  // Lane k's byte k (first 64 bytes: blocks 0-3) or byte 4 + k (blocks 4-7) to its int32 lane 0.
   const int z = int(0x80808080);
   lo = _mm512_shuffle_epi8(lo, _mm512_setr_epi32(int(0x80808000), z, z, z, int(0x80808001), z, z, z,
                                                  int(0x80808002), z, z, z, int(0x80808003), z, z, z));
@@ -266,80 +152,205 @@ inline __m256 group_exponents(const block_mxfp4* blk, int n) {
   return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm512_castsi512_si256(e), _mm256_set1_epi32(128)));
 }
 
-// Decode: one weight row against up to kDecodeTokens tokens, unpacked in
-// registers (no scratch round trip; the weight stream is the bound here).
-template <int NT>
-void mxfp4_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
-                      float* out, int64_t out_stride) {
-  constexpr size_t pair_bytes = 2 * sizeof(block_mxfp4);
-  const auto* blocks = reinterpret_cast<const block_mxfp4*>(row);
-  const int64_t chunks = n_chunks(n_blocks * QK);
-  __m512 acc[NT];
-  S1_UNROLL
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < n_groups(chunks); ++g) {
-    const uint8_t* group = a + g * group_stride;
-    const int64_t c0 = g * kGroupChunks;
-    const int n = int(std::min<int64_t>(2 * kGroupChunks, n_blocks - 2 * c0));
-    const __m256 e = group_exponents(blocks + 2 * c0, n);
-    __m512 scale[NT];  // the token's block scales times the weights', lanes 0-7
+// One group of a weight row in registers: u = w + offset in the group layout, and the block scales.
+struct WeightGroup {
+  __m512i u[kGroupVectors];
+  __m512 d;
+};
+
+// Blocks [0, n) of the group starting at `row`.
+template <DType T, int Known>
+inline WeightGroup load_group(const uint8_t* row, int n) {
+  WeightGroup g;
+  if constexpr (T == DType::Q8_0) {
+    transpose_qwords<Known>(row + offsetof(block_q8_0, qs), sizeof(block_q8_0), n, g.u);
     S1_UNROLL
-    for (int t = 0; t < NT; ++t) {
-      const __m256 token_scales = _mm256_load_ps(reinterpret_cast<const float*>(group + t * kActGroupBytes));
-      scale[t] = _mm512_castps256_ps512(_mm256_scalef_ps(token_scales, e));
+    for (int k = 0; k < kGroupVectors; ++k) g.u[k] = _mm512_xor_si512(g.u[k], _mm512_set1_epi8(char(0x80)));
+  } else {
+    using Block = BlockOf<T>;
+    __m512i lo, hi;
+    transpose_nibble_qwords<Known>(row + offsetof(Block, qs), sizeof(Block), n, lo, hi);
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    g.u[0] = _mm512_and_si512(lo, nibble);
+    g.u[1] = _mm512_and_si512(hi, nibble);
+    g.u[2] = _mm512_and_si512(_mm512_srli_epi64(lo, 4), nibble);
+    g.u[3] = _mm512_and_si512(_mm512_srli_epi64(hi, 4), nibble);
+    if constexpr (T == DType::Q5_0) {
+      // Vector k's fifth bits are byte k of each block's qh: a 4 x 4 byte
+      // transpose per 16-byte lane and one dword permute put them in qword k.
+      const __m256i qh = gather_dwords<Known>(row + offsetof(block_q5_0, qh), sizeof(block_q5_0), n);
+      const __m256i by_byte = _mm256_permutevar8x32_epi32(
+          _mm256_shuffle_epi8(qh, _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15))),
+          _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      alignas(32) uint64_t bits[kGroupVectors];
+      _mm256_store_si256((__m256i*)bits, by_byte);
+      S1_UNROLL
+      for (int k = 0; k < kGroupVectors; ++k)
+        g.u[k] = _mm512_mask_add_epi8(g.u[k], __mmask64(bits[k]), g.u[k], _mm512_set1_epi8(16));
     }
-    auto chunk = [&](int64_t c, bool has_second) {
-      prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
-      const WeightChunk wc = unpack_pair<DType::MXFP4, false>(row, 2 * c, has_second);
-      const __m512i lanes = chunk_lanes(c - c0);
+    if constexpr (T == DType::MXFP4) {
+      // The doubled E2M1 value of each code plus 12 (0..24), in every 16-byte lane for vpshufb.
+      const __m512i table =
+          _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
       S1_UNROLL
-      for (int t = 0; t < NT; ++t) {
-        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(group, t, c - c0), wc.w);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(lanes, scale[t]), acc[t]);
+      for (int k = 0; k < kGroupVectors; ++k) g.u[k] = _mm512_shuffle_epi8(table, g.u[k]);
+    }
+  }
+  if constexpr (T == DType::MXFP4) {
+    g.d = pair_lanes(
+        _mm256_scalef_ps(_mm256_set1_ps(1.0f), group_exponents(reinterpret_cast<const block_mxfp4*>(row), n)));
+  } else {  // f16 scales: the low half of the dword at each block's start
+    alignas(16) uint16_t d[kGroupBlocks];
+    S1_UNROLL
+    for (int b = 0; b < kGroupBlocks; ++b)
+      d[b] = present<Known>(b, n) ? reinterpret_cast<const BlockOf<T>*>(row)[b].d : uint16_t(0);
+    g.d = pair_lanes(_mm256_cvtph_ps(_mm_load_si128((const __m128i*)d)));
+  }
+  return g;
+}
+
+// Calls f(load_group<T, ...>(...), g) for every group of the row.
+template <DType T, typename F>
+inline void for_each_group(const uint8_t* row, int64_t n_blocks, F&& f) {
+  for (int64_t g = 0; g < n_groups(n_blocks); ++g) {
+    const uint8_t* p = row + g * kGroupBlocks * sizeof(BlockOf<T>);
+    const int64_t n = n_blocks - g * kGroupBlocks;
+    if (n >= kGroupBlocks)
+      f(load_group<T, kGroupBlocks>(p, kGroupBlocks), g);
+    else if (n == kGroupBlocks / 2)
+      f(load_group<T, kGroupBlocks / 2>(p, int(n)), g);
+    else
+      f(load_group<T, 0>(p, int(n)), g);
+  }
+}
+
+void block32_prepare(DType type, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
+  const int64_t n_blocks = cols / QK;
+  const __m512i offset = _mm512_set1_epi8(char(unsigned_offset(type)));
+  for (int64_t g = 0; g < n_groups(n_blocks); ++g) {
+    uint8_t* dst = token + g * group_stride;
+    const int n = int(std::min<int64_t>(kGroupBlocks, n_blocks - g * kGroupBlocks));
+    alignas(64) int8_t q[kGroupBlocks][QK];
+    alignas(32) float scale[kGroupBlocks];
+    for (int b = 0; b < kGroupBlocks; ++b) {
+      if (b >= n) {
+        scale[b] = 0.0f;
+        _mm256_store_si256((__m256i*)q[b], _mm256_setzero_si256());
+        continue;
       }
-    };
-    if (n == 2 * kGroupChunks) {  // a whole group: unrolled, every chunk two blocks
+      const float* v = x + (g * kGroupBlocks + b) * QK;
+      const __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
+      const float m = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+      const __m512 inv = _mm512_set1_ps(m > 0 ? 127.0f / m : 0.0f);
+      scale[b] = m / 127.0f;
+      _mm_store_si128((__m128i*)q[b], _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, inv))));
+      _mm_store_si128((__m128i*)(q[b] + 16), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, inv))));
+    }
+    __m512i v[kGroupVectors];
+    transpose_qwords<kGroupBlocks>(reinterpret_cast<const uint8_t*>(q), QK, kGroupBlocks, v);
+    __m512i offset_sum = _mm512_setzero_si512();
+    S1_UNROLL
+    for (int k = 0; k < kGroupVectors; ++k) {
+      offset_sum = _mm512_dpbusd_epi32(offset_sum, offset, v[k]);
+      _mm512_store_si512(dst + kActValues + 64 * k, v[k]);
+    }
+    _mm512_store_ps(dst + kActScales, pair_lanes(_mm256_load_ps(scale)));
+    _mm512_store_si512(dst + kActCorrections, _mm512_sub_epi32(_mm512_setzero_si512(), offset_sum));
+  }
+}
+
+// Token t's group data, counted from a pointer to some group of the first token.
+inline const uint8_t* token_group(const uint8_t* group, int t) { return group + t * kActGroupBytes; }
+
+template <DType T>
+void unpack_row(const uint8_t* row, int64_t n_blocks, uint8_t* dst) {
+  for_each_group<T>(row, n_blocks, [&](const WeightGroup& wg, int64_t g) {
+    uint8_t* out = dst + g * kWeightGroupBytes;
+    S1_UNROLL
+    for (int k = 0; k < kGroupVectors; ++k) _mm512_store_si512(out + 64 * k, wg.u[k]);
+    _mm512_store_ps(out + kWeightScales, wg.d);
+  });
+}
+
+template <int R, int T>
+void block32_tile(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t groups,
+                  float* out, int64_t out_stride) {
+  __m512 acc[R][T];
+  S1_UNROLL
+  for (int r = 0; r < R; ++r)
+    S1_UNROLL
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint8_t* group = a + g * group_stride;
+    const uint8_t* wg = w + g * kWeightGroupBytes;
+    __m512i sum[R][T];
+    S1_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m512i correction = _mm512_load_si512(token_group(group, t) + kActCorrections);
       S1_UNROLL
-      for (int i = 0; i < kGroupChunks; ++i) chunk(c0 + i, true);
-    } else {
-      for (int64_t c = c0; c < group_end(g, chunks); ++c) chunk(c, 2 * c + 1 < n_blocks);
+      for (int r = 0; r < R; ++r) sum[r][t] = correction;
+    }
+    S1_UNROLL
+    for (int k = 0; k < kGroupVectors; ++k) {
+      __m512i u[R];
+      S1_UNROLL
+      for (int r = 0; r < R; ++r) u[r] = _mm512_load_si512(wg + r * w_stride + 64 * k);
+      S1_UNROLL
+      for (int t = 0; t < T; ++t) {
+        const __m512i av = _mm512_load_si512(token_group(group, t) + kActValues + 64 * k);
+        S1_UNROLL
+        for (int r = 0; r < R; ++r) sum[r][t] = _mm512_dpbusd_epi32(sum[r][t], u[r], av);
+      }
+    }
+    S1_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const __m512 ad = _mm512_load_ps(token_group(group, t) + kActScales);
+      S1_UNROLL
+      for (int r = 0; r < R; ++r)
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][t]),
+                                    _mm512_mul_ps(_mm512_load_ps(wg + r * w_stride + kWeightScales), ad), acc[r][t]);
     }
   }
   S1_UNROLL
-  for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
+  for (int t = 0; t < T; ++t)
+    S1_UNROLL
+    for (int r = 0; r < R; ++r) out[t * out_stride + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+template <int R>
+void block32_tiles(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t group_stride, int64_t n_tokens,
+                   int64_t groups, float* out, int64_t out_stride) {
+  int64_t t = 0;
+  for (; t + kTokens <= n_tokens; t += kTokens)
+    block32_tile<R, kTokens>(w, w_stride, a + t * kActGroupBytes, group_stride, groups, out + t * out_stride,
+                             out_stride);
+  with_count<kTokens - 1>(int(n_tokens - t), [&](auto n) {
+    block32_tile<R, n()>(w, w_stride, a + t * kActGroupBytes, group_stride, groups, out + t * out_stride, out_stride);
+  });
+}
+
+// Decode: one weight row against up to kDecodeTokens tokens, unpacked in
+// registers (no scratch round trip; the weight stream is the bound here).
 template <DType T, int NT>
 void block32_decode_row(const uint8_t* row, int64_t n_blocks, size_t ahead, const uint8_t* a, size_t group_stride,
                         float* out, int64_t out_stride) {
-  constexpr size_t pair_bytes = 2 * (T == DType::Q4_0   ? sizeof(block_q4_0)
-                                     : T == DType::Q5_0  ? sizeof(block_q5_0)
-                                     : T == DType::MXFP4 ? sizeof(block_mxfp4)
-                                                         : sizeof(block_q8_0));
-  const int64_t chunks = n_chunks(n_blocks * QK);
+  constexpr size_t group_bytes = kGroupBlocks * sizeof(BlockOf<T>);
   __m512 acc[NT];
   S1_UNROLL
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < n_groups(chunks); ++g) {
+  for_each_group<T>(row, n_blocks, [&](const WeightGroup& wg, int64_t g) {
+    prefetch_span<group_bytes>(row + g * group_bytes + ahead);
     const uint8_t* group = a + g * group_stride;
-    auto chunk = [&](int64_t c, bool has_second) {
-      prefetch_span<pair_bytes>(row + c * pair_bytes + ahead);
-      const WeightChunk wc = unpack_pair<T>(row, 2 * c, has_second);
-      const __m512i lanes = chunk_lanes(c - g * kGroupChunks);
+    S1_UNROLL
+    for (int t = 0; t < NT; ++t) {
+      __m512i sum = _mm512_load_si512(token_group(group, t) + kActCorrections);
       S1_UNROLL
-      for (int t = 0; t < NT; ++t) {
-        const __m512i dot = _mm512_dpbusd_epi32(wc.seed, act_chunk(group, t, c - g * kGroupChunks), wc.w);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wc.d, act_scales(group, t, lanes)), acc[t]);
-      }
-    };
-    const int64_t c0 = g * kGroupChunks;
-    if (2 * (c0 + kGroupChunks) <= n_blocks) {  // a whole group: unrolled, every chunk two blocks
-      S1_UNROLL
-      for (int i = 0; i < kGroupChunks; ++i) chunk(c0 + i, true);
-    } else {
-      for (int64_t c = c0; c < group_end(g, chunks); ++c) chunk(c, 2 * c + 1 < n_blocks);
+      for (int k = 0; k < kGroupVectors; ++k)
+        sum = _mm512_dpbusd_epi32(sum, wg.u[k], _mm512_load_si512(token_group(group, t) + kActValues + 64 * k));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
+                               _mm512_mul_ps(wg.d, _mm512_load_ps(token_group(group, t) + kActScales)), acc[t]);
     }
-  }
+  });
   S1_UNROLL
   for (int t = 0; t < NT; ++t) out[t * out_stride] = _mm512_reduce_add_ps(acc[t]);
 }
@@ -348,21 +359,16 @@ template <DType T>
 void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, int64_t row_begin,
                      int64_t row_end) {
   const int64_t n_blocks = w.cols / QK;
-  const int64_t chunks = n_chunks(w.cols);
+  const int64_t groups = n_groups(n_blocks);
   if (act.n_tokens <= kDecodeTokens) {
     const size_t ahead = prefetch_distance(w);
-    auto decode = [&](auto n_tokens) {
+    return with_count<kDecodeTokens>(int(act.n_tokens), [&](auto n_tokens) {
       for (int64_t r = row_begin; r < row_end; ++r)
-        if constexpr (T == DType::MXFP4)
-          mxfp4_decode_row<n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.group_stride,
-                                       out + r, w.rows);
-        else
-          block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data,
-                                            act.group_stride, out + r, w.rows);
-    };
-    return with_count<kDecodeTokens>(int(act.n_tokens), decode);
+        block32_decode_row<T, n_tokens()>(w.data + r * w.row_stride, n_blocks, ahead, act.data, act.group_stride,
+                                          out + r, w.rows);
+    });
   }
-  const size_t unpacked_stride = size_t(chunks) * kWeightChunkBytes;
+  const size_t unpacked_stride = size_t(groups) * kWeightGroupBytes;
   uint8_t* unpacked = scratch(1, kRows * unpacked_stride);
   for (int64_t tb = 0; tb < act.n_tokens; tb += kTokenBlock) {
     const int64_t n_block = std::min(kTokenBlock, act.n_tokens - tb);
@@ -373,10 +379,10 @@ void block32_rows_of(const WeightMatrix& w, const Activations& act, float* out, 
         unpack_row<T>(w.data + (r0 + r) * w.row_stride, n_blocks, unpacked + r * unpacked_stride);
       float* o = out + tb * w.rows + r0;
       if (n_rows == kRows) {
-        block32_tiles<kRows>(unpacked, unpacked_stride, a, act.group_stride, n_block, chunks, o, w.rows);
+        block32_tiles<kRows>(unpacked, unpacked_stride, a, act.group_stride, n_block, groups, o, w.rows);
       } else {
         for (int r = 0; r < n_rows; ++r)
-          block32_tiles<1>(unpacked + r * unpacked_stride, unpacked_stride, a, act.group_stride, n_block, chunks,
+          block32_tiles<1>(unpacked + r * unpacked_stride, unpacked_stride, a, act.group_stride, n_block, groups,
                            o + r, w.rows);
       }
     }
