@@ -119,12 +119,66 @@ inline void transpose_nibble_qwords(const uint8_t* p, size_t stride, int n, __m5
   hi = _mm512_permutex2var_epi64(z[0], _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), z[1]);
 }
 
-// The dword at p + b * stride for 8 blocks (blocks from n on: 0).
-template <int Known>
-inline __m256i gather_dwords(const uint8_t* p, size_t stride, int n) {
-  const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
-  if constexpr (Known == kGroupBlocks) return _mm256_i32gather_epi32(reinterpret_cast<const int*>(p), offsets, 1);
-  return _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), __mmask8((1u << (Known ? Known : n)) - 1), offsets, p, 1);
+// A field of a block: `bytes` (2 or 4) at `offset`. Two fields of each block of
+// a group come out as 32 words in group order: word i < 16 is word i % 2 of the
+// first field of block i / 2, word 16 + i the same of the second (a 2-byte
+// field gives its one word twice: an f16 scale duplicated over its block's two
+// lanes). The fields lie a block's size apart at even offsets, so the group is
+// read as up to four 64-byte pieces (masked past block n - 1's fields, so
+// nothing past the row is touched) and one or two word permutes (and a blend)
+// pick them out, where an 8-lane gather was slower (Q5_0 at 1 token, 1
+// thread: 316 -> 257 us on 4864 x 896) and so were scalar inserts for Q4_0's
+// scales (171 -> 129 us).
+struct Field {
+  size_t offset, bytes;
+};
+struct WordPicks {
+  short low[32];   // vpermt2w indices into pieces 0 and 1
+  short high[32];  // into pieces 2 and 3
+  uint32_t from_high = 0;
+};
+
+// Bytes from a group's start through the fields of its block `last`.
+constexpr size_t field_end(size_t stride, int last, Field a, Field b) {
+  const size_t end_a = a.offset + a.bytes, end_b = b.offset + b.bytes;
+  return stride * size_t(last) + (end_a > end_b ? end_a : end_b);
+}
+
+constexpr WordPicks word_picks(size_t stride, Field a, Field b) {
+  WordPicks w{};
+  for (int i = 0; i < 32; ++i) {
+    const Field f = i < 16 ? a : b;
+    const int lane = i % 16;
+    const size_t word = (stride * size_t(lane / 2) + f.offset) / 2 + (f.bytes == 4 ? size_t(lane % 2) : 0);
+    const short index = short(word % 64);  // words 32-63 of a pair of pieces: the second one
+    if (word < 64) {
+      w.low[i] = index;
+    } else {
+      w.high[i] = index;
+      w.from_high |= 1u << i;
+    }
+  }
+  return w;
+}
+
+template <size_t Stride, Field A, Field B, int Known>
+inline __m512i pick_words(const uint8_t* p, int n) {
+  static_assert(Stride % 2 == 0 && A.offset % 2 == 0 && B.offset % 2 == 0);
+  static constexpr WordPicks picks = word_picks(Stride, A, B);
+  constexpr int kPieces = int(field_end(Stride, kGroupBlocks - 1, A, B) + 63) / 64;
+  const int bytes = int(field_end(Stride, (Known ? Known : n) - 1, A, B));
+  __m512i piece[4];
+  S1_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    const int left = bytes - 64 * i;
+    piece[i] = i >= kPieces || left <= 0 ? _mm512_setzero_si512()
+               : left >= 64            ? _mm512_loadu_si512(p + 64 * i)
+                                       : _mm512_maskz_loadu_epi8((__mmask64(1) << left) - 1, p + 64 * i);
+  }
+  const __m512i low = _mm512_permutex2var_epi16(piece[0], _mm512_loadu_si512(picks.low), piece[1]);
+  if constexpr (kPieces <= 2) return low;
+  const __m512i high = _mm512_permutex2var_epi16(piece[2], _mm512_loadu_si512(picks.high), piece[3]);
+  return _mm512_mask_mov_epi16(low, __mmask32(picks.from_high), high);
 }
 
 // MXFP4 exponents minus 128 as floats, lanes 0-7, read without touching a
@@ -150,6 +204,20 @@ inline __m256 group_exponents(const block_mxfp4* blk, int n) {
   const __m512i e = _mm512_permutex2var_epi32(
       lo, _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0), hi);
   return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm512_castsi512_si256(e), _mm256_set1_epi32(128)));
+}
+
+// Word b of v set to x (b must be a constant once unrolled).
+inline __m128i insert_word(__m128i v, uint16_t x, int b) {
+  switch (b) {
+    case 0: return _mm_insert_epi16(v, x, 0);
+    case 1: return _mm_insert_epi16(v, x, 1);
+    case 2: return _mm_insert_epi16(v, x, 2);
+    case 3: return _mm_insert_epi16(v, x, 3);
+    case 4: return _mm_insert_epi16(v, x, 4);
+    case 5: return _mm_insert_epi16(v, x, 5);
+    case 6: return _mm_insert_epi16(v, x, 6);
+    default: return _mm_insert_epi16(v, x, 7);
+  }
 }
 
 // One group of a weight row in registers: u = w + offset in the group layout, and the block scales.
@@ -178,7 +246,11 @@ inline WeightGroup load_group(const uint8_t* row, int n) {
     if constexpr (T == DType::Q5_0) {
       // Vector k's fifth bits are byte k of each block's qh: a 4 x 4 byte
       // transpose per 16-byte lane and one dword permute put them in qword k.
-      const __m256i qh = gather_dwords<Known>(row + offsetof(block_q5_0, qh), sizeof(block_q5_0), n);
+      // Its scales and fifth bits with one pick: words 0-15 and 16-31.
+      const __m512i fields = pick_words<sizeof(block_q5_0), Field{offsetof(block_q5_0, d), 2},
+                                        Field{offsetof(block_q5_0, qh), 4}, Known>(row, n);
+      g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(fields));
+      const __m256i qh = _mm512_extracti64x4_epi64(fields, 1);
       const __m256i by_byte = _mm256_permutevar8x32_epi32(
           _mm256_shuffle_epi8(qh, _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15))),
           _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
@@ -199,12 +271,16 @@ inline WeightGroup load_group(const uint8_t* row, int n) {
   if constexpr (T == DType::MXFP4) {
     g.d = pair_lanes(
         _mm256_scalef_ps(_mm256_set1_ps(1.0f), group_exponents(reinterpret_cast<const block_mxfp4*>(row), n)));
-  } else {  // f16 scales: the low half of the dword at each block's start
-    alignas(16) uint16_t d[kGroupBlocks];
+  } else if constexpr (T == DType::Q4_0) {
+    constexpr Field scale{offsetof(block_q4_0, d), 2};
+    g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(pick_words<sizeof(block_q4_0), scale, scale, Known>(row, n)));
+  } else if constexpr (T == DType::Q8_0) {  // scales inserted one by one: 4 pieces and 2 permutes were slower
+    const auto* blk = reinterpret_cast<const block_q8_0*>(row);
+    __m128i d = _mm_setzero_si128();
     S1_UNROLL
     for (int b = 0; b < kGroupBlocks; ++b)
-      d[b] = present<Known>(b, n) ? reinterpret_cast<const BlockOf<T>*>(row)[b].d : uint16_t(0);
-    g.d = pair_lanes(_mm256_cvtph_ps(_mm_load_si128((const __m128i*)d)));
+      if (present<Known>(b, n)) d = insert_word(d, blk[b].d, b);
+    g.d = pair_lanes(_mm256_cvtph_ps(d));
   }
   return g;
 }
