@@ -1,15 +1,20 @@
 // Q4_K / Q5_K / Q6_K weights: 256-element super-blocks with small integer
 // sub-block scales. Activations are quantized per 256 elements to int8 with
-// sums of each 16 (llama.cpp's q8_K), so the integer sub-block scales fold
-// into the integer dot product and the float scales apply once per super-block.
+// the sums of each 16 (llama.cpp's q8_K).
 //
-// A super-block row is unpacked into four 64-element chunks of unsigned bytes
-// q (0..15, 0..31 or 0..63) with the sub-block scale of every byte pair as an
-// int16 vector. Per chunk and token: vpmaddubsw (q * a, pairs summed to int16,
-// no saturation for these ranges) then vpdpwssd (times the scale, summed into
-// int32 lanes). The per-sub-block constant (K-quant mins, Q6_K's -32 offset)
-// is sum_j coef_j * (sum of the activations of group j), taken from the
-// activations' 16-element sums: one vpmaddwd per super-block and token.
+// A super-block is four 64-byte vectors laid out so that each 32-bit lane holds
+// 16 consecutive elements, lane i of vector k holding elements 16i + 4k ..
+// 16i + 4k + 3 (a 16 x 4 dword transpose of element order): a lane then
+// belongs to one sub-block (Q4_K/Q5_K's of 32 elements span two lanes, Q6_K's
+// of 16 one), so four vpdpbusd (unsigned q by signed a) sum a lane's 16
+// products in integers and the sub-block scales apply per lane in floats,
+// once per super-block: per super-block, token and row, 4 vpdpbusd, a
+// conversion, a multiply and two FMAs (the second the K-quant mins or Q6_K's
+// -32, as sub-block coefficient x the lane's activation sum), where
+// vpmaddubsw + vpdpwssd per 64 elements with int16 scales took 8 + 3
+// FMA-class operations (a core here issues one a cycle: docs/kernels.md).
+// Weights are unpacked to element order as before, then transposed in
+// registers; activations are written transposed when prepared.
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
@@ -33,21 +38,32 @@ constexpr size_t super_block_bytes() {
 
 // Unpacked weight super-block (prefill: unpacked once, used by many tokens).
 struct alignas(64) WeightSuper {
-  uint8_t q[4][64];
-  int16_t scale[4][32];     // per byte pair of q
-  float scaled_coef[16];    // d_coef * coef: per 16-element group, times the activation group sums
-  float d_main;             // times sum(scale * q * a)
+  uint8_t q[4][64];      // transposed, 0..15, 0..31 or 0..63
+  float scale[16];       // per lane: d * sub-block scale
+  float scaled_coef[16]; // per lane: d_coef * coef, times the lane's activation sum
 };
-static_assert(sizeof(WeightSuper) == 640);
+static_assert(sizeof(WeightSuper) == 384);
 
 // Prepared activation super-block.
 struct alignas(64) ActSuper {
-  int8_t q[256];
-  float scaled_sum[16];     // d * group_sum, for the prefill kernel's float FMA
-  int16_t group_sum[16];    // sums of each 16 q, for the decode kernel's vpmaddwd
+  int8_t q[4][64];       // transposed as the weights
+  float scaled_sum[16];  // d * sum of lane i's 16 values (elements 16i .. 16i + 15)
   float d;
 };
 static_assert(sizeof(ActSuper) == 384);
+
+// Element order (vector j = elements 64j .. 64j + 63) to the lane layout:
+// vector k lane i = dword 4 (i % 4) + k of vector i / 4.
+inline void transpose_dwords(const __m512i in[4], __m512i out[4]) {
+  const __m512i first = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i second = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+  const __m512i lo01 = _mm512_permutex2var_epi32(in[0], first, in[1]), lo23 = _mm512_permutex2var_epi32(in[0], second, in[1]);
+  const __m512i hi01 = _mm512_permutex2var_epi32(in[2], first, in[3]), hi23 = _mm512_permutex2var_epi32(in[2], second, in[3]);
+  out[0] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(1, 0, 1, 0));
+  out[1] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(3, 2, 3, 2));
+  out[2] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(1, 0, 1, 0));
+  out[3] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(3, 2, 3, 2));
+}
 
 static_assert(QK_K == kGroupCols);
 
@@ -59,12 +75,20 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
     const float m = _mm512_reduce_max_ps(amax);
     out->d = m / 127.0f;
     const __m512 inv = _mm512_set1_ps(m > 0 ? 127.0f / m : 0.0f);
+    alignas(64) int8_t q[QK_K];
+    alignas(64) int32_t sums[16];
     for (int g = 0; g < 16; ++g) {
-      const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), inv));
-      _mm_store_si128((__m128i*)(out->q + 16 * g), _mm512_cvtsepi32_epi8(q));
-      out->group_sum[g] = int16_t(_mm512_reduce_add_epi32(q));
-      out->scaled_sum[g] = float(out->group_sum[g]) * out->d;
+      const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), inv));
+      _mm_store_si128((__m128i*)(q + 16 * g), _mm512_cvtsepi32_epi8(v));
+      sums[g] = _mm512_reduce_add_epi32(v);
     }
+    __m512i element_order[4], lanes[4];
+    S1_UNROLL
+    for (int j = 0; j < 4; ++j) element_order[j] = _mm512_load_si512(q + 64 * j);
+    transpose_dwords(element_order, lanes);
+    S1_UNROLL
+    for (int k = 0; k < 4; ++k) _mm512_store_si512(out->q[k], lanes[k]);
+    _mm512_store_ps(out->scaled_sum, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums)), _mm512_set1_ps(out->d)));
   }
 }
 
@@ -76,96 +100,97 @@ inline __m128i k4_scales_mins(const uint8_t* packed) {
   return _mm_set_epi64x(int64_t(u[2]) | int64_t(u[3]) << 32, int64_t(u[0]) | int64_t(u[1]) << 32);
 }
 
-// One super-block's weights in registers.
+// One super-block's weights in registers, in the lane layout.
 struct SuperVectors {
   __m512i q[4];
-  __m512i scale[4];
-  __m256i coef;
-  float d_main, d_coef;
+  __m512 scale;  // d * sub-block scale per lane
+  __m512 coef;   // d_coef * coef per lane
 };
 
-// Sub-block scale vectors: int16 lane i of chunk c takes entry c * per_chunk + i / (32 / per_chunk).
-template <int PerChunk>
-inline void expand_scales(__m512i values, __m512i* out) {
-  struct alignas(64) Table {
-    int16_t v[4][32];
-  };
-  static constexpr Table index = [] {
-    Table t{};
-    for (int c = 0; c < 4; ++c)
-      for (int i = 0; i < 32; ++i) t.v[c][i] = int16_t(c * PerChunk + i / (32 / PerChunk));
-    return t;
-  }();
-  S1_UNROLL
-  for (int c = 0; c < 4; ++c) out[c] = _mm512_permutexvar_epi16(_mm512_load_si512(index.v[c]), values);
+// v.scale and v.coef from the int16 per-lane sub-block scales and coefficients.
+inline void set_lane_scales(SuperVectors& v, __m256i scale16, __m256i coef16, float d_main, float d_coef) {
+  v.scale = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(scale16)), _mm512_set1_ps(d_main));
+  v.coef = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(coef16)), _mm512_set1_ps(d_coef));
 }
 
 template <DType T>
 inline SuperVectors unpack_super(const uint8_t* src) {
-  SuperVectors v;
+  __m256i scale16, coef16;  // per lane, int16
+  float d_main, d_coef;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
     using Block = std::conditional_t<T == DType::Q4_K, block_q4_K, block_q5_K>;
     const auto& b = *reinterpret_cast<const Block*>(src);
     const __m256i sm16 = _mm256_cvtepu8_epi16(k4_scales_mins(b.scales));
-    expand_scales<2>(_mm512_castsi256_si512(sm16), v.scale);
-    const __m256i min_index = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    v.coef = _mm256_permutexvar_epi16(min_index, sm16);
-    v.d_main = _cvtsh_ss(b.d);
-    v.d_coef = -_cvtsh_ss(b.dmin);
-    // Chunk c: low nibbles of qs[32c..32c+32) then their high nibbles.
-    const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-    [[maybe_unused]] __m512i high_bits;
-    if constexpr (T == DType::Q5_K) high_bits = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)b.qh));
+    // A 32-element sub-block spans lanes 2j and 2j + 1: its scale (entry j) and min (8 + j) twice.
+    scale16 = _mm256_permutexvar_epi16(_mm256_setr_epi16(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), sm16);
+    coef16 = _mm256_permutexvar_epi16(_mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), sm16);
+    d_main = _cvtsh_ss(b.d);
+    d_coef = -_cvtsh_ss(b.dmin);
+    // Straight into the lane layout: sub-block j is the low (even j) or high
+    // nibbles of qs[32 (j / 2) ..+32), so lane i of vector k is dword
+    // 8 (i / 4) + 4 (i % 2) + k of qs, shifted by 4 when i / 2 is odd (as many
+    // operations as unpacking to element order; the transpose after that cost
+    // Q5_K's decode a third more time).
+    const __m512i qs_low = _mm512_loadu_si512(b.qs), qs_high = _mm512_loadu_si512(b.qs + 64);
+    const __m512i shifts = _mm512_setr_epi32(0, 0, 4, 4, 0, 0, 4, 4, 0, 0, 4, 4, 0, 0, 4, 4);
+    const __m512i first = _mm512_setr_epi32(0, 4, 0, 4, 8, 12, 8, 12, 16, 20, 16, 20, 24, 28, 24, 28);
+    [[maybe_unused]] __m512i high_bits, bit_of_lane, high_first;
+    if constexpr (T == DType::Q5_K) {
+      // Fifth bits: element e's is bit e / 32 (its sub-block) of qh[e % 32], so
+      // lane i of vector k takes qh dword 4 (i % 2) + k, bit i / 2 of each byte.
+      high_bits = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)b.qh));
+      high_first = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
+      bit_of_lane = _mm512_sllv_epi32(_mm512_set1_epi32(0x01010101),
+                                      _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    }
+    SuperVectors v;
     S1_UNROLL
-    for (int c = 0; c < 4; ++c) {
-      const __m512i x = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(b.qs + 32 * c)));
-      v.q[c] = _mm512_and_si512(_mm512_srlv_epi16(x, shifts), low4);
+    for (int k = 0; k < 4; ++k) {
+      const __m512i x = _mm512_permutex2var_epi32(qs_low, _mm512_add_epi32(first, _mm512_set1_epi32(k)), qs_high);
+      v.q[k] = _mm512_and_si512(_mm512_srlv_epi32(x, shifts), low4);
       if constexpr (T == DType::Q5_K) {
-        // Fifth bit: qh bit 2c for the low nibbles, 2c+1 for the high ones.
-        const __m512i select = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << (2 * c))),
-                                                  _mm256_set1_epi8(char(1 << (2 * c + 1))), 1);
-        v.q[c] = _mm512_mask_add_epi8(v.q[c], _mm512_test_epi8_mask(high_bits, select), v.q[c], _mm512_set1_epi8(16));
+        const __m512i h = _mm512_permutexvar_epi32(_mm512_add_epi32(high_first, _mm512_set1_epi32(k)), high_bits);
+        v.q[k] = _mm512_mask_add_epi8(v.q[k], _mm512_test_epi8_mask(h, bit_of_lane), v.q[k], _mm512_set1_epi8(16));
       }
     }
-  } else {  // Q6_K
+    set_lane_scales(v, scale16, coef16, d_main, d_coef);
+    return v;
+  } else {  // Q6_K: 16 sub-blocks of 16, one per lane
     const auto& b = *reinterpret_cast<const block_q6_K*>(src);
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)b.scales));
-    expand_scales<4>(_mm512_castsi256_si512(sc16), v.scale);
-    // The -32 offset of every value, as a constant term with the main scale
-    // (so the decode kernel adds it to the integer dot product).
-    v.coef = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
-    v.d_main = _cvtsh_ss(b.d);
-    v.d_coef = v.d_main;
+    scale16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)b.scales));
+    coef16 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(scale16, 5));  // the -32 of every value
+    d_main = _cvtsh_ss(b.d);
+    d_coef = d_main;
     const __m512i bits45 = _mm512_set1_epi8(0x30);
     // Half h covers elements 128h..: ql[64h..64h+64) low nibbles (chunk 2h) and
     // high nibbles (chunk 2h+1); qh[32h..32h+32) bit pairs 0,1 / 2,3 / 4,5 / 6,7
     // give elements +0, +32, +64, +96 their top two bits.
     const __m512i shift_low = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shift_high = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512i q[4];  // element order: vector c = elements 64c .. 64c + 63
     for (int h = 0; h < 2; ++h) {
       const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
       const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(b.qh + 32 * h)));
-      v.q[2 * h] = _mm512_ternarylogic_epi32(_mm512_sllv_epi16(qh, shift_low), bits45, _mm512_and_si512(ql, low4),
-                                             0xea);  // (a & b) | c
-      v.q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srlv_epi16(qh, shift_high), bits45,
-                                                 _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4), 0xea);
+      q[2 * h] = _mm512_ternarylogic_epi32(_mm512_sllv_epi16(qh, shift_low), bits45, _mm512_and_si512(ql, low4),
+                                           0xea);  // (a & b) | c
+      q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srlv_epi16(qh, shift_high), bits45,
+                                               _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4), 0xea);
     }
+    SuperVectors v;
+    transpose_dwords(q, v.q);
+    set_lane_scales(v, scale16, coef16, d_main, d_coef);
+    return v;
   }
-  return v;
 }
 
 template <DType T>
 void unpack_super_to(const uint8_t* src, WeightSuper& dst) {
   const SuperVectors v = unpack_super<T>(src);
   S1_UNROLL
-  for (int c = 0; c < 4; ++c) {
-    _mm512_store_si512(dst.q[c], v.q[c]);
-    _mm512_store_si512(dst.scale[c], v.scale[c]);
-  }
-  const __m512 coef = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(v.coef));
-  _mm512_store_ps(dst.scaled_coef, _mm512_mul_ps(coef, _mm512_set1_ps(v.d_coef)));
-  dst.d_main = v.d_main;
+  for (int k = 0; k < 4; ++k) _mm512_store_si512(dst.q[k], v.q[k]);
+  _mm512_store_ps(dst.scale, v.scale);
+  _mm512_store_ps(dst.scaled_coef, v.coef);
 }
 
 // Super-block s of token t, counted from the activations' pointer `a`.
@@ -186,31 +211,14 @@ void super_decode_row(const uint8_t* row, size_t ahead, const uint8_t* a, size_t
   for (int64_t s = 0; s < n_super; ++s) {
     prefetch_span<block_bytes>(row + s * block_bytes + ahead);
     const SuperVectors v = unpack_super<T>(row + s * block_bytes);
-    const __m512 d_main = _mm512_set1_ps(v.d_main), d_coef = _mm512_set1_ps(v.d_coef);
     S1_UNROLL
     for (int t = 0; t < NT; ++t) {
       const ActSuper& at = act_at(a, group_stride, t, s);
-      __m512i dot_even = _mm512_setzero_si512(), dot_odd = _mm512_setzero_si512();
+      __m512i dot = _mm512_setzero_si512();
       S1_UNROLL
-      for (int c = 0; c < 4; c += 2) {
-        dot_even = _mm512_dpwssd_epi32(dot_even, _mm512_maddubs_epi16(v.q[c], _mm512_load_si512(at.q + 64 * c)),
-                                       v.scale[c]);
-        dot_odd = _mm512_dpwssd_epi32(
-            dot_odd, _mm512_maddubs_epi16(v.q[c + 1], _mm512_load_si512(at.q + 64 * c + 64)), v.scale[c + 1]);
-      }
-      // Per token: the activation scale times (integer dot product x main
-      // scale + constant term x its scale), the last folded into the integer
-      // sum when both scales are the same (Q6_K).
-      const __m512i constant = _mm512_zextsi256_si512(
-          _mm256_madd_epi16(_mm256_load_si256((const __m256i*)at.group_sum), v.coef));
-      const __m512i dot = _mm512_add_epi32(dot_even, dot_odd);
-      __m512 sum;
-      if constexpr (T == DType::Q6_K) {
-        sum = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(dot, constant)), d_main);
-      } else {
-        sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(constant), d_coef, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), d_main));
-      }
-      acc[t] = _mm512_fmadd_ps(sum, _mm512_set1_ps(at.d), acc[t]);
+      for (int k = 0; k < 4; ++k) dot = _mm512_dpbusd_epi32(dot, v.q[k], _mm512_load_si512(at.q[k]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(v.scale, _mm512_set1_ps(at.d)), acc[t]);
+      acc[t] = _mm512_fmadd_ps(v.coef, _mm512_load_ps(at.scaled_sum), acc[t]);
     }
   }
   S1_UNROLL
@@ -232,16 +240,15 @@ void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stri
       S1_UNROLL
       for (int t = 0; t < T; ++t) dot[r][t] = _mm512_setzero_si512();
     S1_UNROLL
-    for (int c = 0; c < 4; ++c) {
+    for (int k = 0; k < 4; ++k) {
+      __m512i u[R];
+      S1_UNROLL
+      for (int r = 0; r < R; ++r) u[r] = _mm512_load_si512(w[r][s].q[k]);
       S1_UNROLL
       for (int t = 0; t < T; ++t) {
-        const __m512i aq = _mm512_load_si512(act_at(a, group_stride, t, s).q + 64 * c);
+        const __m512i aq = _mm512_load_si512(act_at(a, group_stride, t, s).q[k]);
         S1_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const WeightSuper& ws = w[r][s];
-          const __m512i pairs = _mm512_maddubs_epi16(_mm512_load_si512(ws.q[c]), aq);
-          dot[r][t] = _mm512_dpwssd_epi32(dot[r][t], pairs, _mm512_load_si512(ws.scale[c]));
-        }
+        for (int r = 0; r < R; ++r) dot[r][t] = _mm512_dpbusd_epi32(dot[r][t], u[r], aq);
       }
     }
     S1_UNROLL
@@ -252,8 +259,8 @@ void super_tile(const WeightSuper* const* w, const uint8_t* a, size_t group_stri
       S1_UNROLL
       for (int r = 0; r < R; ++r) {
         const WeightSuper& ws = w[r][s];
-        const __m512 dot_w = _mm512_mul_ps(_mm512_cvtepi32_ps(dot[r][t]), _mm512_set1_ps(ws.d_main));
-        acc[r][t] = _mm512_fmadd_ps(dot_w, d_act, acc[r][t]);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[r][t]), _mm512_mul_ps(_mm512_load_ps(ws.scale), d_act),
+                                    acc[r][t]);
         acc[r][t] = _mm512_fmadd_ps(_mm512_load_ps(ws.scaled_coef), sums, acc[r][t]);
       }
     }
