@@ -162,23 +162,27 @@ inline SuperVectors unpack_super(const uint8_t* src) {
     coef16 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(scale16, 5));  // the -32 of every value
     d_main = _cvtsh_ss(b.d);
     d_coef = d_main;
-    const __m512i bits45 = _mm512_set1_epi8(0x30);
-    // Half h covers elements 128h..: ql[64h..64h+64) low nibbles (chunk 2h) and
-    // high nibbles (chunk 2h+1); qh[32h..32h+32) bit pairs 0,1 / 2,3 / 4,5 / 6,7
-    // give elements +0, +32, +64, +96 their top two bits.
-    const __m512i shift_low = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i shift_high = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    __m512i q[4];  // element order: vector c = elements 64c .. 64c + 63
-    for (int h = 0; h < 2; ++h) {
-      const __m512i ql = _mm512_loadu_si512(b.ql + 64 * h);
-      const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(b.qh + 32 * h)));
-      q[2 * h] = _mm512_ternarylogic_epi32(_mm512_sllv_epi16(qh, shift_low), bits45, _mm512_and_si512(ql, low4),
-                                           0xea);  // (a & b) | c
-      q[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srlv_epi16(qh, shift_high), bits45,
-                                               _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4), 0xea);
-    }
+    // Straight into the lane layout. Element 128h + 32qq + l (l < 32) is the
+    // low (qq < 2) or high nibble of ql[64h + 32 (qq % 2) + l] with bits
+    // 2qq, 2qq + 1 of qh[32h + l] on top; lane i of vector k holds elements
+    // 16i + 4k .., so h = i / 8, qq = i % 8 / 2 and l = 16 (i % 2) + 4k.
+    const __m512i ql_low = _mm512_loadu_si512(b.ql), ql_high = _mm512_loadu_si512(b.ql + 64);
+    const __m512i qh = _mm512_loadu_si512(b.qh);
+    const __m512i ql_first = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 16, 20, 24, 28, 16, 20, 24, 28);
+    const __m512i nibble_shift = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4);
+    const __m512i qh_first = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 8, 12, 8, 12, 8, 12, 8, 12);
+    const __m512i qh_shift = _mm512_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6, 0, 0, 2, 2, 4, 4, 6, 6);
     SuperVectors v;
-    transpose_dwords(q, v.q);
+    S1_UNROLL
+    for (int k = 0; k < 4; ++k) {
+      const __m512i kk = _mm512_set1_epi32(k);
+      const __m512i low = _mm512_and_si512(
+          _mm512_srlv_epi32(_mm512_permutex2var_epi32(ql_low, _mm512_add_epi32(ql_first, kk), ql_high), nibble_shift),
+          low4);
+      const __m512i high = _mm512_slli_epi32(
+          _mm512_srlv_epi32(_mm512_permutexvar_epi32(_mm512_add_epi32(qh_first, kk), qh), qh_shift), 4);
+      v.q[k] = _mm512_ternarylogic_epi32(high, _mm512_set1_epi8(0x30), low, 0xea);  // (a & b) | c
+    }
     set_lane_scales(v, scale16, coef16, d_main, d_coef);
     return v;
   }
