@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "tensor/avx512/deinterleave.h"
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
@@ -90,14 +91,7 @@ inline void transpose_qwords(const uint8_t* p, size_t stride, int n, __m512i v[k
   __m512i z[4];  // z[j] = blocks 2j and 2j + 1, qwords 0-3 each
   S1_UNROLL
   for (int j = 0; j < 4; ++j) z[j] = _mm512_inserti64x4(_mm512_castsi256_si512(block(2 * j)), block(2 * j + 1), 1);
-  const __m512i even = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13), odd = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
-  // Blocks 0-3 (from z0, z1) or 4-7 (z2, z3), qword k then k + 1 of each.
-  const __m512i lo01 = _mm512_permutex2var_epi64(z[0], even, z[1]), lo23 = _mm512_permutex2var_epi64(z[0], odd, z[1]);
-  const __m512i hi01 = _mm512_permutex2var_epi64(z[2], even, z[3]), hi23 = _mm512_permutex2var_epi64(z[2], odd, z[3]);
-  v[0] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(1, 0, 1, 0));
-  v[1] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(3, 2, 3, 2));
-  v[2] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(1, 0, 1, 0));
-  v[3] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(3, 2, 3, 2));
+  deinterleave4<8>(z, v);
 }
 
 // The same for 8 blocks of 16 nibble bytes: lo = qword 0 of every block (the

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tensor/avx512/deinterleave.h"
 #include "tensor/blocks.h"
 #include "tensor/matmul_kernels.h"
 
@@ -52,21 +53,6 @@ struct alignas(64) ActSuper {
 };
 static_assert(sizeof(ActSuper) == 384);
 
-// Element order (vector j = elements 64j .. 64j + 63) to the lane layout:
-// vector k lane i = dword 4 (i % 4) + k of vector i / 4.
-inline void transpose_dwords(const __m512i in[4], __m512i out[4]) {
-  const __m512i first = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
-  const __m512i second = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
-  const __m512i lo01 = _mm512_permutex2var_epi32(in[0], first, in[1]), lo23 = _mm512_permutex2var_epi32(in[0], second, in[1]);
-  const __m512i hi01 = _mm512_permutex2var_epi32(in[2], first, in[3]), hi23 = _mm512_permutex2var_epi32(in[2], second, in[3]);
-  out[0] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(1, 0, 1, 0));
-  out[1] = _mm512_shuffle_i64x2(lo01, hi01, _MM_SHUFFLE(3, 2, 3, 2));
-  out[2] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(1, 0, 1, 0));
-  out[3] = _mm512_shuffle_i64x2(lo23, hi23, _MM_SHUFFLE(3, 2, 3, 2));
-}
-
-static_assert(QK_K == kGroupCols);
-
 void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t group_stride) {
   for (int64_t s = 0; s < cols / QK_K; ++s, x += QK_K) {
     auto* out = reinterpret_cast<ActSuper*>(token + s * group_stride);
@@ -85,7 +71,7 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
     __m512i element_order[4], lanes[4];
     S1_UNROLL
     for (int j = 0; j < 4; ++j) element_order[j] = _mm512_load_si512(q + 64 * j);
-    transpose_dwords(element_order, lanes);
+    deinterleave4<4>(element_order, lanes);  // element order to the lane layout
     S1_UNROLL
     for (int k = 0; k < 4; ++k) _mm512_store_si512(out->q[k], lanes[k]);
     _mm512_store_ps(out->scaled_sum, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums)), _mm512_set1_ps(out->d)));
