@@ -33,7 +33,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
 
 #include "tensor/avx512/deinterleave.h"
 #include "tensor/blocks.h"

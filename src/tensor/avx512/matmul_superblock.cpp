@@ -13,8 +13,8 @@
 // -32, as sub-block coefficient x the lane's activation sum), where
 // vpmaddubsw + vpdpwssd per 64 elements with int16 scales took 8 + 3
 // FMA-class operations (a core here issues one a cycle: docs/kernels.md).
-// Weights are unpacked to element order as before, then transposed in
-// registers; activations are written transposed when prepared.
+// Weights are unpacked straight into the layout (dword permutes and per-lane
+// shifts); activations are written in it when prepared.
 #include "tensor/simd_x86.h"
 
 #include <algorithm>
