@@ -6,6 +6,7 @@
 #include "api/reasoning_bench.h"
 #include "cli/command.h"
 #include "cli/default_model.h"
+#include "cli/number_checks.h"
 #include "model/bench.h"
 #include "tensor/cpu_features.h"
 #include "tensor/kernel_set.h"
@@ -96,13 +97,13 @@ S1_COMMAND(bench, "Measure prefill/decode speed, memory and decode efficiency of
   s1::cli::add_model_option(app, params->model, "GGUF model file");
   app.add_option("--prompt", params->prompt, "prefill tokens")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--gen", params->gen, "decode steps")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(s1::cli::positive_number());
+  app.add_option("--gen", params->gen, "decode steps")->capture_default_str()->check(s1::cli::positive_number());
   app.add_option("-t,--threads", params->threads, "threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(s1::cli::non_negative_number());
   app.add_option("--batch", params->batch, "sequences decoded together")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(s1::cli::positive_number());
   app.add_flag("--json", *json, "print one JSON object");
   auto reasoning = std::make_shared<s1::ReasoningBenchParams>();
   auto reasoning_mode = std::make_shared<bool>(false);

@@ -16,6 +16,7 @@
 #include "cli/chat.h"
 #include "cli/command.h"
 #include "cli/generation_output.h"
+#include "cli/number_checks.h"
 #include "cli/sampling_flags.h"
 #include "reasoning/record_json.h"
 #include "util/error.h"
@@ -113,7 +114,7 @@ S1_COMMAND(chat, "Talk with a model on the terminal: thinking streamed, /think N
   app.add_option("--system", o->system, "A system message at the start of the conversation");
   app.add_option("-n,--n-predict", o->max_tokens, "Tokens per reply at most (thinking and answer)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(s1::cli::positive_number());
   app.add_flag("--json", o->json, "Print each turn's record as one JSON object instead of the text");
   s1::cli::add_budget_flags(app, o->budget, o->engine.options.thinking);
   s1::cli::add_sampling_flags(app, o->sampling);

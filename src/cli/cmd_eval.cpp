@@ -20,6 +20,7 @@
 #include "cli/default_model.h"
 #include "cli/engine_flags.h"
 #include "cli/grammar_flags.h"
+#include "cli/number_checks.h"
 #include "cli/sampling_flags.h"
 #include "eval/progress.h"
 #include "eval/records.h"
@@ -255,7 +256,7 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   app.add_option("--api-key", o->api_key, "Bearer key for --endpoint (default: $OPENAI_API_KEY)");
   app.add_option("--model-name", o->model_name,
                  "The 'model' sent to --endpoint (default: the first one its /v1/models lists)");
-  app.add_option("--timeout", o->timeout, "Seconds per HTTP request")->check(CLI::PositiveNumber);
+  app.add_option("--timeout", o->timeout, "Seconds per HTTP request")->check(s1::cli::positive_number());
   app.add_option("--retries", o->retries, "HTTP retries (exponential backoff) before giving up")
       ->check(CLI::Range(0, 100));
   app.add_flag(
@@ -269,7 +270,7 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   app.add_option("--answer-field", o->data.answer_field, "JSONL field of the reference answer");
   app.add_option("--choices-field", o->data.choices_field, "JSONL field of multiple-choice options")
       ->capture_default_str();
-  app.add_option("--limit", o->data.limit, "Only the first K problems")->check(CLI::NonNegativeNumber);
+  app.add_option("--limit", o->data.limit, "Only the first K problems")->check(s1::cli::non_negative_number());
 
   app.add_option("--think-max", o->sweep.think_max,
                  "Thinking budgets to sweep, e.g. 0,256,1024 ('none': unlimited)");
@@ -331,10 +332,10 @@ S1_COMMAND(eval, "Benchmark a model or an OpenAI-compatible server over a sweep 
   o->merge->add_option("dirs", o->merge_dirs, "The shards' output folders")->required();
   for (CLI::App* target : {&app, o->report, o->merge}) {
     target->add_option("--watts", o->cost.watts, "Power drawn while running, for the energy figures")
-        ->check(CLI::NonNegativeNumber)
+        ->check(s1::cli::non_negative_number())
         ->capture_default_str();
     target->add_option("--usd-per-hour", o->cost.usd_per_hour, "Machine price, for the cost figures")
-        ->check(CLI::NonNegativeNumber)
+        ->check(s1::cli::non_negative_number())
         ->capture_default_str();
     target->add_option_function<std::string>(
         "--plot-x", [o](const std::string& v) { o->plot_x = parse_plot_axis(v); },

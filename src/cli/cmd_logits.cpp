@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "model/context.h"
 #include "model/model.h"
 #include "util/error.h"
@@ -84,10 +85,10 @@ S1_COMMAND(logits, "Write a model's logits for a list of token ids (conformance,
   app.add_option("--tokens", o->tokens, "file of whitespace-separated token ids")->required();
   app.add_option("--out", o->out, "output file: f32 logits [n_tokens x n_vocab]")->required();
   app.add_option("--greedy", o->greedy, "also print this many greedy continuation ids")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("-t,--threads", o->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+      ->check(s1::cli::non_negative_number());
+  app.add_option("-t,--threads", o->threads, "threads (default: all cores)")->check(s1::cli::non_negative_number());
   app.add_option("--ctx", o->ctx, "context size (default: the tokens plus --greedy)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(s1::cli::non_negative_number());
   app.add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")->capture_default_str();
   return [o] { return run_logits(*o); };
 }

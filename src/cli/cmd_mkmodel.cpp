@@ -14,6 +14,7 @@
 
 #include "cli/command.h"
 #include "cli/mkmodel.h"
+#include "cli/number_checks.h"
 #include "gguf/gguf.h"
 #include "model/shapes.h"
 #include "model/tensors.h"
@@ -330,7 +331,7 @@ S1_COMMAND(mkmodel, "Write a random-weight GGUF of any supported architecture th
   s1::cli::add_model_shape_options(app, *o, "--arch", "--shape");
   app.add_option("--seed", o->seed, "Random seed (same seed, same file)");
   app.add_option("--stddev", o->stddev, "Standard deviation of the random weights (default 0.02)")
-      ->check(CLI::PositiveNumber);
+      ->check(s1::cli::positive_number());
   app.add_option("--type", o->type, "f32, f16, bf16, q8_0, q4_0, q5_0, q4_k_m, q5_k_m, q6_k or mxfp4_moe");
   app.add_option("--name", o->name, "general.name");
   app.add_option("-o,--output", o->output, "Output GGUF file")->required();

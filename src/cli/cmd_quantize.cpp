@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "gguf/gguf.h"
 #include "model/quantize.h"
 
@@ -35,7 +36,7 @@ S1_COMMAND(quantize, "Convert a GGUF model's weights to another format (Q4_K_M, 
                  "Weight format, case-insensitive: " + s1::cli::recipe_list() +
                      " (MXFP4_MOE: expert tensors MXFP4, every other matrix Q8_0, as llama.cpp's)")
       ->required();
-  app.add_option("-t,--threads", opts->threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", opts->threads, "Threads (default: all cores)")->check(s1::cli::non_negative_number());
   return [opts] {
     s1::quantize_file(opts->input, opts->output, opts->recipe, opts->threads);
     const auto written = s1::gguf::File::open(opts->output);

@@ -1,37 +1,22 @@
 #include "cli/sampling_flags.h"
 
+#include "cli/number_checks.h"
 #include "util/error.h"
 
 namespace s1::cli {
 
-namespace {
-
-// A range check whose error says the rule in words ("--temp: must be >= 0, got -1")
-// rather than CLI11's numeric limits.
-CLI::Validator number_where(const char* rule, bool (*holds)(double)) {
-  return CLI::Validator(
-      [rule, holds](std::string& text) -> std::string {
-        double value = 0;
-        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
-        return holds(value) ? std::string() : fmt::format("must be {}, got {}", rule, text);
-      },
-      rule);
-}
-
-}  // namespace
-
 void add_sampling_flags(CLI::App& app, SamplingParams& params) {
   const char* group = "Sampling";
   app.add_option("--temp", params.temperature, "Temperature; 0 = greedy")
-      ->check(number_where(">= 0", [](double v) { return v >= 0; }))->capture_default_str()->group(group);
+      ->check(non_negative_number())->capture_default_str()->group(group);
   app.add_option("--top-k", params.top_k, "Keep the k most likely tokens; 0 = off")
-      ->check(number_where(">= 0", [](double v) { return v >= 0; }))->capture_default_str()->group(group);
+      ->check(non_negative_number())->capture_default_str()->group(group);
   app.add_option("--top-p", params.top_p, "Nucleus sampling: keep tokens up to this cumulative probability; 1 = off")
       ->check(number_where("in [0, 1]", [](double v) { return v >= 0 && v <= 1; }))->capture_default_str()->group(group);
   app.add_option("--min-p", params.min_p, "Drop tokens less likely than min-p times the top token; 0 = off")
       ->check(number_where("in [0, 1]", [](double v) { return v >= 0 && v <= 1; }))->capture_default_str()->group(group);
   app.add_option("--repeat-penalty", params.repeat_penalty, "Penalize repeated tokens; 1 = off")
-      ->check(number_where("> 0", [](double v) { return v > 0; }))->capture_default_str()->group(group);
+      ->check(positive_number())->capture_default_str()->group(group);
   app.add_option("--repeat-last-n", params.repeat_last_n, "Tokens the penalties look back on; 0 = off, -1 = all")
       ->check(number_where(">= -1", [](double v) { return v >= -1; }))->capture_default_str()->group(group);
   app.add_option("--presence-penalty", params.presence_penalty, "Subtracted once from every seen token")

@@ -17,6 +17,18 @@ TEST(UnknownCommand, SuggestsTheNearest) {
   EXPECT_EQ(s1test::run_s1({"--version"}).exit_code, 0);
 }
 
+// A count out of range says the rule in words, not CLI11's limits
+// ("Value 0 not in range 0.000000 to 1797693134862315708145274237...").
+TEST(NumericFlags, OutOfRangeSaysTheRule) {
+  auto zero = s1test::run_s1({"bench", "--gen", "0"});
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.err.find("--gen: must be > 0, got 0"), std::string::npos) << zero.err;
+  EXPECT_EQ(zero.err.find("179769"), std::string::npos) << zero.err;
+  auto negative = s1test::run_s1({"eval", "--limit", "-2"});
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_NE(negative.err.find("--limit: must be >= 0, got -2"), std::string::npos) << negative.err;
+}
+
 TEST(LlamaCppSpellings, ShortFlagsAndTheRenamedSamples) {
   auto renamed = s1test::run_s1({"run", "--n", "3", "-p", "x"});
   EXPECT_NE(renamed.exit_code, 0);
