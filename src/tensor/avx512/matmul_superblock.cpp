@@ -62,19 +62,22 @@ void super_prepare(DType, const float* x, int64_t cols, uint8_t* token, size_t g
     out->d = m / 127.0f;
     const __m512 inv = _mm512_set1_ps(m > 0 ? 127.0f / m : 0.0f);
     alignas(64) int8_t q[QK_K];
-    alignas(64) int32_t sums[16];
     for (int g = 0; g < 16; ++g) {
       const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), inv));
       _mm_store_si128((__m128i*)(q + 16 * g), _mm512_cvtsepi32_epi8(v));
-      sums[g] = _mm512_reduce_add_epi32(v);
     }
     __m512i element_order[4], lanes[4];
     S1_UNROLL
     for (int j = 0; j < 4; ++j) element_order[j] = _mm512_load_si512(q + 64 * j);
     deinterleave4<4>(element_order, lanes);  // element order to the lane layout
+    // Lane i holds the 16 values of group i, so the group sums are the lanes' sums.
+    __m512i sums = _mm512_setzero_si512();
     S1_UNROLL
-    for (int k = 0; k < 4; ++k) _mm512_store_si512(out->q[k], lanes[k]);
-    _mm512_store_ps(out->scaled_sum, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums)), _mm512_set1_ps(out->d)));
+    for (int k = 0; k < 4; ++k) {
+      _mm512_store_si512(out->q[k], lanes[k]);
+      sums = _mm512_dpbusd_epi32(sums, _mm512_set1_epi8(1), lanes[k]);
+    }
+    _mm512_store_ps(out->scaled_sum, _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(out->d)));
   }
 }
 
@@ -127,8 +130,9 @@ inline SuperVectors unpack_super(const uint8_t* src) {
       // lane i of vector k takes qh dword 4 (i % 2) + k, bit i / 2 of each byte.
       high_bits = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)b.qh));
       high_first = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
-      bit_of_lane = _mm512_sllv_epi32(_mm512_set1_epi32(0x01010101),
-                                      _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+      bit_of_lane = _mm512_setr_epi32(0x01010101, 0x01010101, 0x02020202, 0x02020202, 0x04040404, 0x04040404,
+                                      0x08080808, 0x08080808, 0x10101010, 0x10101010, 0x20202020, 0x20202020,
+                                      0x40404040, 0x40404040, int(0x80808080), int(0x80808080));
     }
     SuperVectors v;
     S1_UNROLL
